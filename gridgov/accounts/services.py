@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+
+from gridgov.accounts import capabilities as caps
+from gridgov.accounts.models import PiiAccessLog
+from gridgov.core.errors import NotFound, ValidationFailed
+from gridgov.core.scope import in_scope
+
+
+def pii_reveal(*, actor: Any, subject: Any, fields: list[str], reason: str,
+               region_path: str) -> dict[str, str]:
+    """Return the clear values of ``fields`` of ``subject`` and log the reveal.
+
+    Requires the ``reveal_pii`` capability and the subject inside the actor's
+    jurisdiction (else 404, as if it did not exist). ``reason`` is required.
+    """
+    caps.require_cap(actor, caps.REVEAL_PII)
+    if not in_scope(actor, region_path):
+        raise NotFound("未找到该记录")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed("请填写查看事由", field="reason")
+    with transaction.atomic():
+        PiiAccessLog.objects.create(
+            actor=actor,
+            subject_type=subject._meta.label_lower,
+            subject_id=str(subject.pk),
+            subject_label=str(subject)[:1] + "*",
+            fields=",".join(fields),
+            reason=reason[:255],
+            region_path=region_path,
+        )
+    return {f: str(getattr(subject, f) or "") for f in fields}

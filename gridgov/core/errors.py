@@ -1,0 +1,62 @@
+"""The one family of domain errors. Pages and the API map them to HTTP alike.
+
+Every error carries a translatable message and, where it concerns one input,
+the name of that field (and the row, for imports).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    status = 400
+    code = "invalid"
+
+    def __init__(self, message: Any, *, field: str | None = None, row: int | None = None,
+                 details: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(str(message))
+        self.message = message
+        self.field = field
+        self.row = row
+        self.details = details or []
+
+    def as_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"code": self.code, "message": str(self.message)}
+        if self.field:
+            body["field"] = self.field
+        if self.row is not None:
+            body["row"] = self.row
+        if self.details:
+            body["details"] = [{k: str(v) if k == "message" else v for k, v in d.items()}
+                               for d in self.details]
+        return body
+
+
+class ValidationFailed(DomainError):
+    status = 400
+    code = "invalid"
+
+
+class PermissionDenied(DomainError):
+    status = 403
+    code = "forbidden"
+
+
+class NotFound(DomainError):
+    """Answered both for 'missing' and 'outside your jurisdiction'."""
+
+    status = 404
+    code = "not_found"
+
+
+class Conflict(DomainError):
+    """The object's state forbids the action (e.g. a transition not allowed)."""
+
+    status = 409
+    code = "conflict"
+
+
+class RateLimited(DomainError):
+    status = 429
+    code = "rate_limited"

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class TimeStamped(models.Model):
+    created_at = models.DateTimeField(_("创建时间"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class AuditLog(models.Model):
+    """Append-only record of every write with business meaning."""
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+", verbose_name=_("操作人"),
+    )
+    action = models.CharField(_("动作"), max_length=64, db_index=True)
+    target_type = models.CharField(_("对象类型"), max_length=64)
+    target_id = models.CharField(_("对象编号"), max_length=64)
+    region_path = models.CharField(_("辖区路径"), max_length=255, blank=True, db_index=True)
+    data = models.JSONField(_("内容"), default=dict, blank=True)
+    at = models.DateTimeField(_("时间"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("审计日志")
+        verbose_name_plural = _("审计日志")
+        indexes = [models.Index(fields=["target_type", "target_id"])]
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.target_type}#{self.target_id}"
+
+
+class Holiday(models.Model):
+    """One calendar day whose status differs from the Mon–Fri rule.
+
+    ``is_working_day`` False: a public holiday on a weekday (or a weekend day of
+    a holiday period); True: an adjusted working weekend day (调休上班).
+    Seeded from ``chinese-calendar``; admins add years the package does not know.
+    """
+
+    date = models.DateField(_("日期"), unique=True)
+    is_working_day = models.BooleanField(_("是否上班"), default=False)
+    name = models.CharField(_("名称"), max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = _("节假日")
+        verbose_name_plural = _("节假日")
+        ordering = ["date"]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.name}"

@@ -1,0 +1,54 @@
+"""Keyset pagination: constant cost on any page of a 10-million-row table."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import QuerySet
+
+from gridgov.core.errors import ValidationFailed
+
+
+@dataclass
+class Page:
+    items: list[Any]
+    next_cursor: str | None
+    has_next: bool
+
+
+def encode_cursor(pk: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"id": pk}).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> int | None:
+    if not cursor:
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        value = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        return int(value["id"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ValidationFailed("游标无效", field="cursor") from exc
+
+
+def keyset_page(qs: QuerySet, *, cursor: str | None, size: int, descending: bool = True) -> Page:
+    """One page of ``qs`` ordered by primary key, after ``cursor``."""
+    if size < 1 or size > 500:
+        raise ValidationFailed("每页条数须在 1 到 500 之间", field="page_size")
+    after = decode_cursor(cursor)
+    if descending:
+        qs = qs.order_by("-pk")
+        if after is not None:
+            qs = qs.filter(pk__lt=after)
+    else:
+        qs = qs.order_by("pk")
+        if after is not None:
+            qs = qs.filter(pk__gt=after)
+    rows = list(qs[: size + 1])
+    has_next = len(rows) > size
+    rows = rows[:size]
+    return Page(items=rows, next_cursor=encode_cursor(rows[-1].pk) if has_next else None,
+                has_next=has_next)

@@ -1,0 +1,114 @@
+"""Working-day and working-hour arithmetic from the holiday table.
+
+Working hours are 09:00–12:00 and 13:00–18:00 local time (8 hours a day) by
+default; a limit "in working days" ends at the same clock time N working days
+later. Holidays come from :class:`gridgov.core.models.Holiday`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import lru_cache
+
+from django.utils import timezone
+
+WORK_PERIODS = ((dt.time(9), dt.time(12)), (dt.time(13), dt.time(18)))
+HOURS_PER_DAY = 8
+
+
+@lru_cache(maxsize=1)
+def _exceptions(version: int) -> dict[dt.date, bool]:
+    from gridgov.core.models import Holiday
+
+    return dict(Holiday.objects.values_list("date", "is_working_day"))
+
+
+_version = [0]
+
+
+def invalidate() -> None:
+    """Called when the holiday table changes."""
+    _version[0] += 1
+    _exceptions.cache_clear()
+
+
+def is_working_day(day: dt.date) -> bool:
+    exceptions = _exceptions(_version[0])
+    if day in exceptions:
+        return exceptions[day]
+    return day.weekday() < 5
+
+
+def add_working_days(start: dt.datetime, days: int) -> dt.datetime:
+    """The moment ``days`` working days after ``start`` (same local clock time).
+
+    A start outside a working day counts from the next working day's start.
+    """
+    local = timezone.localtime(start)
+    day = local.date()
+    if not is_working_day(day):
+        while not is_working_day(day):
+            day += dt.timedelta(days=1)
+        local = timezone.make_aware(dt.datetime.combine(day, WORK_PERIODS[0][0]))
+    remaining = days
+    while remaining > 0:
+        day += dt.timedelta(days=1)
+        if is_working_day(day):
+            remaining -= 1
+    return timezone.make_aware(dt.datetime.combine(day, local.time().replace(tzinfo=None)))
+
+
+def add_working_hours(start: dt.datetime, hours: float) -> dt.datetime:
+    """The moment ``hours`` working hours after ``start``."""
+    remaining = dt.timedelta(hours=hours)
+    local = timezone.localtime(start)
+    day = local.date()
+    cursor = local.replace(tzinfo=None)
+    while True:
+        if is_working_day(day):
+            for begin, end in WORK_PERIODS:
+                period_start = dt.datetime.combine(day, begin)
+                period_end = dt.datetime.combine(day, end)
+                if cursor >= period_end:
+                    continue
+                cursor = max(cursor, period_start)
+                available = period_end - cursor
+                if remaining <= available:
+                    return timezone.make_aware(cursor + remaining)
+                remaining -= available
+                cursor = period_end
+        day += dt.timedelta(days=1)
+        cursor = dt.datetime.combine(day, dt.time(0))
+
+
+def add_calendar_hours(start: dt.datetime, hours: float) -> dt.datetime:
+    """Round-the-clock hours (urgent cases do not wait for office hours)."""
+    return start + dt.timedelta(hours=hours)
+
+
+def seed_holidays(years: list[int]) -> int:
+    """Fill the holiday table from chinese-calendar for ``years``; returns rows written.
+
+    Rows already present (perhaps edited by an admin) are left as they are.
+    """
+    import chinese_calendar
+
+    from gridgov.core.models import Holiday
+
+    existing = set(Holiday.objects.filter(date__year__in=years).values_list("date", flat=True))
+    rows = []
+    for year in years:
+        day = dt.date(year, 1, 1)
+        while day.year == year:
+            try:
+                on_holiday, name = chinese_calendar.get_holiday_detail(day)
+            except NotImplementedError:
+                break
+            working = not on_holiday
+            if working != (day.weekday() < 5) and day not in existing:
+                label = chinese_calendar.Holiday(name).chinese if name else ""
+                rows.append(Holiday(date=day, is_working_day=working, name=label or ""))
+            day += dt.timedelta(days=1)
+    Holiday.objects.bulk_create(rows)
+    invalidate()
+    return len(rows)
