@@ -67,3 +67,22 @@ class PiiAccessLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.actor} {self.subject_type}#{self.subject_id} {self.at:%Y-%m-%d %H:%M}"
+
+
+class ApiToken(models.Model):
+    """A personal API token. Only its SHA-256 is stored; the token is shown once."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="api_tokens", verbose_name=_("用户"))
+    name = models.CharField(_("名称"), max_length=64)
+    digest = models.CharField(_("摘要"), max_length=64, unique=True, editable=False)
+    prefix = models.CharField(_("前缀"), max_length=8, editable=False)
+    created_at = models.DateTimeField(_("创建时间"), default=timezone.now)
+    revoked_at = models.DateTimeField(_("吊销时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("个人令牌")
+        verbose_name_plural = _("个人令牌")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"

@@ -1,0 +1,28 @@
+"""Authentication for the JSON API: a personal token (``Authorization: Bearer gg_…``)
+or the signed-in session (with CSRF for unsafe methods, as ninja does)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from ninja.security import HttpBearer, SessionAuth
+
+from gridgov.accounts.tokens import user_for_token
+
+
+class TokenAuth(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str) -> Any | None:
+        user = user_for_token(token)
+        if user is not None:
+            request.user = user
+        return user
+
+
+class UserSessionAuth(SessionAuth):
+    def authenticate(self, request: HttpRequest, key: str | None) -> Any | None:
+        user = super().authenticate(request, key)
+        return user or None
+
+
+api_auth = [TokenAuth(), UserSessionAuth()]
