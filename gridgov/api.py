@@ -5,9 +5,11 @@ Each app contributes a router from its own ``api.py``; errors share one shape.
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+import logging
+
+from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
-from ninja.errors import AuthenticationError, ValidationError
+from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from gridgov.core.errors import DomainError
 
@@ -23,7 +25,10 @@ api = NinjaAPI(
 
 @api.exception_handler(DomainError)
 def _domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
-    return api.create_response(request, {"error": exc.as_dict()}, status=exc.status)
+    response = api.create_response(request, {"error": exc.as_dict()}, status=exc.status)
+    if getattr(exc, "retry_after", None):
+        response["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 @api.exception_handler(ValidationError)
@@ -46,10 +51,33 @@ def _auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
     )
 
 
+@api.exception_handler(Http404)
+def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return api.create_response(
+        request, {"error": {"code": "not_found", "message": "未找到, 或不在您的管辖范围内"}},
+        status=404)
+
+
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    code = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+            409: "conflict", 429: "rate_limited"}.get(exc.status_code, "invalid")
+    return api.create_response(request, {"error": {"code": code, "message": str(exc)}},
+                               status=exc.status_code)
+
+
+@api.exception_handler(Exception)
+def _unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
+    logging.getLogger("gridgov.api").exception("unhandled API error", exc_info=exc)
+    return api.create_response(
+        request, {"error": {"code": "server_error", "message": "服务器内部错误, 请稍后再试"}},
+        status=500)
+
+
 def _register_routers() -> None:
     import importlib
 
-    for app in ("territory", "people", "appeals"):
+    for app in ("accounts", "territory", "people", "appeals"):
         try:
             module = importlib.import_module(f"gridgov.{app}.api")
         except ModuleNotFoundError as exc:

@@ -17,6 +17,12 @@ from gridgov.accounts.models import Role, User
 from gridgov.territory.models import Department, Grid, Region, RegionKind
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings) -> None:
+    """Tests create many users; the production hasher is deliberately slow."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def square(lon: float, lat: float, size: float = 0.01) -> dict:
     return {
         "type": "Polygon",
