@@ -86,7 +86,9 @@ def get_index() -> GridIndex:
     with _lock:
         index = _local.get("index")
         if index is None or index.version != version:
-            rows = list(Grid.objects.exclude(polygon=None).values_list("id", "level", "code", "polygon"))
+            rows = list(
+                Grid.objects.exclude(polygon=None).values_list("id", "level", "code", "polygon")
+            )
             index = build_index(rows, version)
             _local["index"] = index
     return index
