@@ -1,0 +1,115 @@
+"""Duplicate proposal: open appeals of the same category near the same place and time.
+
+One indexed query (category, nine coarse geo cells, created_at window), then an exact
+distance filter and a TF-IDF ranking over jieba tokens of the few rows found.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+from typing import Any
+
+from gridgov.appeals.models import OPEN_STATUSES, Appeal, Category, Status, neighbour_cells
+
+RADIUS_M = 100.0
+WINDOW = dt.timedelta(hours=48)
+MAX_CANDIDATES = 50
+
+
+def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in metres (haversine)."""
+    r = 6371000.0
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * r * math.asin(math.sqrt(a))
+
+
+_jieba_ready = False
+
+
+def tokens(text: str) -> list[str]:
+    global _jieba_ready
+    import jieba
+
+    if not _jieba_ready:
+        jieba.setLogLevel(logging.WARNING)
+        _jieba_ready = True
+    return [t for t in jieba.lcut(text or "") if t.strip() and len(t.strip()) > 0]
+
+
+def similarities(text: str, others: list[str]) -> list[float]:
+    """Cosine similarity of ``text`` to each of ``others`` (TF-IDF over jieba tokens)."""
+    if not others:
+        return []
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    vectorizer = TfidfVectorizer(tokenizer=tokens, token_pattern=None, lowercase=False)
+    try:
+        matrix = vectorizer.fit_transform([text, *others])
+    except ValueError:  # empty vocabulary (e.g. only punctuation)
+        return [0.0] * len(others)
+    scores = (matrix[1:] @ matrix[0].T).toarray().ravel()
+    return [float(s) for s in scores]
+
+
+def appeal_duplicate_candidates(
+    *,
+    category: Category,
+    latitude: float | None,
+    longitude: float | None,
+    description: str,
+    at: dt.datetime,
+    exclude_id: int | None = None,
+    limit: int = 10,
+) -> list[Any]:
+    """Open appeals of ``category`` within 100 m and 48 h of (``latitude``, ``longitude``, ``at``),
+    best text match first. Each returned appeal carries ``distance_m`` and ``similarity``.
+
+    Without a point there is nothing to compare and the answer is empty. Merged appeals are
+    never proposed (their primary is). Not scoped: intake runs it before anyone "owns" the
+    case; callers show the result only to operators in whose jurisdiction the rows lie.
+    """
+    if latitude is None or longitude is None:
+        return []
+    open_statuses = sorted(OPEN_STATUSES - {Status.MERGED})
+    qs = (
+        Appeal.objects.filter(
+            category=category,
+            geo_cell__in=neighbour_cells(latitude, longitude),
+            created_at__gte=at - WINDOW,
+            created_at__lte=at + WINDOW,
+            status__in=open_statuses,
+        )
+        .only(
+            "id",
+            "latitude",
+            "longitude",
+            "description",
+            "created_at",
+            "status",
+            "tracking_code",
+            "region_path",
+            "category_id",
+            "address",
+        )
+        .order_by("-created_at")[:MAX_CANDIDATES]
+    )
+    near = []
+    for row in qs:
+        if row.pk == exclude_id or row.latitude is None:
+            continue
+        d = distance_m(latitude, longitude, row.latitude, row.longitude)
+        if d <= RADIUS_M:
+            row.distance_m = round(d, 1)
+            near.append(row)
+    if not near:
+        return []
+    for row, score in zip(
+        near, similarities(description, [r.description for r in near]), strict=True
+    ):
+        row.similarity = round(score, 3)
+    near.sort(key=lambda r: (-r.similarity, r.distance_m, r.created_at))
+    return near[:limit]

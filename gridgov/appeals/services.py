@@ -1,0 +1,1608 @@
+"""Writes on appeals: intake and one service per transition of the closed loop.
+
+Each service: keyword-only arguments and a required ``actor`` (None only where a
+resident without an account may act: self-service intake, rating, withdrawal, with the
+tracking code); ``transaction.atomic`` with the appeal locked (``select_for_update``);
+guard clauses in a fixed order — 404 (missing or outside jurisdiction), 409 (the current
+state forbids the action, see ``models.TRANSITIONS``), 403 (capability / not the
+handler), 400 (bad input naming the field); then the change, one ``AppealEvent`` history
+row, one audit row, and notifications written to the inbox/outbox whose delivery is
+scheduled with ``transaction.on_commit``. Every service returns the appeal.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from gridgov.accounts import capabilities as caps
+from gridgov.accounts.models import Role, User
+from gridgov.appeals import notify
+from gridgov.appeals.deadlines import compute_deadline
+from gridgov.appeals.duplicates import appeal_duplicate_candidates
+from gridgov.appeals.models import (
+    FINAL_STATUSES,
+    OPEN_STATUSES,
+    TRANSITIONS,
+    Action,
+    Appeal,
+    AppealEvent,
+    AppealPhoto,
+    AppealWhistle,
+    Category,
+    Channel,
+    ExtensionRequest,
+    Level,
+    NotificationKind,
+    PhotoStage,
+    Priority,
+    RateSettings,
+    Rating,
+    Status,
+    TimeLimit,
+    TimeUnit,
+)
+from gridgov.appeals.photos import CleanPhoto, clean_photos
+from gridgov.core import workdays
+from gridgov.core.audit import audit
+from gridgov.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from gridgov.core.scope import in_scope
+from gridgov.territory.geo import grid_id_for_point
+from gridgov.territory.models import Department, Grid, Region, RegionKind
+
+ANONYMOUS_CHANNELS = frozenset({Channel.SELF_SERVICE, Channel.API})
+MAX_DESCRIPTION = 2000
+
+# ---------------------------------------------------------------- helpers
+
+
+def rate_settings_for(district: Region | int) -> RateSettings:
+    """The district's rate settings row, or an unsaved one with the defaults."""
+    district_id = district if isinstance(district, int) else district.pk
+    row = RateSettings.objects.filter(district_id=district_id).first()
+    return row or RateSettings(district_id=district_id)
+
+
+def _authenticated(actor: Any) -> bool:
+    return actor is not None and getattr(actor, "is_authenticated", False)
+
+
+def is_department_user(actor: Any) -> bool:
+    return (
+        _authenticated(actor)
+        and bool(getattr(actor, "department_id", None))
+        and (actor.role == Role.DEPARTMENT_HANDLER)
+    )
+
+
+def can_view(actor: Any, appeal: Appeal) -> bool:
+    """Jurisdiction over the appeal's region, or a department it was dispatched/whistled to."""
+    if not _authenticated(actor) or not caps.has_cap(actor, caps.APPEAL_VIEW):
+        return False
+    if in_scope(actor, appeal.region_path):
+        return True
+    if is_department_user(actor):
+        if appeal.assigned_department_id == actor.department_id:
+            return True
+        return AppealWhistle.objects.filter(
+            appeal_id=appeal.pk, department_id=actor.department_id
+        ).exists()
+    return False
+
+
+def is_handler(actor: Any, appeal: Appeal) -> bool:
+    """May ``actor`` work on the case as its current handler?"""
+    if not caps.has_cap(actor, caps.APPEAL_HANDLE):
+        return False
+    if is_department_user(actor):
+        if appeal.assigned_department_id == actor.department_id:
+            return True
+        return AppealWhistle.objects.filter(
+            appeal_id=appeal.pk, department_id=actor.department_id
+        ).exists()
+    if actor.is_superuser:
+        return True
+    if appeal.assigned_region_id is None:
+        return False
+    return in_scope(actor, appeal.assigned_region.path)
+
+
+def _is_reporter(actor: Any, appeal: Appeal, tracking_code: str | None) -> bool:
+    if tracking_code and tracking_code.strip().upper() == appeal.tracking_code:
+        return True
+    return _authenticated(actor) and appeal.reporter_user_id == actor.pk
+
+
+def _lock(appeal: Appeal | int, actor: Any, *, tracking_code: str | None = None) -> Appeal:
+    """Re-read and lock the appeal; 404 when missing or outside the actor's reach."""
+    pk = appeal.pk if isinstance(appeal, Appeal) else appeal
+    row = Appeal.objects.select_for_update().filter(pk=pk).first()
+    if row is None:
+        raise NotFound("诉求不存在")
+    if can_view(actor, row) or _is_reporter(actor, row, tracking_code):
+        return row
+    raise NotFound("诉求不存在")
+
+
+def _check_transition(appeal: Appeal, action: str) -> None:
+    """The one place that enforces ``TRANSITIONS``; 409 with the state and action named."""
+    allowed, _target = TRANSITIONS[action]
+    if appeal.status not in allowed:
+        raise Conflict(
+            f"诉求当前状态为「{Status(appeal.status).label}」，不能执行「{Action(action).label}」",
+            field="status",
+        )
+
+
+def _require(actor: Any, *capabilities: str) -> None:
+    if not any(caps.has_cap(actor, c) for c in capabilities):
+        raise PermissionDenied("您没有执行此操作的权限")
+
+
+def _require_text(value: str, field: str, label: str, max_length: int = 500) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise ValidationFailed(f"请填写{label}", field=field)
+    if len(value) > max_length:
+        raise ValidationFailed(f"{label}不能超过 {max_length} 字", field=field)
+    return value
+
+
+def _record(
+    appeal: Appeal,
+    *,
+    actor: Any,
+    action: str,
+    from_status: str,
+    note: str = "",
+    data: dict[str, Any] | None = None,
+    at: dt.datetime | None = None,
+) -> AppealEvent:
+    """Write the history row and the audit row for one step."""
+    actor_id = actor.pk if _authenticated(actor) else None
+    event = AppealEvent.objects.create(
+        appeal=appeal,
+        actor_id=actor_id,
+        action=action,
+        from_status=from_status,
+        to_status=appeal.status,
+        note=note,
+        data=data or {},
+        at=at or timezone.now(),
+    )
+    audit(
+        actor=actor,
+        action=f"appeal.{action}",
+        target=appeal,
+        region_path=appeal.region_path,
+        data={"from": from_status, "to": appeal.status, **(data or {})},
+    )
+    return event
+
+
+def _save_photos(appeal: Appeal, photos: list[CleanPhoto], stage: str) -> None:
+    for photo in photos:
+        AppealPhoto.objects.create(
+            appeal=appeal,
+            stage=stage,
+            file=photo.content,
+            content_type=photo.content_type,
+            size=photo.size,
+        )
+
+
+def _users_of_region(region: Region | None) -> list[User]:
+    if region is None:
+        return []
+    roles = [Role.COMMUNITY_WORKER, Role.STREET_OFFICIAL]
+    return list(User.objects.filter(scope_region=region, role__in=roles, is_active=True)[:50])
+
+
+def _users_of_department(department_id: int | None) -> list[User]:
+    if not department_id:
+        return []
+    return list(
+        User.objects.filter(
+            department_id=department_id, is_active=True, role=Role.DEPARTMENT_HANDLER
+        )[:50]
+    )
+
+
+def handlers_of(appeal: Appeal) -> list[User]:
+    """Who to tell about the case: the accepting person, else the assigned level's staff."""
+    if appeal.assigned_user_id:
+        return [appeal.assigned_user]
+    users = _users_of_department(appeal.assigned_department_id)
+    if appeal.assigned_level == Level.GRID and appeal.grid_id and appeal.grid.owner_id:
+        users.append(appeal.grid.owner)
+    elif appeal.assigned_region_id:
+        users += _users_of_region(appeal.assigned_region)
+    return users
+
+
+def dispatchers_of(appeal: Appeal) -> list[User]:
+    """Who sent the case on: the actors of its latest dispatch/whistle/escalate/intake."""
+    event = (
+        AppealEvent.objects.filter(
+            appeal=appeal,
+            actor__isnull=False,
+            action__in=[
+                Action.DISPATCH,
+                Action.WHISTLE,
+                Action.ESCALATE,
+                Action.REGISTER,
+                Action.INTAKE,
+            ],
+        )
+        .select_related("actor")
+        .order_by("-at", "-pk")
+        .first()
+    )
+    if event is not None:
+        return [event.actor]
+    return _users_of_region(appeal.region)
+
+
+def supervisors_of(appeal: Appeal) -> list[User]:
+    """Operators and street officials above the appeal's region (at most 50)."""
+    paths = [p for p in _ancestor_paths(appeal.region_path)]
+    return list(
+        User.objects.filter(
+            role__in=[Role.OPERATOR, Role.STREET_OFFICIAL, Role.DISTRICT_ADMIN],
+            is_active=True,
+            scope_region__path__in=paths,
+        )[:50]
+    )
+
+
+def _ancestor_paths(path: str) -> list[str]:
+    parts = [p for p in path.split("/") if p]
+    return ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
+
+
+def _tell_reporters(appeal: Appeal, *, text: str, dedupe: str, kind: str) -> None:
+    """The reporter(s) of the case and of every merged duplicate: inbox and/or SMS."""
+    rows = [
+        appeal,
+        *Appeal.objects.filter(duplicate_of=appeal).select_related("reporter", "reporter_user"),
+    ]
+    for row in rows:
+        code_text = f"{text}（查询码 {row.tracking_code}）"
+        if row.reporter_user_id:
+            notify.notify_users(
+                users=[row.reporter_user],
+                appeal=row,
+                kind=kind,
+                text=code_text,
+                dedupe=f"{dedupe}:a{row.pk}",
+            )
+        phone = row.reporter_phone or (row.reporter.phone if row.reporter_id else "")
+        if phone:
+            notify.notify_phone(phone=phone, text=code_text, dedupe=f"{dedupe}:a{row.pk}:sms")
+
+
+def _get_appeal_id(appeal: Appeal | int) -> int:
+    return appeal.pk if isinstance(appeal, Appeal) else int(appeal)
+
+
+# ---------------------------------------------------------------- intake
+
+
+def _place(
+    *,
+    actor: Any,
+    channel: str,
+    category: Category,
+    latitude: float | None,
+    longitude: float | None,
+    region: Region | None,
+) -> tuple[Region, Grid | None]:
+    grid = None
+    if latitude is not None and longitude is not None:
+        grid_id = grid_id_for_point(latitude=latitude, longitude=longitude)
+        if grid_id is not None:
+            grid = Grid.objects.select_related("region").get(pk=grid_id)
+            if grid.district_id != category.district_id:
+                grid = None
+    if grid is not None:
+        return grid.region, grid
+    if region is not None:
+        if (region.district_id or region.pk) != category.district_id:
+            raise ValidationFailed("所属辖区与分类不属于同一区县", field="region")
+        if (
+            _authenticated(actor)
+            and caps.has_cap(actor, caps.APPEAL_INTAKE)
+            and not in_scope(actor, region.path)
+        ):
+            raise ValidationFailed("所选辖区不在您的管辖范围内", field="region")
+        return region, None
+    if channel in ANONYMOUS_CHANNELS:
+        # Placed later by the operator (appeal_register with region=…).
+        return category.district, None
+    if latitude is not None:
+        raise ValidationFailed("该位置不在任何网格内，请选择所属辖区", field="region")
+    raise ValidationFailed("请在地图上选点或选择所属辖区", field="location")
+
+
+def _check_point(latitude: float | None, longitude: float | None) -> None:
+    if (latitude is None) != (longitude is None):
+        raise ValidationFailed(
+            "经纬度须同时填写", field="latitude" if latitude is None else "longitude"
+        )
+    if latitude is not None and not -90 <= latitude <= 90:
+        raise ValidationFailed("纬度须在 -90 到 90 之间", field="latitude")
+    if longitude is not None and not -180 <= longitude <= 180:
+        raise ValidationFailed("经度须在 -180 到 180 之间", field="longitude")
+
+
+def appeal_intake(
+    *,
+    actor: Any,
+    channel: str,
+    category: Category,
+    description: str,
+    priority: str | None = None,
+    latitude: float | None = None,
+    longitude: float | None = None,
+    address: str = "",
+    reporter: Any = None,
+    reporter_name: str = "",
+    reporter_phone: str = "",
+    idempotency_key: str | None = None,
+    photos: Iterable[Any] = (),
+    region: Region | None = None,
+) -> Appeal:
+    """受理: record a new appeal (status ``received``) from any channel.
+
+    ``actor`` may be None for anonymous self-service/API intake; staff channels need
+    APPEAL_INTAKE. The point selects the grid (and the region: the grid's community);
+    without a point the ``region`` must be given (anonymous reports without either are
+    placed at the district for the operator to place). The same ``idempotency_key``
+    returns the first appeal, never a second case. Photos are checked (JPEG/PNG, ≤ 8 MB)
+    and stored without metadata. The deadline is computed from the category's time limit.
+    The returned appeal carries ``duplicate_candidates`` (open appeals of the same category
+    within 100 m and 48 h), also recorded in the intake event.
+    Errors: ValidationFailed (field named), PermissionDenied.
+    """
+    if idempotency_key:
+        idempotency_key = idempotency_key.strip()[:128]
+        existing = Appeal.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is not None:
+            existing.duplicate_candidates = []
+            existing.replayed = True
+            return existing
+    if channel not in Channel.values:
+        raise ValidationFailed("来源渠道无效", field="channel")
+    if channel not in ANONYMOUS_CHANNELS:
+        _require(actor, caps.APPEAL_INTAKE)
+    if category is None or not category.is_active:
+        raise ValidationFailed("请选择有效的诉求分类", field="category")
+    description = _require_text(description, "description", "诉求内容", MAX_DESCRIPTION)
+    priority = priority or category.default_priority
+    if priority not in Priority.values:
+        raise ValidationFailed("紧急程度无效", field="priority")
+    _check_point(latitude, longitude)
+    address = (address or "").strip()
+    if len(address) > 255:
+        raise ValidationFailed("地址不能超过 255 字", field="address")
+    reporter_name = (reporter_name or "").strip()[:64]
+    reporter_phone = (reporter_phone or "").strip()
+    if reporter_phone and (
+        len(reporter_phone) > 20 or not reporter_phone.replace("-", "").replace("+", "").isdigit()
+    ):
+        raise ValidationFailed("联系电话格式不正确", field="reporter_phone")
+    if reporter is not None and reporter.district_id != category.district_id:
+        raise ValidationFailed("反映人不属于本区县", field="reporter")
+    place, grid = _place(
+        actor=actor,
+        channel=channel,
+        category=category,
+        latitude=latitude,
+        longitude=longitude,
+        region=region,
+    )
+    cleaned = clean_photos(photos)
+    now = timezone.now()
+    candidates = appeal_duplicate_candidates(
+        category=category, latitude=latitude, longitude=longitude, description=description, at=now
+    )
+    authenticated = _authenticated(actor)
+    appeal = Appeal(
+        region=place,
+        grid=grid,
+        category=category,
+        priority=priority,
+        channel=channel,
+        description=description,
+        address=address,
+        latitude=latitude,
+        longitude=longitude,
+        reporter=reporter,
+        reporter_name=reporter_name,
+        reporter_phone=reporter_phone,
+        reporter_user=actor if authenticated and channel == Channel.SELF_SERVICE else None,
+        idempotency_key=idempotency_key or None,
+        created_by=actor if authenticated else None,
+        created_at=now,
+        deadline=compute_deadline(category=category, priority=priority, start=now),
+    )
+    try:
+        with transaction.atomic():
+            appeal.save()
+            _save_photos(appeal, cleaned, PhotoStage.INTAKE)
+            _record(
+                appeal,
+                actor=actor,
+                action=Action.INTAKE,
+                from_status="",
+                at=now,
+                data={"channel": channel, "duplicate_candidates": [c.pk for c in candidates]},
+            )
+            if channel in (Channel.SELF_SERVICE, Channel.HOTLINE) and reporter_phone:
+                notify.notify_phone(
+                    phone=reporter_phone,
+                    dedupe=f"intake:{appeal.tracking_code}",
+                    text=f"您反映的问题已受理，查询码 {appeal.tracking_code}，可凭码查询进度并评价。",
+                )
+    except IntegrityError:
+        if idempotency_key:
+            existing = Appeal.objects.filter(idempotency_key=idempotency_key).first()
+            if existing is not None:
+                existing.duplicate_candidates = []
+                existing.replayed = True
+                return existing
+        raise
+    appeal.duplicate_candidates = candidates
+    appeal.replayed = False
+    return appeal
+
+
+# ---------------------------------------------------------------- the loop
+
+
+def appeal_register(
+    *,
+    actor: Any,
+    appeal: Appeal | int,
+    category: Category | None = None,
+    priority: str | None = None,
+    region: Region | None = None,
+    grid: Grid | None = None,
+    note: str = "",
+) -> Appeal:
+    """立案: accept the received appeal as a case; may correct category, priority and place.
+
+    The deadline is recomputed from the intake time. Needs APPEAL_INTAKE or APPEAL_DISPATCH.
+    """
+    with transaction.atomic():
+        row = _lock(appeal, actor)
+        _check_transition(row, Action.REGISTER)
+        _require(actor, caps.APPEAL_INTAKE, caps.APPEAL_DISPATCH)
+        changes: dict[str, Any] = {}
+        if category is not None and category.pk != row.category_id:
+            if not category.is_active or category.district_id != row.district_id:
+                raise ValidationFailed("请选择有效的诉求分类", field="category")
+            changes["category"] = [row.category_id, category.pk]
+            row.category = category
+        if priority is not None and priority != row.priority:
+            if priority not in Priority.values:
+                raise ValidationFailed("紧急程度无效", field="priority")
+            changes["priority"] = [row.priority, priority]
+            row.priority = priority
+        if grid is not None:
+            if not in_scope(actor, grid.region_path):
+                raise ValidationFailed("所选网格不在您的管辖范围内", field="grid")
+            row.grid = grid
+            region = grid.region
+        if region is not None and region.pk != row.region_id:
+            if (region.district_id or region.pk) != row.district_id or not in_scope(
+                actor, region.path
+            ):
+                raise ValidationFailed("所选辖区不在您的管辖范围内", field="region")
+            changes["region"] = [row.region_id, region.pk]
+            row.region = region
+        row.deadline = compute_deadline(
+            category=row.category, priority=row.priority, start=row.created_at
+        )
+        from_status = row.status
+        row.status = Status.REGISTERED
+        row.save(
+            update_fields=[
+                "category",
+                "priority",
+                "region",
+                "region_path",
+                "district",
+                "grid",
+                "deadline",
+                "status",
+                "updated_at",
+            ]
+        )
+        _record(
+            row,
+            actor=actor,
+            action=Action.REGISTER,
+            from_status=from_status,
+            note=note,
+            data={"changes": changes} if changes else {},
+        )
+    return row
+
+
+def appeal_dispatch(
+    *,
+    actor: Any,
+    appeal: Appeal | int,
+    grid: Grid | None = None,
+    region: Region | None = None,
+    department: Department | None = None,
+    note: str = "",
+) -> Appeal:
+    """派遣: send the case to exactly one of a grid, a community/street, or a department.
+
+    From ``registered`` or ``returned``. Needs APPEAL_DISPATCH; the grid/region must be in
+    the dispatcher's jurisdiction; the department must belong to the district. Tells the
+    new handler(s).
+    """
+    with transaction.atomic():
+        row = _lock(appeal, actor)
+        _check_transition(row, Action.DISPATCH)
+        _require(actor, caps.APPEAL_DISPATCH)
+        targets = [t for t in (grid, region, department) if t is not None]
+        if len(targets) != 1:
+            raise ValidationFailed("请选择一个派遣对象：网格、社区/街道或部门", field="target")
+        data: dict[str, Any] = {}
+        row.assigned_user = None
+        if grid is not None:
+            if not in_scope(actor, grid.region_path):
+                raise ValidationFailed("所选网格不在您的管辖范围内", field="grid")
+            row.assigned_level, row.assigned_region, row.assigned_department = (
+                Level.GRID,
+                grid.region,
+                None,
+            )
+            row.grid = grid
+            row.assigned_user = grid.owner
+            data = {"grid": grid.pk, "grid_name": grid.name}
+        elif region is not None:
+            if region.kind not in (RegionKind.COMMUNITY, RegionKind.STREET, RegionKind.TOWNSHIP):
+                raise ValidationFailed("只能派遣到社区或街道", field="region")
+            if not in_scope(actor, region.path):
+                raise ValidationFailed("所选辖区不在您的管辖范围内", field="region")
+            level = Level.COMMUNITY if region.kind == RegionKind.COMMUNITY else Level.STREET
+            row.assigned_level, row.assigned_region, row.assigned_department = (level, region, None)
+            data = {"region": region.pk, "region_name": region.name}
+        else:
+            assert department is not None
+            if department.district_id != row.district_id or not department.is_active:
+                raise ValidationFailed("所选部门无效", field="department")
+            row.assigned_level, row.assigned_region, row.assigned_department = (
+                Level.DEPARTMENT,
+                None,
+                department,
+            )
+            data = {"department": department.pk, "department_name": department.name}
+        from_status = row.status
+        row.status = Status.DISPATCHED
+        row.save(
+            update_fields=[
+                "assigned_level",
+                "assigned_region",
+                "assigned_department",
+                "assigned_user",
+                "grid",
+                "status",
+                "updated_at",
+            ]
+        )
+        _record(
+            row, actor=actor, action=Action.DISPATCH, from_status=from_status, note=note, data=data
+        )
+        target_name = (
+            data.get("grid_name") or data.get("region_name") or data.get("department_name")
+        )
+        notify.notify_users(
+            users=handlers_of(row),
+            appeal=row,
+            kind=NotificationKind.DISPATCHED,
+            text=f"新派遣诉求 {row.tracking_code}：{row.description[:60]}",
+            dedupe=f"dispatch:{row.pk}:{row.events.count()}",
+        )
+        row.dispatch_target = target_name
+    return row
+
+
+def appeal_accept(*, actor: Any, appeal: Appeal | int, note: str = "") -> Appeal:
+    """签收 / 报到: the handler accepts the dispatched case.
+
+    A department that was whistled reports (报到) with this service too: its whistle row
+    is marked reported; if another department already accepted, the report is recorded
+    without a state change. Two handlers accepting at once: the row lock lets exactly one
+    win; the other gets 409.
+    """
+    with transaction.atomic():
+        row = _lock(appeal, actor)
+        now = timezone.now()
+        whistle = None
+        if is_department_user(actor):
+            whistle = (
+                AppealWhistle.objects.select_for_update()
+                .filter(appeal=row, department_id=actor.department_id, reported_at=None)
+                .first()
+            )
+        if whistle is not None and row.status == Status.ACCEPTED:
+            # A second whistled department reports while the case is already being handled.
+            whistle.reported_at, whistle.reported_by = now, actor
+            whistle.save(update_fields=["reported_at", "reported_by"])
+            _record(
+                row,
+                actor=actor,
+                action=Action.REPORT,
+                from_status=row.status,
+                note=note,
+                data={"department": actor.department_id, "late": now > whistle.report_deadline},
+            )
+            return row
+        _check_transition(row, Action.ACCEPT)
+        if not is_handler(actor, row):
+            raise PermissionDenied("该诉求未派遣给您或您的部门")
+        data: dict[str, Any] = {}
+        if whistle is not None:
+            whistle.reported_at, whistle.reported_by = now, actor
+            whistle.save(update_fields=["reported_at", "reported_by"])
+            row.assigned_department_id = actor.department_id
+            row.assigned_level = Level.DEPARTMENT
+            data = {
+                "department": actor.department_id,
+                "whistle_report": True,
+                "late": now > whistle.report_deadline,
+            }
+        from_status = row.status
+        row.status = Status.ACCEPTED
+        row.assigned_user = actor
+        if row.responded_at is None:
+            row.responded_at = now
+        row.save(
+            update_fields=[
+                "status",
+                "assigned_user",
+                "assigned_department",
+                "assigned_level",
+                "responded_at",
+                "updated_at",
+            ]
+        )
+        _record(
+            row,
+            actor=actor,
+            action=Action.ACCEPT,
+            from_status=from_status,
+            note=note,
+            data=data,
+            at=now,
+        )
+    return row
+
+
+def appeal_handle(
+    *, actor: Any, appeal: Appeal | int, result: str, photos: Iterable[Any] = ()
+) -> Appeal:
+    """处置: the handler records the result (text and optional result photos).
+
+    Tells the dispatcher the case awaits verification (回访).
+    """
+    cleaned = clean_photos(photos)
+    with transaction.atomic():
+        row = _lock(appeal, actor)
+        _check_transition(row, Action.HANDLE)
+        if not is_handler(actor, row):
+            raise PermissionDenied("该诉求未派遣给您或您的部门")
+        result = _require_text(result, "result", "办理结果", MAX_DESCRIPTION)
+        from_status = row.status
+        row.status, row.result, row.handled_at = Status.HANDLED, result, timezone.now()
+        row.save(update_fields=["status", "result", "handled_at", "updated_at"])
+        _save_photos(row, cleaned, PhotoStage.RESULT)
+        _record(
+            row,
+            actor=actor,
+            action=Action.HANDLE,
+            from_status=from_status,
+            note=result,
+            data={"photos": len(cleaned)},
+        )
+        notify.notify_users(
+            users=dispatchers_of(row),
+            appeal=row,
+            kind=NotificationKind.OTHER,
+            text=f"诉求 {row.tracking_code} 已处置，请回访",
+            dedupe=f"handled:{row.pk}:{row.events.count()}",
+        )
+    return row
+
+
+def appeal_return(*, actor: Any, appeal: Appeal | int, reason: str) -> Appeal:
+    """退单: the handler returns a wrong dispatch with a reason; back to the dispatcher."""
+    with transaction.atomic():
+        row = _lock(appeal, actor)
+        _check_transition(row, Action.RETURN)
+        if not is_handler(actor, row):
+            raise PermissionDenied("该诉求未派遣给您或您的部门")
+        reason = _require_text(reason, "reason", "退单理由")
+        data = {
+            "level": row.assigned_level,
+            "department": row.assigned_department_id,
+            "region": row.assigned_region_id,
+        }
+        dispatchers = dispatchers_of(row)
+        from_status = row.status
+        row.status = Status.RETURNED
+        row.returned_count += 1
+        row.assigned_level, row.assigned_region, row.assigned_department, row.assigned_user = (
+            "",
+            None,
+            None,
+            None,
+        )
+        row.save(
+            update_fields=[
+                "status",
+                "returned_count",
+                "assigned_level",
+                "assigned_region",
+                "assigned_department",
+                "assigned_user",
+                "updated_at",
+            ]
+        )
+        _record(
+            row, actor=actor, action=Action.RETURN, from_status=from_status, note=reason, data=data
+        )
+        notify.notify_users(
+            users=dispatchers,
+            appeal=row,
+            kind=NotificationKind.RETURNED,
+            text=f"诉求 {row.tracking_code} 被退单：{reason[:80]}",
+            dedupe=f"returned:{row.pk}:{row.returned_count}",
+        )
+    return row
+
+
+def appeal_verify(
+    *,
+    actor: Any,
+    appeal: Appeal | int,
+    rating: str,
+    resolved: bool,
+    comment: str = "",
+    tracking_code: str | None = None,
+) -> Appeal:
+    """回访/评价: the resident's satisfaction (满意/基本满意/不满意) and whether it is solved.
+
+    By staff with APPEAL_VERIFY in jurisdiction (calling the resident back), or by the
+    reporter themselves with the tracking code (or their account).
+    """
+    with transaction.atomic():
+        row = _lock(appeal, actor, tracking_code=tracking_code)
+        _check_transition(row, Action.VERIFY)
+        if not (
+            _is_reporter(actor, row, tracking_code)
+            or (caps.has_cap(actor, caps.APPEAL_VERIFY) and in_scope(actor, row.region_path))
+        ):
+            raise PermissionDenied("您没有执行此操作的权限")
+        if rating not in Rating.values:
+            raise ValidationFailed("请选择评价：满意、基本满意或不满意", field="rating")
+        if resolved is None:
+            raise ValidationFailed("请选择问题是否解决", field="resolved")
+        comment = (comment or "").strip()[:255]
+        from_status = row.status
+        row.status, row.rating, row.resolved, row.rating_comment = (
+            Status.VERIFIED,
+            rating,
+            bool(resolved),
+            comment,
+        )
+        row.save(update_fields=["status", "rating", "resolved", "rating_comment", "updated_at"])
+        _record(
+            row,
+            actor=actor,
+            action=Action.VERIFY,
+            from_status=from_status,
+            note=comment,
+            data={
+                "rating": rating,
+                "resolved": bool(resolved),
+                "by_reporter": _is_reporter(actor, row, tracking_code),
+            },
+        )
+    return row
+
+
+def appeal_close(*, actor: Any, appeal: Appeal | int, note: str = "") -> Appeal:
+    """结案: close a verified case; the reporter and every merged duplicate's reporter
+    are told the outcome (inbox and SMS)."""
+    with transaction.atomic():
+        row = _lock(appeal, actor)
+        _check_transition(row, Action.CLOSE)
+        _require(actor, caps.APPEAL_VERIFY, caps.APPEAL_DISPATCH)
+        if not in_scope(actor, row.region_path):
+            raise PermissionDenied("只有属地工作人员可以结案")
+        now = timezone.now()
+        from_status = row.status
+        row.status, row.closed_at = Status.CLOSED, now
+        row.save(update_fields=["status", "closed_at", "updated_at"])
+        _record(
+            row,
+            actor=actor,
+            action=Action.CLOSE,
+            from_status=from_status,
+            note=note,
+            data={"on_time": row.deadline is None or now <= row.deadline},
+            at=now,
+        )
+        _tell_reporters(
+            row,
+            kind=NotificationKind.OUTCOME,
+            text=f"您反映的问题已办结：{row.result[:80]}",
+            dedupe=f"outcome:{row.pk}:{row.reopened_count}",
+        )
+    return row
+
+
+def appeal_reopen(
+    *, actor: Any, appeal: Appeal | int, reason: str, tracking_code: str | None = None
+) -> Appeal:
+    """返工: an unsatisfied resident's case goes back to its handler (counted in
+    ``reopened_count``). By staff with APPEAL_VERIFY/APPEAL_DISPATCH, or the reporter."""
+    with transaction.atomic():
+        row = _lock(appeal, actor, tracking_code=tracking_code)
+        _check_transition(row, Action.REOPEN)
+        if not (
+            _is_reporter(actor, row, tracking_code)
+            or (
+                (
+                    caps.has_cap(actor, caps.APPEAL_VERIFY)
+                    or caps.has_cap(actor, caps.APPEAL_DISPATCH)
+                )
+                and in_scope(actor, row.region_path)
+            )
+        ):
+            raise PermissionDenied("您没有执行此操作的权限")
+        reason = _require_text(reason, "reason", "返工理由")
+        from_status = row.status
+        data = {"rating": row.rating, "resolved": row.resolved}
+        row.status = Status.ACCEPTED
+        row.reopened_count += 1
+        row.rating, row.resolved, row.rating_comment, row.closed_at = "", None, "", None
+        row.save(
+            update_fields=[
+                "status",
+                "reopened_count",
+                "rating",
+                "resolved",
+                "rating_comment",
+                "closed_at",
+                "updated_at",
+            ]
+        )
+        _record(
+            row, actor=actor, action=Action.REOPEN, from_status=from_status, note=reason, data=data
+        )
+        notify.notify_users(
+            users=handlers_of(row),
+            appeal=row,
+            kind=NotificationKind.OTHER,
+            text=f"诉求 {row.tracking_code} 返工：{reason[:80]}",
+            dedupe=f"reopen:{row.pk}:{row.reopened_count}",
+        )
+    return row
+
+
+def appeal_reject(*, actor: Any, appeal: Appeal | int, reason: str) -> Appeal:
+    """不予受理: reject an invalid appeal with a reason; the reporter is told."""
+    with transaction.atomic():
+        row = _lock(appeal, actor)
+        _check_transition(row, Action.REJECT)
+        _require(actor, caps.APPEAL_INTAKE, caps.APPEAL_DISPATCH)
+        reason = _require_text(reason, "reason", "不予受理理由")
+        from_status = row.status
+        row.status, row.closed_at = Status.REJECTED, timezone.now()
+        row.save(update_fields=["status", "closed_at", "updated_at"])
+        _record(row, actor=actor, action=Action.REJECT, from_status=from_status, note=reason)
+        _tell_reporters(
+            row,
+            kind=NotificationKind.OUTCOME,
+            text=f"您反映的问题不予受理：{reason[:80]}",
+            dedupe=f"reject:{row.pk}",
+        )
+    return row
+
+
+def appeal_withdraw(
+    *, actor: Any, appeal: Appeal | int, reason: str = "", tracking_code: str | None = None
+) -> Appeal:
+    """撤回: the reporter withdraws (with the tracking code or their account), or staff with
+    APPEAL_INTAKE record the reporter's withdrawal."""
+    with transaction.atomic():
+        row = _lock(appeal, actor, tracking_code=tracking_code)
+        _check_transition(row, Action.WITHDRAW)
+        if not (
+            _is_reporter(actor, row, tracking_code)
+            or (caps.has_cap(actor, caps.APPEAL_INTAKE) and in_scope(actor, row.region_path))
+        ):
+            raise PermissionDenied("只有反映人或受理人员可以撤回")
+        from_status = row.status
+        row.status, row.closed_at = Status.WITHDRAWN, timezone.now()
+        row.save(update_fields=["status", "closed_at", "updated_at"])
+        _record(
+            row,
+            actor=actor,
+            action=Action.WITHDRAW,
+            from_status=from_status,
+            note=(reason or "").strip()[:500],
+        )
+        if from_status in (Status.DISPATCHED, Status.ACCEPTED):
+            notify.notify_users(
+                users=handlers_of(row),
+                appeal=row,
+                kind=NotificationKind.OTHER,
+                text=f"诉求 {row.tracking_code} 已被反映人撤回",
+                dedupe=f"withdraw:{row.pk}",
+            )
+    return row
+
+
+def appeal_extend_request(
+    *, actor: Any, appeal: Appeal | int, working_days: int, reason: str
+) -> Appeal:
+    """延期申请: the handler asks for more working days (1–30); one pending request at a time."""
+    with transaction.atomic():
+        row = _lock(appeal, actor)
+        _check_transition(row, Action.EXTEND_REQUEST)
+        if not is_handler(actor, row):
+            raise PermissionDenied("该诉求未派遣给您或您的部门")
+        if ExtensionRequest.objects.filter(appeal=row, approved=None).exists():
+            raise Conflict("已有待审批的延期申请", field="working_days")
+        if not isinstance(working_days, int) or not 1 <= working_days <= 30:
+            raise ValidationFailed("延长天数须在 1 到 30 个工作日之间", field="working_days")
+        reason = _require_text(reason, "reason", "延期理由")
+        request = ExtensionRequest.objects.create(
+            appeal=row, requested_by=actor, working_days=working_days, reason=reason
+        )
+        row.save(update_fields=["updated_at"])
+        _record(
+            row,
+            actor=actor,
+            action=Action.EXTEND_REQUEST,
+            from_status=row.status,
+            note=reason,
+            data={"request": request.pk, "working_days": working_days},
+        )
+        notify.notify_users(
+            users=dispatchers_of(row),
+            appeal=row,
+            kind=NotificationKind.EXTENSION,
+            text=f"诉求 {row.tracking_code} 申请延期 {working_days} 个工作日",
+            dedupe=f"extreq:{request.pk}",
+        )
+    return row
+
+
+def appeal_extend_decide(
+    *, actor: Any, appeal: Appeal | int, approve: bool, note: str = ""
+) -> Appeal:
+    """延期审批: approve (deadline moves by the requested working days) or refuse the
+    pending request. Needs APPEAL_DISPATCH or APPEAL_SUPERVISE in jurisdiction."""
+    with transaction.atomic():
+        row = _lock(appeal, actor)
+        _check_transition(row, Action.EXTEND_DECIDE)
+        _require(actor, caps.APPEAL_DISPATCH, caps.APPEAL_SUPERVISE)
+        if not in_scope(actor, row.region_path):
+            raise PermissionDenied("只有属地调度或督办人员可以审批延期")
+        request = (
+            ExtensionRequest.objects.select_for_update()
+            .filter(appeal=row, approved=None)
+            .order_by("pk")
+            .first()
+        )
+        if request is None:
+            raise Conflict("没有待审批的延期申请", field="approve")
+        now = timezone.now()
+        request.decided_by, request.decided_at, request.approved = actor, now, bool(approve)
+        fields = ["updated_at"]
+        if approve:
+            request.old_deadline = row.deadline
+            base = row.deadline or now
+            row.deadline = workdays.add_working_days(base, request.working_days)
+            request.new_deadline = row.deadline
+            row.extension_count += 1
+            fields += ["deadline", "extension_count"]
+            if row.overdue_at and row.deadline > now:
+                row.overdue_at = None
+                fields.append("overdue_at")
+        request.save(
+            update_fields=["decided_by", "decided_at", "approved", "old_deadline", "new_deadline"]
+        )
+        row.save(update_fields=fields)
+        _record(
+            row,
+            actor=actor,
+            action=Action.EXTEND_DECIDE,
+            from_status=row.status,
+            note=note,
+            data={
+                "request": request.pk,
+                "approved": bool(approve),
+                "deadline": row.deadline.isoformat() if row.deadline else None,
+            },
+            at=now,
+        )
+        verdict = "批准" if approve else "未批准"
+        notify.notify_users(
+            users=[request.requested_by],
+            appeal=row,
+            kind=NotificationKind.EXTENSION,
+            text=f"诉求 {row.tracking_code} 的延期申请{verdict}",
+            dedupe=f"extdec:{request.pk}",
+        )
+    return row
+
+
+def appeal_supervise(*, actor: Any, appeal: Appeal | int, note: str) -> Appeal:
+    """督办: a supervision order on a slow or overdue case; the handler is told."""
+    with transaction.atomic():
+        row = _lock(appeal, actor)
+        _check_transition(row, Action.SUPERVISE)
+        _require(actor, caps.APPEAL_SUPERVISE)
+        note = _require_text(note, "note", "督办意见")
+        row.supervision_count += 1
+        row.save(update_fields=["supervision_count", "updated_at"])
+        _record(
+            row,
+            actor=actor,
+            action=Action.SUPERVISE,
+            from_status=row.status,
+            note=note,
+            data={"count": row.supervision_count},
+        )
+        notify.notify_users(
+            users=handlers_of(row) or dispatchers_of(row),
+            appeal=row,
+            kind=NotificationKind.SUPERVISED,
+            text=f"诉求 {row.tracking_code} 被督办：{note[:80]}",
+            dedupe=f"supervise:{row.pk}:{row.supervision_count}",
+        )
+    return row
+
+
+def _current_level(row: Appeal) -> tuple[str, Region | None]:
+    if row.assigned_level:
+        return row.assigned_level, row.assigned_region
+    if row.grid_id:
+        return Level.GRID, row.grid.region
+    kind = row.region.kind
+    if kind == RegionKind.COMMUNITY:
+        return Level.COMMUNITY, row.region
+    if kind in (RegionKind.STREET, RegionKind.TOWNSHIP):
+        return Level.STREET, row.region
+    return "", None
+
+
+def appeal_escalate(*, actor: Any, appeal: Appeal | int, reason: str) -> Appeal:
+    """上报 (escalation ladder): grid → its community → the street. A street cannot go
+    higher (it whistles departments instead); a department returns rather than escalates.
+    Needs to be the current handler or hold APPEAL_DISPATCH in jurisdiction."""
+    with transaction.atomic():
+        row = _lock(appeal, actor)
+        _check_transition(row, Action.ESCALATE)
+        level, region = _current_level(row)
+        if not (
+            is_handler(actor, row)
+            or (
+                caps.has_cap(actor, caps.APPEAL_DISPATCH)
+                and region is not None
+                and in_scope(actor, region.path)
+            )
+        ):
+            raise PermissionDenied("只有当前承办单位可以上报")
+        reason = _require_text(reason, "reason", "上报理由")
+        if level == Level.GRID:
+            new_level, new_region = Level.COMMUNITY, region
+        elif level == Level.COMMUNITY and region is not None and region.parent_id:
+            new_level, new_region = Level.STREET, region.parent
+        elif level == Level.STREET:
+            raise Conflict("街道已是最高承办层级，请吹哨相关部门", field="level")
+        else:
+            raise Conflict("部门承办的诉求不能上报，请退单", field="level")
+        from_status = row.status
+        row.status = Status.DISPATCHED
+        row.assigned_level, row.assigned_region = new_level, new_region
+        row.assigned_department, row.assigned_user = None, None
+        row.save(
+            update_fields=[
+                "status",
+                "assigned_level",
+                "assigned_region",
+                "assigned_department",
+                "assigned_user",
+                "updated_at",
+            ]
+        )
+        _record(
+            row,
+            actor=actor,
+            action=Action.ESCALATE,
+            from_status=from_status,
+            note=reason,
+            data={
+                "from_level": level,
+                "to_level": new_level,
+                "region": new_region.pk,
+                "region_name": new_region.name,
+            },
+        )
+        notify.notify_users(
+            users=handlers_of(row),
+            appeal=row,
+            kind=NotificationKind.DISPATCHED,
+            text=f"诉求 {row.tracking_code} 上报至{new_region.name}：{reason[:60]}",
+            dedupe=f"escalate:{row.pk}:{row.events.count()}",
+        )
+    return row
+
+
+def appeal_whistle(
+    *, actor: Any, appeal: Appeal | int, departments: Iterable[Department], note: str = ""
+) -> Appeal:
+    """吹哨: a community or street calls one or more departments; each must report (报到,
+    i.e. ``appeal_accept``) within the district's report limit (working hours) or the
+    periodic job flags it. Needs APPEAL_DISPATCH and a community/street (or wider) scope."""
+    with transaction.atomic():
+        row = _lock(appeal, actor)
+        _check_transition(row, Action.WHISTLE)
+        _require(actor, caps.APPEAL_DISPATCH)
+        scope = getattr(actor, "scope_region", None)
+        if not actor.is_superuser and (
+            scope is None
+            or scope.kind
+            not in (
+                RegionKind.COMMUNITY,
+                RegionKind.STREET,
+                RegionKind.TOWNSHIP,
+                RegionKind.DISTRICT,
+            )
+        ):
+            raise PermissionDenied("只有社区或街道可以吹哨")
+        depts = list({d.pk: d for d in departments}.values())
+        if not depts:
+            raise ValidationFailed("请选择至少一个部门", field="departments")
+        for dept in depts:
+            if dept.district_id != row.district_id or not dept.is_active:
+                raise ValidationFailed(f"部门「{dept.name}」无效", field="departments")
+        already = set(
+            AppealWhistle.objects.filter(appeal=row).values_list("department_id", flat=True)
+        )
+        new = [d for d in depts if d.pk not in already]
+        if not new:
+            raise ValidationFailed("所选部门均已吹哨", field="departments")
+        now = timezone.now()
+        settings_row = rate_settings_for(row.district_id)
+        report_deadline = workdays.add_working_hours(now, settings_row.whistle_report_hours)
+        AppealWhistle.objects.bulk_create(
+            [
+                AppealWhistle(
+                    appeal=row,
+                    department=d,
+                    whistled_by=actor,
+                    whistled_at=now,
+                    report_deadline=report_deadline,
+                )
+                for d in new
+            ]
+        )
+        from_status = row.status
+        row.status = Status.DISPATCHED
+        row.assigned_level = Level.DEPARTMENT
+        row.assigned_department = (
+            new[0] if row.assigned_department_id is None else (row.assigned_department)
+        )
+        row.assigned_user = None
+        row.save(
+            update_fields=[
+                "status",
+                "assigned_level",
+                "assigned_department",
+                "assigned_user",
+                "updated_at",
+            ]
+        )
+        _record(
+            row,
+            actor=actor,
+            action=Action.WHISTLE,
+            from_status=from_status,
+            note=note,
+            data={
+                "departments": [d.pk for d in new],
+                "department_names": [d.name for d in new],
+                "report_deadline": report_deadline.isoformat(),
+            },
+            at=now,
+        )
+        for dept in new:
+            notify.notify_users(
+                users=_users_of_department(dept.pk),
+                appeal=row,
+                kind=NotificationKind.WHISTLED,
+                text=f"吹哨：诉求 {row.tracking_code} 请于 "
+                f"{timezone.localtime(report_deadline):%m-%d %H:%M} 前报到",
+                dedupe=f"whistle:{row.pk}:d{dept.pk}",
+            )
+    return row
+
+
+def appeal_merge(
+    *, actor: Any, appeal: Appeal | int, duplicates: Iterable[Appeal | int], note: str = ""
+) -> Appeal:
+    """合并: fold duplicates into ``appeal`` (the primary). Each duplicate becomes ``merged``
+    with ``duplicate_of`` set (its own duplicates move along); their reporters get the
+    primary's outcome; rates count the primary only. Needs APPEAL_DISPATCH."""
+    primary_id = _get_appeal_id(appeal)
+    dup_ids = sorted({_get_appeal_id(d) for d in duplicates})
+    if not dup_ids:
+        raise ValidationFailed("请选择要合并的重复件", field="duplicates")
+    if primary_id in dup_ids:
+        raise ValidationFailed("不能把诉求合并到自身", field="duplicates")
+    with transaction.atomic():
+        # Lock in id order so two merges never deadlock.
+        locked = {pk: _lock(pk, actor) for pk in sorted([primary_id, *dup_ids])}
+        primary = locked[primary_id]
+        if primary.status in FINAL_STATUSES and primary.status != Status.CLOSED:
+            raise Conflict(
+                f"主件状态为「{Status(primary.status).label}」，不能接收合并", field="appeal"
+            )
+        for pk in dup_ids:
+            _check_transition(locked[pk], Action.MERGE)
+        _require(actor, caps.APPEAL_DISPATCH)
+        for pk in dup_ids:
+            if locked[pk].district_id != primary.district_id:
+                raise ValidationFailed("只能合并同一区县的诉求", field="duplicates")
+        for pk in dup_ids:
+            dup = locked[pk]
+            from_status = dup.status
+            dup.status, dup.duplicate_of = Status.MERGED, primary
+            dup.save(update_fields=["status", "duplicate_of", "updated_at"])
+            Appeal.objects.filter(duplicate_of=dup).update(duplicate_of=primary)
+            _record(
+                dup,
+                actor=actor,
+                action=Action.MERGE,
+                from_status=from_status,
+                note=note,
+                data={"into": primary.pk, "into_code": primary.tracking_code},
+            )
+        primary.save(update_fields=["updated_at"])
+        _record(
+            primary,
+            actor=actor,
+            action=Action.MERGE_RECEIVE,
+            from_status=primary.status,
+            note=note,
+            data={"duplicates": dup_ids},
+        )
+    return primary
+
+
+# ---------------------------------------------------------------- periodic checks
+
+
+def appeals_mark_overdue(*, now: dt.datetime | None = None, limit: int = 1000) -> int:
+    """Mark open cases past their deadline (one ``overdue`` event each, once) and tell the
+    supervisors. Idempotent: a case already marked is skipped."""
+    now = now or timezone.now()
+    ids = list(
+        Appeal.objects.filter(
+            status__in=sorted(OPEN_STATUSES - {Status.MERGED}), deadline__lt=now, overdue_at=None
+        ).values_list("pk", flat=True)[:limit]
+    )
+    count = 0
+    for pk in ids:
+        with transaction.atomic():
+            row = Appeal.objects.select_for_update().filter(pk=pk, overdue_at=None).first()
+            if row is None or row.deadline is None or row.deadline >= now:
+                continue
+            row.overdue_at = now
+            row.save(update_fields=["overdue_at", "updated_at"])
+            _record(
+                row,
+                actor=None,
+                action=Action.OVERDUE,
+                from_status=row.status,
+                at=now,
+                data={"deadline": row.deadline.isoformat()},
+            )
+            users = supervisors_of(row) + handlers_of(row)
+            notify.notify_users(
+                users=users,
+                appeal=row,
+                kind=NotificationKind.OVERDUE,
+                text=f"诉求 {row.tracking_code} 已超期，请督办",
+                dedupe=f"overdue:{row.pk}:{row.deadline.isoformat()}",
+            )
+            count += 1
+    return count
+
+
+def appeals_remind_due(*, now: dt.datetime | None = None, limit: int = 1000) -> int:
+    """Remind handlers of cases near their deadline (one day / 20 % before), once per
+    case and deadline (an approved extension earns a new reminder)."""
+    from gridgov.appeals.deadlines import reminder_due_at
+
+    now = now or timezone.now()
+    qs = Appeal.objects.filter(
+        status__in=[Status.DISPATCHED, Status.ACCEPTED, Status.REGISTERED],
+        deadline__gt=now,
+        deadline__lte=now + dt.timedelta(days=3),
+    ).select_related("assigned_user", "assigned_region", "grid__owner")[:limit]
+    count = 0
+    for row in qs:
+        due = reminder_due_at(row)
+        if due is None or due > now:
+            continue
+        key = f"remind:{row.pk}:{row.deadline.isoformat()}"
+        with transaction.atomic():
+            users = handlers_of(row) or dispatchers_of(row)
+            made = notify.notify_users(
+                users=users,
+                appeal=row,
+                kind=NotificationKind.REMINDER,
+                text=f"诉求 {row.tracking_code} 将于 "
+                f"{timezone.localtime(row.deadline):%m-%d %H:%M} 到期，请抓紧办理",
+                dedupe=key,
+            )
+            if made:
+                _record(
+                    row,
+                    actor=None,
+                    action=Action.REMIND,
+                    from_status=row.status,
+                    at=now,
+                    data={"deadline": row.deadline.isoformat(), "users": [n.user_id for n in made]},
+                )
+                count += 1
+    return count
+
+
+def appeals_flag_late_whistles(*, now: dt.datetime | None = None, limit: int = 1000) -> int:
+    """Flag whistled departments that did not report in time (once each)."""
+    now = now or timezone.now()
+    rows = list(
+        AppealWhistle.objects.filter(
+            reported_at=None, flagged_at=None, report_deadline__lt=now
+        ).select_related("appeal", "department")[:limit]
+    )
+    for whistle in rows:
+        with transaction.atomic():
+            updated = AppealWhistle.objects.filter(pk=whistle.pk, flagged_at=None).update(
+                flagged_at=now
+            )
+            if not updated:
+                continue
+            appeal = whistle.appeal
+            _record(
+                appeal,
+                actor=None,
+                action=Action.WHISTLE_FLAG,
+                from_status=appeal.status,
+                at=now,
+                data={
+                    "department": whistle.department_id,
+                    "department_name": whistle.department.name,
+                },
+            )
+            users = [whistle.whistled_by, *supervisors_of(appeal)]
+            notify.notify_users(
+                users=users,
+                appeal=appeal,
+                kind=NotificationKind.WHISTLE_LATE,
+                text=f"{whistle.department.name} 未按时报到（诉求 {appeal.tracking_code}）",
+                dedupe=f"whistle_late:{whistle.pk}",
+            )
+    return len(rows)
+
+
+def appeals_tick(*, now: dt.datetime | None = None) -> dict[str, int]:
+    """The periodic job: overdue marks, reminders, late whistles, outbox retries."""
+    now = now or timezone.now()
+    return {
+        "overdue": appeals_mark_overdue(now=now),
+        "reminded": appeals_remind_due(now=now),
+        "late_whistles": appeals_flag_late_whistles(now=now),
+        "sent": notify.deliver_due(now=now),
+    }
+
+
+# ---------------------------------------------------------------- configuration
+
+# (code, name, default priority, children: [(code, name, default priority, extra_fields)])
+_LIFT_FIELDS = [
+    {
+        "code": "building",
+        "datatype": "string",
+        "required": False,
+        "description": "楼栋号",
+        "order": 1,
+        "values": [],
+    },
+    {
+        "code": "trapped",
+        "datatype": "singlevaluelist",
+        "required": True,
+        "description": "是否有人被困",
+        "order": 2,
+        "values": [{"key": "yes", "name": "有人被困"}, {"key": "no", "name": "无人被困"}],
+    },
+]
+_UTILITY_FIELDS = [
+    {
+        "code": "utility",
+        "datatype": "singlevaluelist",
+        "required": True,
+        "description": "类型",
+        "order": 1,
+        "values": [
+            {"key": "water", "name": "供水"},
+            {"key": "power", "name": "供电"},
+            {"key": "gas", "name": "燃气"},
+            {"key": "heat", "name": "供暖"},
+        ],
+    },
+]
+DEFAULT_TAXONOMY: list[tuple[str, str, str, list[tuple[str, str, str, list]]]] = [
+    (
+        "city",
+        "市容环境",
+        Priority.NORMAL,
+        [
+            ("city.sanitation", "环境卫生", Priority.NORMAL, []),
+            ("city.vending", "占道经营", Priority.NORMAL, []),
+            ("city.greening", "绿化养护", Priority.NORMAL, []),
+            ("city.noise", "噪音扰民", Priority.NORMAL, []),
+            ("city.waste", "垃圾分类", Priority.NORMAL, []),
+        ],
+    ),
+    (
+        "facility",
+        "设施维护",
+        Priority.NORMAL,
+        [
+            ("facility.utilities", "水电气暖", Priority.NORMAL, _UTILITY_FIELDS),
+            ("facility.lift", "电梯故障", Priority.NORMAL, _LIFT_FIELDS),
+            ("facility.road", "道路井盖", Priority.NORMAL, []),
+            ("facility.light", "路灯照明", Priority.NORMAL, []),
+            ("facility.sewer", "下水管道", Priority.NORMAL, []),
+        ],
+    ),
+    (
+        "property",
+        "物业管理",
+        Priority.NORMAL,
+        [
+            ("property.service", "物业服务", Priority.NORMAL, []),
+            ("property.parking", "停车管理", Priority.NORMAL, []),
+            ("property.fund", "维修资金", Priority.COMPLEX, []),
+        ],
+    ),
+    (
+        "building",
+        "违法建设",
+        Priority.NORMAL,
+        [
+            ("building.illegal", "私搭乱建", Priority.NORMAL, []),
+            ("building.renovation", "违规装修", Priority.NORMAL, []),
+        ],
+    ),
+    (
+        "safety",
+        "安全隐患",
+        Priority.URGENT,
+        [
+            ("safety.fire", "消防安全", Priority.URGENT, []),
+            ("safety.house", "房屋安全", Priority.URGENT, []),
+            ("safety.gas", "燃气安全", Priority.URGENT, []),
+        ],
+    ),
+    (
+        "neighbour",
+        "邻里纠纷",
+        Priority.NORMAL,
+        [
+            ("neighbour.adjacent", "相邻关系", Priority.NORMAL, []),
+            ("neighbour.family", "家庭矛盾", Priority.NORMAL, []),
+        ],
+    ),
+    (
+        "livelihood",
+        "民生服务",
+        Priority.NORMAL,
+        [
+            ("livelihood.elderly", "养老助残", Priority.NORMAL, []),
+            ("livelihood.social", "就业社保", Priority.NORMAL, []),
+            ("livelihood.health", "医疗卫生", Priority.NORMAL, []),
+            ("livelihood.school", "教育入学", Priority.NORMAL, []),
+        ],
+    ),
+    (
+        "policy",
+        "政策咨询",
+        Priority.NORMAL,
+        [
+            ("policy.consult", "政策咨询", Priority.NORMAL, []),
+        ],
+    ),
+    (
+        "other",
+        "其他",
+        Priority.NORMAL,
+        [
+            ("other.other", "其他诉求", Priority.NORMAL, []),
+        ],
+    ),
+]
+# Time limits per top-level category; utilities override "normal" with 24 h.
+DEFAULT_LIMIT_ROWS = [
+    (Priority.URGENT, 2, TimeUnit.CALENDAR_HOURS),
+    (Priority.NORMAL, 7, TimeUnit.WORKING_DAYS),
+    (Priority.COMPLEX, 15, TimeUnit.WORKING_DAYS),
+]
+UTILITY_LIMIT = (Priority.NORMAL, 24, TimeUnit.CALENDAR_HOURS)
+
+
+def seed_default_categories(*, district: Region, actor: Any = None) -> list[Category]:
+    """Create the default two-level taxonomy and its time limits for ``district``.
+
+    Idempotent: existing categories and limit rows (perhaps edited) are left as they are.
+    """
+    made: list[Category] = []
+    with transaction.atomic():
+        for order, (code, name, prio, children) in enumerate(DEFAULT_TAXONOMY):
+            top, _ = Category.objects.get_or_create(
+                district=district,
+                code=code,
+                defaults={"name": name, "default_priority": prio, "order": order},
+            )
+            made.append(top)
+            for priority, amount, unit in DEFAULT_LIMIT_ROWS:
+                TimeLimit.objects.get_or_create(
+                    category=top, priority=priority, defaults={"amount": amount, "unit": unit}
+                )
+            for child_order, (ccode, cname, cprio, fields) in enumerate(children):
+                child, _ = Category.objects.get_or_create(
+                    district=district,
+                    code=ccode,
+                    defaults={
+                        "name": cname,
+                        "parent": top,
+                        "default_priority": cprio,
+                        "order": child_order,
+                        "extra_fields": fields,
+                    },
+                )
+                made.append(child)
+                if ccode == "facility.utilities":
+                    priority, amount, unit = UTILITY_LIMIT
+                    TimeLimit.objects.get_or_create(
+                        category=child, priority=priority, defaults={"amount": amount, "unit": unit}
+                    )
+        audit(
+            actor=actor,
+            action="appeal.seed_categories",
+            target=district,
+            region_path=district.path,
+            data={"categories": len(made)},
+        )
+    return made
