@@ -86,3 +86,68 @@ def personas(territory) -> SimpleNamespace:
         operator=make_user("operator", Role.OPERATOR, t.district),
         grid_worker=grid_worker,
     )
+
+
+# --- Browser tests (Playwright driving Debian's Chromium) ----------------------------------------
+# Mark them @pytest.mark.browser and use pytest-django's ``live_server``:
+#     def test_x(live_server, page, personas):
+#         login(page, live_server.url, "street_s"); page.goto(live_server.url + "/…")
+#         screenshot(page, "territory-map")
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    import os
+    import shutil
+
+    if not os.path.exists(CHROMIUM) and not shutil.which("chromium"):
+        pytest.skip(f"Chromium not installed at {CHROMIUM}: browser tests skipped "
+                    "(`make chromium` installs it as root)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("playwright (Python) not installed: pip install -e '.[dev]'")
+    # Playwright's sync API runs an event loop in this thread; Django's ORM refuses to be
+    # called from a thread with a running loop unless told it is safe (tests only).
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as pw:
+        instance = pw.chromium.launch(executable_path=CHROMIUM if os.path.exists(CHROMIUM)
+                                      else shutil.which("chromium"),
+                                      args=CHROMIUM_ARGS, headless=True)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN",
+                                  timezone_id="Asia/Shanghai")
+    context.set_default_timeout(15_000)
+    tab = context.new_page()
+    yield tab
+    context.close()
+
+
+def login(page, base_url: str, username: str, password: str = "pass-1234") -> None:
+    """Sign in through the login page as a person would; fails loudly if it does not work."""
+    page.goto(f"{base_url}/accounts/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("button[type=submit]")
+    page.wait_for_load_state("domcontentloaded")
+    assert "/accounts/login/" not in page.url, f"login as {username} failed"
+
+
+def screenshot(page, name: str, *, full_page: bool = True) -> str:
+    """Save a screenshot to test-artifacts/<name>.png (kept by CI); returns the path."""
+    from pathlib import Path
+
+    artifacts = Path(__file__).resolve().parent.parent / "test-artifacts"
+    artifacts.mkdir(exist_ok=True)
+    path = artifacts / f"{name}.png"
+    page.screenshot(path=str(path), full_page=full_page)
+    return str(path)

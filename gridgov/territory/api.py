@@ -80,6 +80,19 @@ class GridDetailOut(GridOut):
     houses: int = 0
     shops: int = 0
 
+    # Counts come from selectors.grid_stats, attached by the view as ``_stats``.
+    @staticmethod
+    def resolve_residents(obj: Any) -> int:
+        return obj._stats["residents"]
+
+    @staticmethod
+    def resolve_houses(obj: Any) -> int:
+        return obj._stats["houses"]
+
+    @staticmethod
+    def resolve_shops(obj: Any) -> int:
+        return obj._stats["shops"]
+
 
 class GridPage(Schema):
     items: list[GridOut]
@@ -158,8 +171,7 @@ def grid_lookup(request: HttpRequest, point: Query[PointIn]) -> Any:
 
 
 @router.get("/grids/{code}", response=GridDetailOut, summary="网格详情")
-def grid_detail(request: HttpRequest, code: str) -> dict[str, Any]:
+def grid_detail(request: HttpRequest, code: str) -> Any:
     grid = selectors.grid_get(actor=request.auth, code=code)
-    out = GridDetailOut.from_orm(grid).dict()
-    out.update(selectors.grid_stats(grid=grid))
-    return out
+    grid._stats = selectors.grid_stats(grid=grid)
+    return grid
