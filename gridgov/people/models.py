@@ -13,10 +13,12 @@ from gridgov.territory.models import Grid, Region
 class Governed(models.Model):
     """A row that belongs to a region (its jurisdiction) and carries its district."""
 
-    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+",
-                               verbose_name=_("所属辖区"))
-    district = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+",
-                                 verbose_name=_("所属区县"))
+    region = models.ForeignKey(
+        Region, on_delete=models.PROTECT, related_name="+", verbose_name=_("所属辖区")
+    )
+    district = models.ForeignKey(
+        Region, on_delete=models.PROTECT, related_name="+", verbose_name=_("所属区县")
+    )
     region_path = models.CharField(_("辖区路径"), max_length=255, db_index=True, editable=False)
     created_at = models.DateTimeField(_("创建时间"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
@@ -44,19 +46,28 @@ class Tenure(models.TextChoices):
 class House(Governed):
     """A dwelling (房). ``region`` is its building or unit."""
 
-    grid = models.ForeignKey(Grid, null=True, blank=True, on_delete=models.SET_NULL,
-                             related_name="houses", verbose_name=_("网格"))
+    grid = models.ForeignKey(
+        Grid,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="houses",
+        verbose_name=_("网格"),
+    )
     room = models.CharField(_("门牌/房号"), max_length=32)
     address = models.CharField(_("详细地址"), max_length=255)
-    area_m2 = models.DecimalField(_("面积(平方米)"), max_digits=8, decimal_places=2, null=True,
-                                  blank=True)
-    tenure = models.CharField(_("居住类型"), max_length=16, choices=Tenure.choices,
-                              default=Tenure.OWNER_OCCUPIED)
+    area_m2 = models.DecimalField(
+        _("面积(平方米)"), max_digits=8, decimal_places=2, null=True, blank=True
+    )
+    tenure = models.CharField(
+        _("居住类型"), max_length=16, choices=Tenure.choices, default=Tenure.OWNER_OCCUPIED
+    )
 
     class Meta:
         verbose_name = _("房屋")
         verbose_name_plural = _("房屋")
         constraints = [models.UniqueConstraint(fields=["region", "room"], name="house_room_unique")]
+        indexes = [models.Index(fields=["grid", "id"], name="house_grid_id_idx")]
 
     def __str__(self) -> str:
         return f"{self.region.name}{self.room}"
@@ -65,10 +76,17 @@ class House(Governed):
 class Household(Governed):
     """户: the people living together in one house."""
 
-    house = models.ForeignKey(House, on_delete=models.PROTECT, related_name="households",
-                              verbose_name=_("房屋"))
-    head = models.ForeignKey("people.Resident", null=True, blank=True, on_delete=models.SET_NULL,
-                             related_name="+", verbose_name=_("户主"))
+    house = models.ForeignKey(
+        House, on_delete=models.PROTECT, related_name="households", verbose_name=_("房屋")
+    )
+    head = models.ForeignKey(
+        "people.Resident",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("户主"),
+    )
 
     class Meta:
         verbose_name = _("户")
@@ -83,10 +101,22 @@ class Resident(Governed):
 
     PII_FIELDS = ("name", "phone", "id_number")
 
-    grid = models.ForeignKey(Grid, null=True, blank=True, on_delete=models.SET_NULL,
-                             related_name="residents", verbose_name=_("网格"))
-    household = models.ForeignKey(Household, null=True, blank=True, on_delete=models.SET_NULL,
-                                  related_name="members", verbose_name=_("户"))
+    grid = models.ForeignKey(
+        Grid,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="residents",
+        verbose_name=_("网格"),
+    )
+    household = models.ForeignKey(
+        Household,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="members",
+        verbose_name=_("户"),
+    )
     name = models.CharField(_("姓名"), max_length=64)
     gender = models.CharField(_("性别"), max_length=8, choices=Gender.choices, blank=True)
     birth_date = models.DateField(_("出生日期"), null=True, blank=True)
@@ -94,12 +124,27 @@ class Resident(Governed):
     phone = models.CharField(_("联系电话"), max_length=20, blank=True)
     is_party_member = models.BooleanField(_("党员"), default=False)
     is_active = models.BooleanField(_("在册"), default=True)
-    tags = models.CharField(_("标签"), max_length=255, blank=True,
-                            help_text=_("如：独居老人、低保、残疾人，逗号分隔"))
+    tags = models.CharField(
+        _("标签"), max_length=255, blank=True, help_text=_("如：独居老人、低保、残疾人，逗号分隔")
+    )
 
     class Meta:
         verbose_name = _("居民")
         verbose_name_plural = _("居民")
+        # The resident list's filters: grid (keyset on id), name prefix, party members.
+        # PostgreSQL uses the pattern opclass for LIKE 'x%'; other databases ignore it.
+        indexes = [
+            models.Index(fields=["grid", "id"], name="resident_grid_id_idx"),
+            models.Index(
+                fields=["name"], name="resident_name_prefix_idx", opclasses=["varchar_pattern_ops"]
+            ),
+            models.Index(
+                fields=["region_path"],
+                name="resident_party_scope_idx",
+                opclasses=["varchar_pattern_ops"],
+                condition=models.Q(is_party_member=True),
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -114,10 +159,12 @@ class OccupancyRole(models.TextChoices):
 class Occupancy(models.Model):
     """Who lives in a house, from when to when. A change of tenants ends one row and adds another."""
 
-    house = models.ForeignKey(House, on_delete=models.CASCADE, related_name="occupancies",
-                              verbose_name=_("房屋"))
-    resident = models.ForeignKey(Resident, on_delete=models.CASCADE, related_name="occupancies",
-                                 verbose_name=_("居民"))
+    house = models.ForeignKey(
+        House, on_delete=models.CASCADE, related_name="occupancies", verbose_name=_("房屋")
+    )
+    resident = models.ForeignKey(
+        Resident, on_delete=models.CASCADE, related_name="occupancies", verbose_name=_("居民")
+    )
     role = models.CharField(_("关系"), max_length=16, choices=OccupancyRole.choices)
     started_on = models.DateField(_("入住日期"), default=timezone.localdate)
     ended_on = models.DateField(_("迁出日期"), null=True, blank=True)
@@ -144,23 +191,32 @@ class BusinessStatus(models.TextChoices):
 class Business(Governed):
     """A shop or enterprise (企). Closing keeps the record with its closing date."""
 
-    grid = models.ForeignKey(Grid, null=True, blank=True, on_delete=models.SET_NULL,
-                             related_name="businesses", verbose_name=_("网格"))
-    kind = models.CharField(_("类型"), max_length=16, choices=BusinessKind.choices,
-                            default=BusinessKind.SHOP)
+    grid = models.ForeignKey(
+        Grid,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="businesses",
+        verbose_name=_("网格"),
+    )
+    kind = models.CharField(
+        _("类型"), max_length=16, choices=BusinessKind.choices, default=BusinessKind.SHOP
+    )
     name = models.CharField(_("名称"), max_length=128)
     credit_code = models.CharField(_("统一社会信用代码"), max_length=32, blank=True)
     address = models.CharField(_("地址"), max_length=255, blank=True)
     contact_name = models.CharField(_("联系人"), max_length=64, blank=True)
     contact_phone = models.CharField(_("联系电话"), max_length=20, blank=True)
-    status = models.CharField(_("状态"), max_length=16, choices=BusinessStatus.choices,
-                              default=BusinessStatus.OPEN)
+    status = models.CharField(
+        _("状态"), max_length=16, choices=BusinessStatus.choices, default=BusinessStatus.OPEN
+    )
     opened_on = models.DateField(_("开业日期"), null=True, blank=True)
     closed_on = models.DateField(_("关闭日期"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("商铺企业")
         verbose_name_plural = _("商铺企业")
+        indexes = [models.Index(fields=["grid", "status"], name="business_grid_status_idx")]
 
     def __str__(self) -> str:
         return self.name
@@ -188,11 +244,23 @@ class PartyOrg(Governed):
 
     kind = models.CharField(_("类型"), max_length=24, choices=PartyOrgKind.choices)
     name = models.CharField(_("名称"), max_length=128)
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT,
-                               related_name="children", verbose_name=_("上级组织"))
+    parent = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+        verbose_name=_("上级组织"),
+    )
     secretary = models.CharField(_("书记"), max_length=64, blank=True)
-    household = models.ForeignKey(House, null=True, blank=True, on_delete=models.SET_NULL,
-                                  related_name="+", verbose_name=_("中心户房屋"))
+    household = models.ForeignKey(
+        House,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("中心户房屋"),
+    )
 
     class Meta:
         verbose_name = _("党组织")
@@ -211,20 +279,37 @@ class MemberKind(models.TextChoices):
 class PartyMember(Governed):
     """A party member: ``region`` is the home community; ``branch`` their organisation."""
 
-    resident = models.ForeignKey(Resident, null=True, blank=True, on_delete=models.SET_NULL,
-                                 related_name="party_memberships", verbose_name=_("居民"))
+    resident = models.ForeignKey(
+        Resident,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="party_memberships",
+        verbose_name=_("居民"),
+    )
     name = models.CharField(_("姓名"), max_length=64)
     phone = models.CharField(_("联系电话"), max_length=20, blank=True)
     kind = models.CharField(_("党员类型"), max_length=16, choices=MemberKind.choices)
-    branch = models.ForeignKey(PartyOrg, on_delete=models.PROTECT, related_name="members",
-                               verbose_name=_("所在党组织"))
-    workplace = models.ForeignKey("people.PartnerUnit", null=True, blank=True,
-                                  on_delete=models.SET_NULL, related_name="members",
-                                  verbose_name=_("工作单位"))
+    branch = models.ForeignKey(
+        PartyOrg, on_delete=models.PROTECT, related_name="members", verbose_name=_("所在党组织")
+    )
+    workplace = models.ForeignKey(
+        "people.PartnerUnit",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="members",
+        verbose_name=_("工作单位"),
+    )
     joined_on = models.DateField(_("入党日期"), null=True, blank=True)
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                on_delete=models.SET_NULL, related_name="party_member",
-                                verbose_name=_("账号"))
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="party_member",
+        verbose_name=_("账号"),
+    )
 
     class Meta:
         verbose_name = _("党员")
@@ -247,25 +332,48 @@ class RoleKind(models.TextChoices):
     REPRESENTATIVE = "representative", _("两代表一委员")
 
 
-FIVE_HEADS = {RoleKind.GRID_HEAD, RoleKind.STREET_HEAD, RoleKind.PARTY_GROUP_HEAD,
-              RoleKind.BUILDING_HEAD, RoleKind.UNIT_HEAD}
+FIVE_HEADS = {
+    RoleKind.GRID_HEAD,
+    RoleKind.STREET_HEAD,
+    RoleKind.PARTY_GROUP_HEAD,
+    RoleKind.BUILDING_HEAD,
+    RoleKind.UNIT_HEAD,
+}
 
 
 class RoleAssignment(Governed):
     """A person holding a role on a grid or region (网格员, 五长, 五老, 两代表一委员 …)."""
 
     kind = models.CharField(_("角色"), max_length=24, choices=RoleKind.choices, db_index=True)
-    grid = models.ForeignKey(Grid, null=True, blank=True, on_delete=models.CASCADE,
-                             related_name="roles", verbose_name=_("网格"))
+    grid = models.ForeignKey(
+        Grid,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="roles",
+        verbose_name=_("网格"),
+    )
     person_name = models.CharField(_("姓名"), max_length=64)
     phone = models.CharField(_("联系电话"), max_length=20, blank=True)
-    resident = models.ForeignKey(Resident, null=True, blank=True, on_delete=models.SET_NULL,
-                                 related_name="roles", verbose_name=_("居民"))
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                             on_delete=models.SET_NULL, related_name="role_assignments",
-                             verbose_name=_("账号"))
-    detail = models.CharField(_("说明"), max_length=128, blank=True,
-                              help_text=_("如代表类别：党代表、人大代表、政协委员"))
+    resident = models.ForeignKey(
+        Resident,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="roles",
+        verbose_name=_("居民"),
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="role_assignments",
+        verbose_name=_("账号"),
+    )
+    detail = models.CharField(
+        _("说明"), max_length=128, blank=True, help_text=_("如代表类别：党代表、人大代表、政协委员")
+    )
     started_on = models.DateField(_("任职日期"), default=timezone.localdate)
     ended_on = models.DateField(_("卸任日期"), null=True, blank=True)
 
@@ -281,8 +389,12 @@ class PartnerUnit(Governed):
     """共建单位 / 驻区单位: registered with the community in ``region``."""
 
     name = models.CharField(_("名称"), max_length=128)
-    category = models.CharField(_("单位类别"), max_length=64, blank=True,
-                                help_text=_("机关、事业单位、国企、学校、医院、非公企业…"))
+    category = models.CharField(
+        _("单位类别"),
+        max_length=64,
+        blank=True,
+        help_text=_("机关、事业单位、国企、学校、医院、非公企业…"),
+    )
     has_party_org = models.BooleanField(_("有党组织"), default=True)
     contact_name = models.CharField(_("联系人"), max_length=64, blank=True)
     contact_phone = models.CharField(_("联系电话"), max_length=20, blank=True)
@@ -310,12 +422,13 @@ class PartyCoverage(models.TextChoices):
 
 
 class NewOrg(Governed):
-    """"三新"组织 and their party coverage."""
+    """ "三新"组织 and their party coverage."""
 
     name = models.CharField(_("名称"), max_length=128)
     kind = models.CharField(_("类型"), max_length=16, choices=NewOrgKind.choices)
-    coverage = models.CharField(_("党建覆盖"), max_length=16, choices=PartyCoverage.choices,
-                                default=PartyCoverage.NONE)
+    coverage = models.CharField(
+        _("党建覆盖"), max_length=16, choices=PartyCoverage.choices, default=PartyCoverage.NONE
+    )
     member_count = models.PositiveIntegerField(_("从业人员数"), default=0)
     party_member_count = models.PositiveIntegerField(_("党员数"), default=0)
 

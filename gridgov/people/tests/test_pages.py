@@ -1,0 +1,225 @@
+"""Pages: masking, reveal with reason and log, jurisdiction matrix, scenario R3 end to end."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+
+from gridgov.accounts.models import PiiAccessLog
+from gridgov.people.models import Business, BusinessStatus, Occupancy, Tenure
+
+pytestmark = pytest.mark.django_db
+
+
+def _login(client, user):
+    client.force_login(user)
+    return client
+
+
+def test_residents_list_masks_name_phone_and_id(client, registry, personas):
+    html = _login(client, personas.worker_a).get(reverse("people:residents")).content.decode()
+    assert "王*" in html and "138****5678" in html and "4102**********" in html
+    assert "王建国" not in html and "13812345678" not in html
+    assert registry.tenant.id_number not in html
+
+
+def test_residents_list_keyset_pager_walks_all_rows(client, registry, personas, territory):
+    from gridgov.people import services
+
+    for i in range(35):
+        services.resident_create(actor=personas.worker_a, region=territory.comm_a, name=f"张{i}")
+    c = _login(client, personas.worker_a)
+    first = c.get(reverse("people:residents"), {"q": "张"})
+    assert first.context["page"].has_next
+    cursor = first.context["page"].next_cursor
+    second = c.get(reverse("people:residents"), {"q": "张", "cursor": cursor})
+    ids = [r["id"] for r in first.context["rows"]] + [r["id"] for r in second.context["rows"]]
+    assert len(ids) == 35 == len(set(ids))
+    assert f"q=%E5%BC%A0&cursor={cursor}" in first.content.decode()
+
+
+def test_reveal_needs_reason_and_writes_log(client, registry, personas):
+    c = _login(client, personas.worker_a)
+    url = reverse("people:resident", args=[registry.tenant.pk])
+    response = c.post(url, {"reason": "  "})
+    assert response.status_code == 200
+    assert "请填写查看事由" in response.content.decode()
+    assert "13812345678" not in response.content.decode()
+    assert PiiAccessLog.objects.count() == 0
+    response = c.post(url, {"reason": "入户走访核实"})
+    html = response.content.decode()
+    assert "13812345678" in html and "王建国" in html
+    log = PiiAccessLog.objects.get()
+    assert log.actor == personas.worker_a and log.reason == "入户走访核实"
+    assert log.subject_id == str(registry.tenant.pk)
+
+
+def test_reveal_without_capability_is_refused(client, registry, personas, territory):
+    from gridgov.accounts.models import Role
+    from gridgov.conftest import make_user
+
+    operator_a = make_user("op_a", Role.ORG_DEPT, territory.comm_a)  # may view, not reveal
+    c = _login(client, operator_a)
+    url = reverse("people:resident", args=[registry.tenant.pk])
+    assert 'name="reason"' not in c.get(url).content.decode()
+    response = c.post(url, {"reason": "想看看"})
+    assert response.status_code == 403
+    assert PiiAccessLog.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    "name,status",
+    [
+        ("worker_a", 200),
+        ("street_official", 200),
+        ("admin", 200),
+        ("worker_b", 404),
+        ("resident", 403),
+    ],
+)
+def test_jurisdiction_matrix_for_resident_and_house_pages(client, registry, personas, name, status):
+    c = _login(client, getattr(personas, name))
+    assert c.get(reverse("people:resident", args=[registry.tenant.pk])).status_code == status
+    assert c.get(reverse("people:house", args=[registry.flat.pk])).status_code == status
+
+
+@pytest.mark.parametrize(
+    "name,visible", [("worker_a", True), ("street_official", True), ("worker_b", False)]
+)
+def test_lists_show_only_own_jurisdiction(client, registry, personas, name, visible):
+    c = _login(client, getattr(personas, name))
+    assert ("老王面馆" in c.get(reverse("people:businesses")).content.decode()) is visible
+    assert ("1-101" in c.get(reverse("people:houses")).content.decode()) is visible
+
+
+def test_worker_b_cannot_close_a_shop_or_change_tenants(client, registry, personas):
+    c = _login(client, personas.worker_b)
+    assert (
+        c.post(
+            reverse("people:business_close", args=[registry.shop.pk]), {"closed_on": "2026-01-01"}
+        ).status_code
+        == 404
+    )
+    assert (
+        c.post(
+            reverse("people:house", args=[registry.flat.pk]),
+            {"name": "黑客", "moved_on": "2026-01-01"},
+        ).status_code
+        == 404
+    )
+    assert Business.objects.get(pk=registry.shop.pk).status == BusinessStatus.OPEN
+    assert Occupancy.objects.filter(house=registry.flat).count() == 1
+
+
+def test_resident_without_scope_sees_nothing(client, registry, personas):
+    c = _login(client, personas.resident)
+    assert c.get(reverse("people:residents")).status_code == 403
+    assert c.get(reverse("people:party_tree")).status_code == 403
+
+
+def test_r3_grid_worker_updates_people_houses_and_shops_from_a_phone(
+    client, registry, personas, territory
+):
+    """R3: a rented flat changes tenants, a street shop closes, a new shop opens."""
+    c = _login(client, personas.grid_worker)
+    phone_ua = {"HTTP_USER_AGENT": "Mozilla/5.0 (Linux; Android 13) Mobile"}
+    house_url = reverse("people:house", args=[registry.flat.pk])
+    page = c.get(house_url, **phone_ua)
+    assert page.status_code == 200 and 'id="change-tenant"' in page.content.decode()
+    today = dt.date.today().isoformat()
+    response = c.post(
+        house_url,
+        {
+            "leaving": [str(registry.tenant.pk)],
+            "name": "陈新",
+            "phone": "13511112222",
+            "id_number": "",
+            "moved_on": today,
+            "tenure": "",
+        },
+        follow=True,
+        **phone_ua,
+    )
+    html = response.content.decode()
+    assert "住户变更已保存" in html
+    assert "陈*" in html and "王*" in html  # both in the history, masked
+    assert "13511112222" not in html
+    occ = Occupancy.objects.filter(house=registry.flat).order_by("pk")
+    assert [o.ended_on for o in occ] == [dt.date.today(), None]
+    registry.flat.refresh_from_db()
+    assert registry.flat.tenure == Tenure.RENTED
+
+    response = c.post(
+        reverse("people:business_close", args=[registry.shop.pk]), {"closed_on": today}, follow=True
+    )
+    assert "已标记为关闭" in response.content.decode()
+    assert Business.objects.get(pk=registry.shop.pk).status == BusinessStatus.CLOSED
+
+    response = c.post(
+        reverse("people:businesses"),
+        {
+            "name": "便民超市",
+            "kind": "shop",
+            "region": territory.comm_a.pk,
+            "grid": "",
+            "address": "A社区临街3号",
+            "contact_name": "刘",
+            "contact_phone": "13822223333",
+            "opened_on": today,
+        },
+        follow=True,
+    )
+    assert "已登记新开商铺" in response.content.decode()
+    new = Business.objects.get(name="便民超市")
+    assert new.grid == territory.grid_a and new.status == BusinessStatus.OPEN
+    listing = c.get(reverse("people:businesses")).content.decode()
+    assert "老王面馆" in listing and "便民超市" in listing  # the closed shop keeps its record
+    assert "138****3333" in listing and "13822223333" not in listing
+
+
+def test_bad_tenant_phone_is_reported_on_the_field(client, registry, personas):
+    c = _login(client, personas.worker_a)
+    response = c.post(
+        reverse("people:house", args=[registry.flat.pk]),
+        {"name": "陈新", "phone": "12345", "moved_on": dt.date.today().isoformat()},
+    )
+    assert response.status_code == 200
+    assert "联系电话应为11位手机号" in response.content.decode()
+    assert Occupancy.objects.filter(house=registry.flat).count() == 1
+
+
+def test_party_tree_page_shows_tree_beside_territory_and_creates(
+    client, registry, personas, territory
+):
+    c = _login(client, personas.street_official)
+    response = c.post(
+        reverse("people:party_tree"),
+        {
+            "kind": "grand_committee",
+            "name": "A社区大党委",
+            "parent": registry.committee.pk,
+            "region": territory.comm_a.pk,
+            "secretary": "",
+        },
+        follow=True,
+    )
+    html = response.content.decode()
+    assert "A社区大党委" in html and "三里堡街道党工委" in html and "47.49号院" in html
+    response = c.post(
+        reverse("people:party_tree"),
+        {
+            "kind": "household",
+            "name": "错误",
+            "parent": registry.committee.pk,
+            "region": territory.building_a.pk,
+        },
+    )
+    assert "不能设立" in response.content.decode()
+
+
+def test_other_pages_render(client, registry, personas):
+    c = _login(client, personas.worker_a)
+    for name in ("party_members", "roles", "partner_units", "new_orgs", "houses"):
+        assert c.get(reverse(f"people:{name}")).status_code == 200
