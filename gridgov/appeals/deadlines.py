@@ -12,7 +12,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from gridgov.appeals.models import Category, Priority, TimeLimit, TimeUnit
+from gridgov.appeals.models import AMBER_SHARE, Category, Priority, TimeLimit, TimeUnit
 from gridgov.core import workdays
 
 DEFAULT_LIMITS: dict[str, tuple[int, str]] = {
@@ -21,7 +21,6 @@ DEFAULT_LIMITS: dict[str, tuple[int, str]] = {
     Priority.COMPLEX: (15, TimeUnit.WORKING_DAYS),
 }
 
-AMBER_SHARE = 0.8  # amber once 80 % of the time allowed has passed
 REMIND_SHARE = 0.8  # remind the handler when 20 % (or one day) is left
 
 
@@ -80,7 +79,7 @@ def deadline_colour(appeal: Any, now: dt.datetime | None = None) -> str:
     if now > appeal.deadline:
         return "red"
     share = elapsed_share(appeal, now)
-    if share is not None and share >= AMBER_SHARE:
+    if share is not None and share >= AMBER_SHARE - 1e-9:
         return "amber"
     return "green"
 

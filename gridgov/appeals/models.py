@@ -238,6 +238,7 @@ def new_tracking_code() -> str:
     return "".join(secrets.choice(TRACKING_ALPHABET) for _ in range(10))
 
 
+AMBER_SHARE = 0.8  # amber once 80 % of the time allowed has passed
 GEO_CELL_DEG = 0.002  # ≈ 220 m north-south: a 3×3 block of cells covers any 100 m radius
 
 
@@ -322,6 +323,9 @@ class Appeal(models.Model):
         verbose_name=_("受理人"),
     )
     deadline = models.DateTimeField(_("办理时限"), null=True, blank=True)
+    # When the deadline colour turns amber (80 % of the time used): kept in step with the
+    # deadline by save(), so "amber" is one indexed range filter.
+    amber_at = models.DateTimeField(_("黄灯时间"), null=True, blank=True, editable=False)
     # The current handler: a region level (grid's community, community, street) and/or a
     # department, and the person who accepted it.
     assigned_region = models.ForeignKey(
@@ -393,6 +397,14 @@ class Appeal(models.Model):
         self.region_path = self.region.path
         self.district_id = self.region.district_id or self.region_id
         self.geo_cell = geo_cell(self.latitude, self.longitude)
+        self.amber_at = (
+            self.created_at + (self.deadline - self.created_at) * AMBER_SHARE
+            if self.deadline
+            else None
+        )
+        fields = kwargs.get("update_fields")
+        if fields is not None and "deadline" in fields:
+            kwargs["update_fields"] = {*fields, "amber_at"}
         super().save(*args, **kwargs)
 
     @property

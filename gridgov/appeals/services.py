@@ -80,18 +80,18 @@ def is_department_user(actor: Any) -> bool:
 
 
 def can_view(actor: Any, appeal: Appeal) -> bool:
-    """Jurisdiction over the appeal's region, or a department it was dispatched/whistled to."""
+    """Jurisdiction over the appeal's region; for department staff: dispatched/whistled to
+    their department (the same rule as ``selectors.appeal_list``)."""
     if not _authenticated(actor) or not caps.has_cap(actor, caps.APPEAL_VIEW):
         return False
-    if in_scope(actor, appeal.region_path):
-        return True
     if is_department_user(actor):
+        # Department staff see what was dispatched or whistled to their department, anywhere.
         if appeal.assigned_department_id == actor.department_id:
             return True
         return AppealWhistle.objects.filter(
             appeal_id=appeal.pk, department_id=actor.department_id
         ).exists()
-    return False
+    return in_scope(actor, appeal.region_path)
 
 
 def is_handler(actor: Any, appeal: Appeal) -> bool:

@@ -1,0 +1,408 @@
+"""Reads on appeals: scoped lists, one-object look-ups, the timeline, duplicates and rates.
+
+Every selector takes the acting user and filters to what they may see first:
+jurisdiction by ``region_path``; department staff see what was dispatched or whistled
+to their department. Missing and out-of-reach answer alike (404).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from gridgov.accounts import capabilities as caps
+from gridgov.appeals.deadlines import deadline_colour  # noqa: F401  (re-exported for pages)
+from gridgov.appeals.duplicates import appeal_duplicate_candidates  # noqa: F401  (re-exported)
+from gridgov.appeals.models import (
+    OPEN_STATUSES,
+    Appeal,
+    AppealEvent,
+    AppealWhistle,
+    Category,
+    Notification,
+    Rating,
+    Status,
+)
+from gridgov.appeals.services import is_department_user, rate_settings_for
+from gridgov.core.errors import NotFound, ValidationFailed
+from gridgov.core.pagination import Page, keyset_page
+from gridgov.core.scope import subtree_q, user_scope_path
+
+COLOURS = ("green", "amber", "red")
+LIST_RELATED = (
+    "category",
+    "category__parent",
+    "region",
+    "grid",
+    "assigned_department",
+    "assigned_region",
+    "assigned_user",
+)
+
+
+def _visible(actor: Any) -> QuerySet:
+    qs = Appeal.objects.all()
+    if not caps.has_cap(actor, caps.APPEAL_VIEW):
+        return qs.none()
+    if is_department_user(actor):
+        whistled = AppealWhistle.objects.filter(
+            appeal_id=OuterRef("pk"), department_id=actor.department_id
+        )
+        return qs.filter(Q(assigned_department_id=actor.department_id) | Exists(whistled))
+    path = user_scope_path(actor)
+    if path is None:
+        return qs.none()
+    if path == "":
+        return qs
+    return qs.filter(subtree_q("region_path", path))
+
+
+def appeal_list(
+    *,
+    actor: Any,
+    status: str | list[str] | None = None,
+    category: Category | int | None = None,
+    priority: str | None = None,
+    colour: str | None = None,
+    channel: str | None = None,
+    region_path: str | None = None,
+    department_id: int | None = None,
+    open_only: bool = False,
+    now: dt.datetime | None = None,
+) -> QuerySet:
+    """Appeals the actor may see, filtered, newest first, related rows joined.
+
+    ``category`` includes its children; ``colour`` is the deadline colour of open cases
+    (green / amber at 80 % / red overdue); ``region_path`` narrows to a subtree. Paginate
+    with :func:`appeal_page` (keyset, no COUNT).
+    """
+    qs = _visible(actor)
+    if status:
+        statuses = [status] if isinstance(status, str) else list(status)
+        bad = [s for s in statuses if s not in Status.values]
+        if bad:
+            raise ValidationFailed("状态无效", field="status")
+        qs = qs.filter(status__in=statuses)
+    if open_only:
+        qs = qs.filter(status__in=sorted(OPEN_STATUSES - {Status.MERGED}))
+    if category is not None:
+        cid = category.pk if isinstance(category, Category) else int(category)
+        qs = qs.filter(Q(category_id=cid) | Q(category__parent_id=cid))
+    if priority:
+        qs = qs.filter(priority=priority)
+    if channel:
+        qs = qs.filter(channel=channel)
+    if region_path:
+        qs = qs.filter(subtree_q("region_path", region_path))
+    if department_id:
+        qs = qs.filter(assigned_department_id=department_id)
+    if colour:
+        if colour not in COLOURS:
+            raise ValidationFailed("时限颜色无效", field="colour")
+        now = now or timezone.now()
+        qs = qs.filter(status__in=sorted(OPEN_STATUSES - {Status.MERGED}), deadline__isnull=False)
+        if colour == "red":
+            qs = qs.filter(deadline__lt=now)
+        elif colour == "amber":
+            qs = qs.filter(amber_at__lte=now, deadline__gte=now)
+        else:
+            qs = qs.filter(amber_at__gt=now)
+    return qs.select_related(*LIST_RELATED).order_by("-pk")
+
+
+def appeal_page(*, actor: Any, cursor: str | None = None, size: int = 50, **filters: Any) -> Page:
+    """One keyset page of :func:`appeal_list` (``next_cursor`` for the following page)."""
+    return keyset_page(appeal_list(actor=actor, **filters), cursor=cursor, size=size)
+
+
+def appeal_get(*, actor: Any, appeal_id: int | str) -> Appeal:
+    """One appeal with its related rows; NotFound for missing and outside alike."""
+    try:
+        pk = int(appeal_id)
+    except (TypeError, ValueError) as exc:
+        raise NotFound("诉求不存在") from exc
+    row = (
+        _visible(actor)
+        .select_related(*LIST_RELATED, "reporter", "duplicate_of")
+        .filter(pk=pk)
+        .first()
+    )
+    if row is None:
+        raise NotFound("诉求不存在")
+    return row
+
+
+def appeal_get_by_code(*, tracking_code: str) -> Appeal:
+    """The appeal a resident follows with their tracking code (no account needed)."""
+    code = (tracking_code or "").strip().upper()
+    row = (
+        (
+            Appeal.objects.select_related("category", "duplicate_of")
+            .filter(tracking_code=code)
+            .first()
+        )
+        if code
+        else None
+    )
+    if row is None:
+        raise NotFound("查询码不存在")
+    return row
+
+
+def appeal_timeline(*, actor: Any, appeal: Appeal | int) -> list[AppealEvent]:
+    """The history rows of an appeal, oldest first (checks visibility)."""
+    pk = appeal.pk if isinstance(appeal, Appeal) else appeal
+    appeal_get(actor=actor, appeal_id=pk)
+    return list(
+        AppealEvent.objects.filter(appeal_id=pk).select_related("actor").order_by("at", "pk")
+    )
+
+
+def public_timeline(*, appeal: Appeal) -> list[AppealEvent]:
+    """The timeline a reporter sees by tracking code: steps only, no staff names or notes
+    that might carry other people's data (reasons for return/reject are kept)."""
+    return list(AppealEvent.objects.filter(appeal=appeal).order_by("at", "pk"))
+
+
+def inbox(*, actor: Any, unread_only: bool = False) -> QuerySet:
+    """The actor's in-app notifications, newest first."""
+    qs = Notification.objects.filter(user_id=getattr(actor, "pk", None)).select_related("appeal")
+    if unread_only:
+        qs = qs.filter(read_at=None)
+    return qs.order_by("-pk")
+
+
+def supervision_queue(*, actor: Any, now: dt.datetime | None = None) -> QuerySet:
+    """Open cases that are overdue or amber, most urgent deadline first (for 督办)."""
+    now = now or timezone.now()
+    return (
+        appeal_list(actor=actor, open_only=True)
+        .filter(deadline__isnull=False, amber_at__lte=now)
+        .order_by("deadline", "pk")
+    )
+
+
+# ---------------------------------------------------------------- rates
+
+FORMULAS: dict[str, str] = {
+    "valid": "有效件 = 期间内受理的诉求 − 不予受理 − 撤回 − 被合并的重复件（重复件只计主件一次）",
+    "response_rate": "响应率 = 受理后规定时限（默认 24 小时）内签收的件数 ÷ 有效件",
+    "resolution_rate": "解决率 = 回访中“已解决”的件数 ÷ 已回访件数",
+    "satisfaction_rate": "满意率 = (满意件数 + 基本满意件数 × 折算值（默认 0.8）) ÷ 已回访件数",
+    "on_time_rate": "按期办结率 = 在办理时限（含批准的延期）内结案的件数 ÷ 已结案件数",
+    "closure_rate": "办结率 = 已结案件数 ÷ 有效件",
+    "rework_rate": "返工率 = 至少返工一次的件数 ÷ 已处置过的件数",
+    "median_hours": "办理时长中位数 = 已结案件从受理到结案的小时数的中位数",
+    "score": "综合得分 = 响应率 × 响应权重 + 解决率 × 解决权重 + 满意率 × 满意权重（权重可配置）",
+}
+
+GROUPS = ("region", "department", "category", "month", "none")
+
+
+@dataclass
+class RateRow:
+    key: Any
+    label: str
+    received: int = 0
+    valid: int = 0
+    responded: int = 0
+    rated: int = 0
+    resolved: int = 0
+    satisfied: int = 0
+    basic: int = 0
+    unsatisfied: int = 0
+    closed: int = 0
+    closed_on_time: int = 0
+    handled: int = 0
+    reworked: int = 0
+    overdue_open: int = 0
+    hours: list[float] = field(default_factory=list, repr=False)
+    response_rate: float | None = None
+    resolution_rate: float | None = None
+    satisfaction_rate: float | None = None
+    on_time_rate: float | None = None
+    closure_rate: float | None = None
+    rework_rate: float | None = None
+    median_hours: float | None = None
+    score: float | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        data = {k: v for k, v in self.__dict__.items() if k != "hours"}
+        return data
+
+
+def _ratio(num: float, den: int) -> float | None:
+    return round(num / den, 4) if den else None
+
+
+def _finish(row: RateRow, settings_row: Any) -> RateRow:
+    row.response_rate = _ratio(row.responded, row.valid)
+    row.resolution_rate = _ratio(row.resolved, row.rated)
+    row.satisfaction_rate = _ratio(row.satisfied + row.basic * settings_row.basic_value, row.rated)
+    row.on_time_rate = _ratio(row.closed_on_time, row.closed)
+    row.closure_rate = _ratio(row.closed, row.valid)
+    row.rework_rate = _ratio(row.reworked, row.handled)
+    row.median_hours = round(statistics.median(row.hours), 2) if row.hours else None
+    parts = [
+        (row.response_rate, settings_row.weight_response),
+        (row.resolution_rate, settings_row.weight_resolution),
+        (row.satisfaction_rate, settings_row.weight_satisfaction),
+    ]
+    if all(rate is not None for rate, _w in parts):
+        row.score = round(sum(rate * w for rate, w in parts), 4)
+    return row
+
+
+def period_bounds(period: str, now: dt.datetime | None = None) -> tuple[dt.datetime, dt.datetime]:
+    """[start, end) of 'today', 'week', 'month', 'quarter' or 'year' in local time."""
+    now = timezone.localtime(now or timezone.now())
+    day = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    if period == "today":
+        start = day
+    elif period == "week":
+        start = day - dt.timedelta(days=day.weekday())
+    elif period == "month":
+        start = day.replace(day=1)
+    elif period == "quarter":
+        start = day.replace(month=(day.month - 1) // 3 * 3 + 1, day=1)
+    elif period == "year":
+        start = day.replace(month=1, day=1)
+    else:
+        raise ValidationFailed("统计周期无效", field="period")
+    return start, now + dt.timedelta(seconds=1)
+
+
+def appeal_stats(
+    *,
+    actor: Any,
+    group_by: str = "none",
+    period: str | None = "month",
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    region_path: str | None = None,
+    now: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """The rates (see ``FORMULAS``) of appeals received in the period, grouped by region,
+    department, category (top level), month, or not at all.
+
+    Returns ``{"rows": [RateRow…], "total": RateRow, "formulas": FORMULAS, "start", "end"}``.
+    Merged duplicates are excluded (their primary counts once). Computed from the appeal
+    fields that the history rows set (``responded_at`` ← accept, ``closed_at`` ← close,
+    rating ← verify, ``reopened_count`` ← reopen). Meant for one district and a period;
+    dashboards over many years read roll-ups instead.
+    """
+    if group_by not in GROUPS:
+        raise ValidationFailed("分组方式无效", field="group_by")
+    now = now or timezone.now()
+    if start is None or end is None:
+        start, end = period_bounds(period or "month", now)
+    qs = (
+        _visible(actor)
+        .filter(created_at__gte=start, created_at__lt=end)
+        .exclude(status=Status.MERGED)
+    )
+    if region_path:
+        qs = qs.filter(subtree_q("region_path", region_path))
+    rows = qs.values_list(
+        "pk",
+        "district_id",
+        "status",
+        "created_at",
+        "responded_at",
+        "closed_at",
+        "deadline",
+        "rating",
+        "resolved",
+        "reopened_count",
+        "handled_at",
+        "region_id",
+        "region__name",
+        "assigned_department_id",
+        "assigned_department__name",
+        "category_id",
+        "category__parent_id",
+        "category__name",
+        "category__parent__name",
+    )
+    groups: dict[Any, RateRow] = {}
+    total = RateRow(key=None, label="合计")
+    settings_cache: dict[int, Any] = {}
+    district_of_total = None
+    for (
+        _pk,
+        district_id,
+        status,
+        created,
+        responded,
+        closed,
+        deadline,
+        rating,
+        resolved,
+        reopened,
+        handled,
+        region_id,
+        region_name,
+        dept_id,
+        dept_name,
+        cat_id,
+        parent_id,
+        cat_name,
+        parent_name,
+    ) in rows.iterator(chunk_size=2000):
+        if district_id not in settings_cache:
+            settings_cache[district_id] = rate_settings_for(district_id)
+        district_of_total = district_of_total or district_id
+        limit = dt.timedelta(hours=settings_cache[district_id].response_hours)
+        if group_by == "region":
+            key, label = region_id, region_name
+        elif group_by == "department":
+            key, label = dept_id, dept_name or "未派部门"
+        elif group_by == "category":
+            key, label = (parent_id, parent_name) if parent_id else (cat_id, cat_name)
+        elif group_by == "month":
+            local = timezone.localtime(created)
+            key = label = f"{local:%Y-%m}"
+        else:
+            key, label = None, "合计"
+        targets = (
+            [total]
+            if group_by == "none"
+            else [groups.setdefault(key, RateRow(key=key, label=label)), total]
+        )
+        for row in targets:
+            row.received += 1
+            if status in (Status.REJECTED, Status.WITHDRAWN):
+                continue
+            row.valid += 1
+            if responded is not None and responded - created <= limit:
+                row.responded += 1
+            if rating:
+                row.rated += 1
+                row.resolved += 1 if resolved else 0
+                row.satisfied += rating == Rating.SATISFIED
+                row.basic += rating == Rating.BASIC
+                row.unsatisfied += rating == Rating.UNSATISFIED
+            if status == Status.CLOSED and closed is not None:
+                row.closed += 1
+                if deadline is None or closed <= deadline:
+                    row.closed_on_time += 1
+                row.hours.append((closed - created).total_seconds() / 3600)
+            elif deadline is not None and deadline < now and status in OPEN_STATUSES:
+                row.overdue_open += 1
+            if handled is not None:
+                row.handled += 1
+                row.reworked += 1 if reopened else 0
+    default_settings = rate_settings_for(district_of_total) if district_of_total else None
+    out = []
+    for row in groups.values():
+        _finish(row, default_settings)
+        out.append(row)
+    out.sort(key=lambda r: str(r.label))
+    if default_settings is not None:
+        _finish(total, default_settings)
+    return {"rows": out, "total": total, "formulas": FORMULAS, "start": start, "end": end}

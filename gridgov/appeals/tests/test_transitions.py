@@ -1,0 +1,38 @@
+"""Every (state, action) pair: allowed ones work, forbidden ones answer 409 and change nothing."""
+
+from __future__ import annotations
+
+import pytest
+
+from gridgov.appeals import services as s
+from gridgov.appeals.models import TRANSITIONS, Action, AppealEvent, Status
+from gridgov.appeals.tests.helpers import appeal_in, step, superuser
+from gridgov.core.errors import Conflict
+
+ACTIONS = [str(a) for a in TRANSITIONS]
+
+
+@pytest.mark.parametrize("action", ACTIONS)
+def test_every_state_action_pair(action, territory, cats):
+    actor = superuser()
+    allowed, target = TRANSITIONS[action]
+    for state in Status.values:
+        appeal = appeal_in(state, actor, territory, cats.sanitation)
+        if action == Action.EXTEND_DECIDE and state in allowed:
+            s.appeal_extend_request(actor=actor, appeal=appeal, working_days=2, reason="协调")
+        before = AppealEvent.objects.filter(appeal=appeal).count()
+        if state in allowed:
+            result = step(action, appeal, actor, territory, cats.sanitation)
+            result.refresh_from_db()
+            assert result.status == (target or state), (state, action)
+            last = AppealEvent.objects.filter(appeal=appeal).order_by("-pk").first()
+            assert last.action == action, (state, action)
+            assert last.from_status == state and last.to_status == result.status
+        else:
+            with pytest.raises(Conflict) as err:
+                step(action, appeal, actor, territory, cats.sanitation)
+            assert err.value.status == 409
+            assert str(Status(state).label) in str(err.value.message), (state, action)
+            appeal.refresh_from_db()
+            assert appeal.status == state, (state, action)
+            assert AppealEvent.objects.filter(appeal=appeal).count() == before, (state, action)
