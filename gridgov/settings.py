@@ -54,6 +54,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "gridgov.core.middleware.DomainErrorMiddleware",
+    "gridgov.core.middleware.ApiErrorShapeMiddleware",
 ]
 
 ROOT_URLCONF = "gridgov.urls"
@@ -154,6 +155,8 @@ GRIDGOV_DISTRICT_CODE = env_str("GRIDGOV_DISTRICT_CODE", "410205")
 GRIDGOV_PAGE_SIZE = env_int("GRIDGOV_PAGE_SIZE", 50, minimum=1)
 GRIDGOV_OPEN311_ANONYMOUS_POST = env_bool("GRIDGOV_OPEN311_ANONYMOUS_POST", False)
 GRIDGOV_ANON_RATE_PER_MINUTE = env_int("GRIDGOV_ANON_RATE_PER_MINUTE", 30, minimum=1)
+# Mounts the HTTP benchmark's bare baseline view (gridgov/bench/_http.py); never in production.
+GRIDGOV_BENCH = env_bool("GRIDGOV_BENCH", False)
 GRIDGOV_SMS_BACKEND = env_str("GRIDGOV_SMS_BACKEND", "gridgov.appeals.channels.LoggingChannel")
 
 LOGGING = {

@@ -9,6 +9,7 @@ from django.http import HttpRequest
 from ninja.security import HttpBearer, SessionAuth
 
 from gridgov.accounts.tokens import user_for_token
+from gridgov.open311.auth import ApiKeyAuth
 
 
 class TokenAuth(HttpBearer):
@@ -25,4 +26,5 @@ class UserSessionAuth(SessionAuth):
         return user or None
 
 
-api_auth = [TokenAuth(), UserSessionAuth()]
+# An Open311/integrator API key (header X-API-Key) acts as its scoped service user.
+api_auth = [TokenAuth(), ApiKeyAuth(), UserSessionAuth()]

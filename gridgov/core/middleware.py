@@ -23,5 +23,33 @@ class DomainErrorMiddleware:
             return None
         wants_json = "application/json" in request.headers.get("Accept", "")
         if wants_json:
-            return JsonResponse({"error": exception.as_dict()}, status=exception.status)
-        return render(request, "error.html", {"error": exception}, status=exception.status)
+            response = JsonResponse({"error": exception.as_dict()}, status=exception.status)
+        else:
+            response = render(request, "error.html", {"error": exception},
+                              status=exception.status)
+        if getattr(exception, "retry_after", None):
+            response["Retry-After"] = str(exception.retry_after)
+        return response
+
+
+class ApiErrorShapeMiddleware:
+    """Gives /api/ answers that Django or ninja produce outside our handlers (an unknown URL,
+    a method not allowed) the API's one error shape: {"error": {"code", "message"}}."""
+
+    SHAPES = {404: ("not_found", "未找到该接口"), 405: ("method_not_allowed", "不支持该请求方法")}
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        shape = self.SHAPES.get(response.status_code)
+        if (shape is None or not request.path.startswith("/api/")
+                or response.get("Content-Type", "").startswith("application/json")):
+            return response
+        shaped = JsonResponse({"error": {"code": shape[0], "message": shape[1]}},
+                              status=response.status_code,
+                              json_dumps_params={"ensure_ascii": False})
+        if response.has_header("Allow"):
+            shaped["Allow"] = response["Allow"]
+        return shaped

@@ -1,0 +1,177 @@
+"""Open311 POST → one appeal through the appeals intake service.
+
+Checks the request against GeoReport v2 and the category's attribute definitions, places
+it by lat/long, and hands over to ``appeal_intake`` with channel "api".
+
+Placement rule: a point must lie inside a grid of the caller's jurisdiction; otherwise
+400 naming lat/long. Exception: when ``address_string`` is given, a point outside every
+grid (or no point at all) is accepted and the appeal is placed at the caller's scope
+region (the key's region, else the district), without a grid, for the command centre to
+place by hand.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.dateparse import parse_datetime
+
+from gridgov.appeals.models import Appeal, Category, Channel
+from gridgov.core.errors import ValidationFailed
+from gridgov.open311 import selectors
+from gridgov.open311.models import ApiKey
+from gridgov.territory.geo import grid_id_for_point
+from gridgov.territory.models import Grid, Region
+
+MAX_ATTRIBUTE_TEXT = 4000
+MAX_ATTRIBUTE_STRING = 255
+
+
+def check_attributes(category: Category, attributes: dict[str, list[str]]) -> list[str]:
+    """Validate attributes against the service definition; returns readable lines
+    ("名称: 值") to keep with the appeal. Errors: ValidationFailed naming attribute[code]."""
+    fields = {str(f["code"]): f for f in selectors.service_fields(category.extra_fields)}
+    for code in attributes:
+        if code not in fields:
+            raise ValidationFailed(
+                f"attribute[{code}] 不是该服务的属性", field=f"attribute[{code}]"
+            )
+    lines = []
+    for code, field in fields.items():
+        name = f"attribute[{code}]"
+        values = [v.strip() for v in attributes.get(code, []) if v.strip()]
+        if not values:
+            if field.get("required"):
+                raise ValidationFailed(f"{name} 为必填项", field=name)
+            continue
+        datatype = field["datatype"]
+        if datatype != "multivaluelist" and len(values) > 1:
+            raise ValidationFailed(f"{name} 只能有一个值", field=name)
+        value = values[0]
+        if datatype == "number":
+            try:
+                float(value)
+            except ValueError:
+                raise ValidationFailed(f"{name} 须为数字", field=name) from None
+        elif datatype == "datetime":
+            try:
+                ok = parse_datetime(value.replace(" ", "+")) is not None
+            except ValueError:
+                ok = False
+            if not ok:
+                raise ValidationFailed(f"{name} 不是有效的日期时间", field=name)
+        elif datatype == "string" and len(value) > MAX_ATTRIBUTE_STRING:
+            raise ValidationFailed(f"{name} 不能超过 {MAX_ATTRIBUTE_STRING} 个字符", field=name)
+        elif datatype == "text" and len(value) > MAX_ATTRIBUTE_TEXT:
+            raise ValidationFailed(f"{name} 不能超过 {MAX_ATTRIBUTE_TEXT} 个字符", field=name)
+        elif datatype in ("singlevaluelist", "multivaluelist"):
+            names = {
+                str(v.get("key")): str(v.get("name", v.get("key")))
+                for v in field.get("values") or []
+                if isinstance(v, dict)
+            }
+            bad = [v for v in values if v not in names]
+            if bad:
+                raise ValidationFailed(f"{name} 的取值不在列表中: {', '.join(bad)}", field=name)
+            value = "、".join(names[v] for v in values)
+        label = str(field.get("description") or code)
+        lines.append(f"{label}: {value}")
+    return lines
+
+
+def _place(
+    *,
+    key: ApiKey | None,
+    district: Region,
+    latitude: float | None,
+    longitude: float | None,
+    address: str,
+) -> Region | None:
+    """The region to pass to intake when the point does not decide it (None = by grid)."""
+    scope_region = key.user.scope_region if key is not None else district
+    scope_path = scope_region.path if scope_region is not None else district.path
+    if latitude is not None and longitude is not None:
+        grid_id = grid_id_for_point(latitude=latitude, longitude=longitude)
+        if grid_id is not None:
+            grid_path = (
+                Grid.objects.filter(pk=grid_id, district=district)
+                .values_list("region_path", flat=True)
+                .first()
+            )
+            if grid_path is not None and grid_path.startswith(scope_path):
+                return None
+        if not address:
+            raise ValidationFailed("lat/long 不在您管辖范围内的任何网格中", field="lat")
+    elif not address:
+        raise ValidationFailed("须提供位置: lat 和 long, 或 address_string", field="lat")
+    return scope_region or district
+
+
+def open311_intake(
+    *,
+    actor: Any,
+    key: ApiKey | None,
+    district: Region,
+    service_code: str,
+    latitude: float | None,
+    longitude: float | None,
+    address: str,
+    address_id: str,
+    description: str,
+    attributes: dict[str, list[str]],
+    first_name: str,
+    last_name: str,
+    phone: str,
+    email: str,
+    media_url: str,
+    photo: Any,
+    client_key: str | None,
+) -> Appeal:
+    """Validate one Open311 POST and register it as an appeal (channel "api").
+
+    Errors: ValidationFailed naming the parameter (service_code, lat/long, attribute[…],
+    description, phone); whatever ``appeal_intake`` raises.
+    """
+    from gridgov.appeals.services import appeal_intake
+
+    if not service_code:
+        raise ValidationFailed("service_code 为必填项", field="service_code")
+    category = selectors.service_get(district=district, code=service_code)
+    if category is None:
+        raise ValidationFailed(f"service_code 不存在: {service_code}", field="service_code")
+    if address_id and not address:
+        address = address_id
+    region = _place(
+        key=key, district=district, latitude=latitude, longitude=longitude, address=address
+    )
+    if len(address) > 255:
+        raise ValidationFailed("address_string 不能超过255个字符", field="address_string")
+    lines = check_attributes(category, attributes)
+    text = description.strip() or category.name
+    extra = list(lines)
+    if email:
+        extra.append(f"电子邮箱: {email[:128]}")
+    if media_url:
+        extra.append(f"图片链接: {media_url[:500]}")
+    if extra:
+        text = text + "\n【附加信息】" + "；".join(extra)
+    if len(phone) > 20:
+        raise ValidationFailed("phone 不能超过20个字符", field="phone")
+    reporter_name = f"{last_name}{first_name}".strip()[:64]
+    return appeal_intake(
+        actor=actor,
+        channel=Channel.API,
+        category=category,
+        description=text,
+        priority=category.default_priority,
+        latitude=latitude,
+        longitude=longitude,
+        address=address,
+        reporter_name=reporter_name,
+        reporter_phone=phone,
+        idempotency_key=selectors.idempotency_ref(key.pk if key else None, client_key)[:128]
+        if client_key
+        else None,
+        photos=(photo,) if photo is not None else (),
+        region=region,
+    )

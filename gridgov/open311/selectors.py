@@ -1,0 +1,317 @@
+"""Reads of the Open311 app: services (categories) and service requests (appeals),
+mapped to GeoReport v2 fields."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from gridgov.appeals.models import (
+    FINAL_STATUSES,
+    OPEN_STATUSES,
+    Appeal,
+    AppealPhoto,
+    Category,
+    PhotoStage,
+    Status,
+)
+from gridgov.core.errors import ValidationFailed
+from gridgov.core.pii import mask_id_number, mask_phone
+from gridgov.core.scope import subtree_q
+from gridgov.territory.models import Region
+
+MAX_ROWS = 1000  # the spec's cap on one response
+MAX_WINDOW = timedelta(days=90)  # the spec's widest date range
+DATATYPES = ("string", "number", "datetime", "text", "singlevaluelist", "multivaluelist")
+DATATYPE_DESCRIPTIONS = {
+    "string": "单行文本",
+    "number": "数字",
+    "datetime": "日期时间(ISO 8601, 含时区)",
+    "text": "多行文本",
+    "singlevaluelist": "从列表中选择一项",
+    "multivaluelist": "从列表中选择一项或多项",
+}
+
+_PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+_ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
+
+
+def mask_text(text: str) -> str:
+    """Mask phone and ID numbers a resident may have typed into free text."""
+    if not text:
+        return ""
+    text = _ID_NUMBER.sub(lambda m: mask_id_number(m.group(0)), text)
+    return _PHONE.sub(lambda m: mask_phone(m.group(0)), text)
+
+
+def iso(value: datetime | None) -> str | None:
+    """ISO 8601 with the local offset, e.g. 2026-11-23T13:08:44+08:00."""
+    if value is None:
+        return None
+    return timezone.localtime(value).isoformat(timespec="seconds")
+
+
+def parse_w3_datetime(raw: str, *, field: str) -> datetime:
+    """A w3 date-time with zone; '+' decoded as a space in a query string is restored."""
+    value = raw.strip()
+    if " " in value and "T" in value:
+        value = value.replace(" ", "+")
+    try:
+        parsed = parse_datetime(value)
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        raise ValidationFailed(
+            f"{field} 不是有效的日期时间(例: 2026-11-01T08:00:00+08:00)", field=field
+        )
+    if timezone.is_naive(parsed):
+        raise ValidationFailed(f"{field} 须带时区(Z 或 +08:00)", field=field)
+    return parsed
+
+
+# --- services -------------------------------------------------------------------------
+
+
+def service_list(*, district: Region) -> QuerySet[Category]:
+    """Active categories of the district that a request can be filed under: the leaves."""
+    active_children = Category.objects.filter(parent=OuterRef("pk"), is_active=True)
+    return (
+        Category.objects.filter(district=district, is_active=True)
+        .exclude(Exists(active_children))
+        .select_related("parent")
+        .order_by("parent__order", "parent__code", "order", "code")
+    )
+
+
+def service_get(*, district: Region, code: str) -> Category | None:
+    return (
+        Category.objects.filter(district=district, is_active=True, code=code)
+        .select_related("parent")
+        .first()
+    )
+
+
+def service_fields(fields: Any) -> list[dict[str, Any]]:
+    """A category's configured extra fields, well-formed ones only, in their order."""
+    if not isinstance(fields, list):
+        return []
+    result = [
+        f
+        for f in fields
+        if isinstance(f, dict) and f.get("code") and f.get("datatype") in DATATYPES
+    ]
+    return sorted(result, key=lambda f: (int(f.get("order") or 0), str(f["code"])))
+
+
+def service_as_open311(category: Category) -> dict[str, Any]:
+    return {
+        "service_code": category.code,
+        "service_name": category.name,
+        "description": category.description,
+        "metadata": bool(service_fields(category.extra_fields)),
+        "type": "realtime",
+        "keywords": category.parent.name if category.parent_id else "",
+        "group": category.parent.name if category.parent_id else category.name,
+    }
+
+
+def service_definition(category: Category) -> dict[str, Any]:
+    attributes = []
+    for index, field in enumerate(service_fields(category.extra_fields), start=1):
+        listed = field["datatype"] in ("singlevaluelist", "multivaluelist")
+        attributes.append(
+            {
+                "variable": True,
+                "code": str(field["code"]),
+                "datatype": field["datatype"],
+                "required": bool(field.get("required")),
+                "datatype_description": DATATYPE_DESCRIPTIONS[field["datatype"]],
+                "order": int(field.get("order") or index),
+                "description": str(field.get("description") or field["code"]),
+                "values": [
+                    {"key": str(v.get("key")), "name": str(v.get("name", v.get("key")))}
+                    for v in (field.get("values") or [])
+                    if isinstance(v, dict)
+                ]
+                if listed
+                else [],
+            }
+        )
+    return {"service_code": category.code, "attributes": attributes}
+
+
+# --- service requests -----------------------------------------------------------------
+
+
+def request_base(*, district: Region, scope_path: str | None) -> QuerySet[Appeal]:
+    """The district's appeals visible to the caller (``scope_path`` None = whole district)."""
+    qs = Appeal.objects.filter(district=district)
+    if scope_path:
+        qs = qs.filter(subtree_q("region_path", scope_path))
+    return qs.select_related("category", "assigned_department", "assigned_region", "region")
+
+
+def with_photos(qs: QuerySet[Appeal]) -> QuerySet[Appeal]:
+    photos = AppealPhoto.objects.filter(stage=PhotoStage.INTAKE).order_by("pk")
+    return qs.prefetch_related(Prefetch("photos", queryset=photos, to_attr="intake_photos"))
+
+
+def _split(raw: str) -> list[str]:
+    return [part.strip() for part in raw.split(",") if part.strip()]
+
+
+def request_list(
+    *, district: Region, scope_path: str | None, params: dict[str, str], now: datetime | None = None
+) -> list[Appeal]:
+    """GET requests: filters per GeoReport v2 plus ``page``/``page_size``.
+
+    ``service_request_id`` (comma-separated) overrides every other filter. Otherwise the
+    date range defaults to the last 90 days and may not be wider than 90 days; at most
+    1,000 rows per response. Errors: ValidationFailed naming the parameter.
+    """
+    qs = request_base(district=district, scope_path=scope_path)
+    ids = _split(params.get("service_request_id", ""))
+    if ids:
+        if len(ids) > MAX_ROWS:
+            raise ValidationFailed(
+                f"service_request_id 最多 {MAX_ROWS} 个", field="service_request_id"
+            )
+        rows = with_photos(qs.filter(tracking_code__in=ids).order_by("-created_at", "-pk"))
+        return list(rows)
+
+    page = _int_param(params, "page", 1, 1, 100000)
+    size = _int_param(params, "page_size", MAX_ROWS, 1, MAX_ROWS)
+
+    codes = _split(params.get("service_code", ""))
+    if codes:
+        known = set(
+            Category.objects.filter(district=district, code__in=codes).values_list(
+                "code", flat=True
+            )
+        )
+        unknown = [c for c in codes if c not in known]
+        if unknown:
+            raise ValidationFailed(
+                f"service_code 不存在: {', '.join(unknown)}", field="service_code"
+            )
+        qs = qs.filter(category__code__in=codes)
+
+    statuses = _split(params.get("status", "").lower())
+    if statuses:
+        bad = [s for s in statuses if s not in ("open", "closed")]
+        if bad:
+            raise ValidationFailed("status 只能是 open 或 closed", field="status")
+        if set(statuses) == {"open"}:
+            qs = qs.filter(status__in=OPEN_STATUSES)
+        elif set(statuses) == {"closed"}:
+            qs = qs.filter(status__in=FINAL_STATUSES)
+
+    start = end = None
+    if params.get("start_date"):
+        start = parse_w3_datetime(params["start_date"], field="start_date")
+    if params.get("end_date"):
+        end = parse_w3_datetime(params["end_date"], field="end_date")
+    if start is None and end is None:
+        end = now or timezone.now()
+        start = end - MAX_WINDOW
+    elif start is None:
+        start = end - MAX_WINDOW
+    elif end is None:
+        end = start + MAX_WINDOW
+    if start > end:
+        raise ValidationFailed("start_date 不能晚于 end_date", field="start_date")
+    if end - start > MAX_WINDOW:
+        raise ValidationFailed("start_date 与 end_date 相隔不能超过90天", field="end_date")
+    qs = qs.filter(created_at__gte=start, created_at__lte=end)
+
+    offset = (page - 1) * size
+    rows = with_photos(qs.order_by("-created_at", "-pk")[offset : offset + size])
+    return list(rows)
+
+
+def _int_param(params: dict[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = params.get(name, "")
+    if raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValidationFailed(f"{name} 须为整数", field=name) from None
+    if value < low or value > high:
+        raise ValidationFailed(f"{name} 须在 {low} 到 {high} 之间", field=name)
+    return value
+
+
+def request_get(*, district: Region, scope_path: str | None, code: str) -> Appeal | None:
+    return with_photos(
+        request_base(district=district, scope_path=scope_path).filter(tracking_code=code)
+    ).first()
+
+
+def agency_responsible(appeal: Appeal) -> str:
+    if appeal.assigned_department_id:
+        return appeal.assigned_department.name
+    if appeal.assigned_region_id:
+        return appeal.assigned_region.name
+    return appeal.region.name
+
+
+def status_notes(appeal: Appeal) -> str:
+    label = str(Status(appeal.status).label) if appeal.status in Status.values else appeal.status
+    if appeal.status == Status.MERGED:
+        return f"{label}(与其他同一问题的诉求合并办理)"
+    if appeal.status in FINAL_STATUSES and appeal.result:
+        return f"{label}: {mask_text(appeal.result)[:500]}"
+    return label
+
+
+def request_as_open311(appeal: Appeal, request: HttpRequest | None = None) -> dict[str, Any]:
+    photos = getattr(appeal, "intake_photos", None)
+    if photos is None:
+        photos = list(appeal.photos.filter(stage=PhotoStage.INTAKE).order_by("pk")[:1])
+    media_url = ""
+    if photos:
+        url = photos[0].file.url
+        media_url = request.build_absolute_uri(url) if request is not None else url
+    return {
+        "service_request_id": appeal.tracking_code,
+        "status": "closed" if appeal.status in FINAL_STATUSES else "open",
+        "status_notes": status_notes(appeal),
+        "service_name": appeal.category.name,
+        "service_code": appeal.category.code,
+        "description": mask_text(appeal.description),
+        "agency_responsible": agency_responsible(appeal),
+        "service_notice": "",
+        "requested_datetime": iso(appeal.created_at),
+        "updated_datetime": iso(appeal.updated_at),
+        "expected_datetime": iso(appeal.deadline),
+        "address": appeal.address,
+        "address_id": "",
+        "zipcode": "",
+        "lat": appeal.latitude,
+        "long": appeal.longitude,
+        "media_url": media_url,
+    }
+
+
+def idempotency_ref(key_id: int | None, client_key: str) -> str:
+    """The stored idempotency key: namespaced per API key so clients cannot collide."""
+    return f"o311:{key_id if key_id is not None else 'anon'}:{client_key}"
+
+
+def token_lookup(*, district: Region, token: str, key_id: int | None) -> Appeal | None:
+    """A token is our tracking code, or the Idempotency-Key the same API key posted with."""
+    q = Q(tracking_code=token) | Q(idempotency_key=idempotency_ref(key_id, token))
+    return Appeal.objects.filter(q, district=district).only("tracking_code").first()
+
+
+def service_notice(appeal: Appeal) -> str:
+    if appeal.deadline is None:
+        return ""
+    return f"办理时限: {timezone.localtime(appeal.deadline):%Y-%m-%d %H:%M}"

@@ -1,0 +1,102 @@
+"""Writes of the Open311 app: creating and revoking API keys."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from gridgov.accounts.models import Role, User
+from gridgov.core.audit import audit
+from gridgov.core.errors import NotFound, ValidationFailed
+from gridgov.open311.models import ApiKey
+from gridgov.territory.models import Region
+
+KEY_PREFIX = "o311_"
+
+
+def key_digest(clear: str) -> str:
+    return hashlib.sha256(clear.encode()).hexdigest()
+
+
+def district_region() -> Region | None:
+    """The district this deployment serves (settings.GRIDGOV_DISTRICT_CODE)."""
+    return Region.objects.filter(code=settings.GRIDGOV_DISTRICT_CODE, parent=None).first()
+
+
+@transaction.atomic
+def apikey_create(*, actor: Any, name: str, region: Region | None = None) -> tuple[ApiKey, str]:
+    """Create an API key and its service user; returns the row and the clear key (shown once).
+
+    The service user has role operator, scoped to ``region`` or the whole district.
+    Errors: ValidationFailed (empty name, no district configured).
+    """
+    name = (name or "").strip()
+    if not name:
+        raise ValidationFailed("请填写名称", field="name")
+    if len(name) > 64:
+        raise ValidationFailed("名称不能超过64个字", field="name")
+    scope = region or district_region()
+    if scope is None:
+        raise ValidationFailed("未找到本区县辖区, 请先建立辖区或指定范围", field="region")
+    clear = KEY_PREFIX + secrets.token_urlsafe(32)
+    prefix = clear[:12]
+    user = User(
+        username=f"apikey-{prefix}-{secrets.token_hex(3)}",
+        role=Role.OPERATOR,
+        scope_region=scope,
+        display_name=f"API: {name}"[:64],
+    )
+    user.set_unusable_password()
+    user.save()
+    key = ApiKey.objects.create(
+        name=name, digest=key_digest(clear), prefix=prefix, region=region, user=user
+    )
+    audit(
+        actor=actor,
+        action="apikey.create",
+        target=key,
+        region_path=scope.path,
+        data={"name": name, "prefix": prefix},
+    )
+    return key, clear
+
+
+@transaction.atomic
+def apikey_revoke(*, actor: Any, key_id: int) -> ApiKey:
+    """Revoke a key at once; its service user is deactivated. Errors: NotFound."""
+    key = ApiKey.objects.select_for_update().filter(pk=key_id).first()
+    if key is None:
+        raise NotFound("API密钥不存在", field="id")
+    if key.revoked_at is not None:
+        return key
+    key.revoked_at = timezone.now()
+    key.save(update_fields=["revoked_at"])
+    if key.user_id:
+        User.objects.filter(pk=key.user_id).update(is_active=False)
+    audit(
+        actor=actor,
+        action="apikey.revoke",
+        target=key,
+        region_path=key.region.path if key.region_id else "",
+        data={"prefix": key.prefix},
+    )
+    return key
+
+
+def apikey_authenticate(clear: str | None) -> ApiKey | None:
+    """The active key for ``clear`` with its service user loaded, or None."""
+    if not clear or not clear.startswith(KEY_PREFIX) or len(clear) > 128:
+        return None
+    key = (
+        ApiKey.objects.select_related("user", "user__scope_region", "user__department")
+        .filter(digest=key_digest(clear), revoked_at=None)
+        .first()
+    )
+    if key is None or key.user is None or not key.user.is_active:
+        return None
+    return key

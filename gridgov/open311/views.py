@@ -1,0 +1,270 @@
+"""GeoReport v2 endpoints under /open311/v2/ (JSON and XML).
+
+Thin views: parse, call the selector or the appeals intake service, render. Every
+failure answers the spec's error list (errors/error with code and description) with
+400, 403, 404 or 429 — never a 500 for bad input.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from gridgov.core.errors import DomainError
+from gridgov.core.ratelimit import TooManyRequests, check_rate
+from gridgov.open311 import selectors
+from gridgov.open311.formats import render, render_errors
+from gridgov.open311.models import ApiKey
+from gridgov.open311.services import apikey_authenticate
+from gridgov.territory.models import Region
+
+SPEC_URL = "http://wiki.open311.org/GeoReport_v2"
+CHANGESET = "2026-11-23T00:00:00+08:00"
+# The spec allows 4,000 characters; an appeal holds 2,000 (appeals.services.MAX_DESCRIPTION).
+MAX_DESCRIPTION = 2000
+RATE_SCOPE = "open311_post"
+
+
+class Open311Error(Exception):
+    def __init__(self, status: int, description: str, headers: dict[str, str] | None = None):
+        super().__init__(description)
+        self.status = status
+        self.description = description
+        self.headers = headers or {}
+
+
+def _error_for(exc: DomainError) -> Open311Error:
+    status = exc.status if exc.status in (400, 403, 404, 429) else 400
+    text = str(exc.message)
+    if exc.field and exc.field not in text:
+        text = f"{exc.field}: {text}"
+    return Open311Error(
+        status,
+        text,
+        {"Retry-After": str(exc.retry_after)} if getattr(exc, "retry_after", None) else None,
+    )
+
+
+def open311_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Turn Open311Error and DomainError into the spec's error list in the asked format."""
+
+    def wrapped(request: HttpRequest, *args: Any, fmt: str, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, fmt=fmt, **kwargs)
+        except DomainError as exc:
+            err = _error_for(exc)
+        except Open311Error as exc:
+            err = exc
+        return render_errors(fmt, err.status, err.description, headers=err.headers)
+
+    wrapped.__name__ = view.__name__
+    wrapped.__doc__ = view.__doc__
+    return csrf_exempt(wrapped)
+
+
+def _params(request: HttpRequest) -> QueryDict:
+    return request.POST if request.method == "POST" else request.GET
+
+
+def _district(request: HttpRequest) -> Region:
+    """The deployment's district; a jurisdiction_id naming another one is a 404."""
+    jurisdiction = _params(request).get("jurisdiction_id", "").strip()
+    code = settings.GRIDGOV_DISTRICT_CODE
+    if jurisdiction and jurisdiction != code:
+        raise Open311Error(404, f"jurisdiction_id 不存在: {jurisdiction}")
+    district = Region.objects.filter(code=code, parent=None).first()
+    if district is None:
+        raise Open311Error(404, f"jurisdiction_id 不存在: {code}")
+    return district
+
+
+def _api_key(request: HttpRequest) -> tuple[ApiKey | None, bool]:
+    """(key, supplied): the valid key if any, and whether the client sent one at all."""
+    clear = _params(request).get("api_key") or request.headers.get("X-API-Key", "")
+    clear = clear.strip()
+    if not clear:
+        return None, False
+    return apikey_authenticate(clear), True
+
+
+def _scope_path(key: ApiKey | None) -> str | None:
+    if key is None:
+        return None
+    region = key.user.scope_region
+    return region.path if region is not None else None
+
+
+# --- discovery and services ---------------------------------------------------------
+
+
+@open311_view
+@require_http_methods(["GET"])
+def discovery(request: HttpRequest, *, fmt: str) -> HttpResponse:
+    base = request.build_absolute_uri("/open311/v2/")
+    data = {
+        "changeset": CHANGESET,
+        "contact": getattr(settings, "DEFAULT_FROM_EMAIL", ""),
+        "key_service": "由区指挥中心发放 API 密钥 (manage.py apikey create)",
+        "endpoints": [
+            {
+                "specification": SPEC_URL,
+                "url": base.rstrip("/"),
+                "changeset": CHANGESET,
+                "type": "production",
+                "formats": ["text/xml", "application/json"],
+            }
+        ],
+    }
+    return render(fmt, "discovery", data)
+
+
+@open311_view
+@require_http_methods(["GET"])
+def service_list(request: HttpRequest, *, fmt: str) -> HttpResponse:
+    district = _district(request)
+    data = [selectors.service_as_open311(c) for c in selectors.service_list(district=district)]
+    return render(fmt, "services", data)
+
+
+@open311_view
+@require_http_methods(["GET"])
+def service_definition(request: HttpRequest, code: str, *, fmt: str) -> HttpResponse:
+    district = _district(request)
+    category = selectors.service_get(district=district, code=code)
+    if category is None:
+        raise Open311Error(404, f"service_code 不存在: {code}")
+    return render(fmt, "service_definition", selectors.service_definition(category))
+
+
+# --- service requests ---------------------------------------------------------------
+
+
+@open311_view
+@require_http_methods(["GET", "POST"])
+def requests(request: HttpRequest, *, fmt: str) -> HttpResponse:
+    if request.method == "POST":
+        return _post_request(request, fmt)
+    district = _district(request)
+    key, supplied = _api_key(request)
+    if supplied and key is None:
+        raise Open311Error(403, "api_key 无效或已吊销")
+    rows = selectors.request_list(
+        district=district, scope_path=_scope_path(key), params=request.GET.dict()
+    )
+    return render(fmt, "service_requests", [selectors.request_as_open311(a, request) for a in rows])
+
+
+@open311_view
+@require_http_methods(["GET"])
+def request_detail(request: HttpRequest, code: str, *, fmt: str) -> HttpResponse:
+    district = _district(request)
+    key, supplied = _api_key(request)
+    if supplied and key is None:
+        raise Open311Error(403, "api_key 无效或已吊销")
+    appeal = selectors.request_get(district=district, scope_path=_scope_path(key), code=code)
+    if appeal is None:
+        raise Open311Error(404, f"service_request_id 不存在: {code}")
+    return render(fmt, "service_requests", [selectors.request_as_open311(appeal, request)])
+
+
+@open311_view
+@require_http_methods(["GET"])
+def token_detail(request: HttpRequest, token: str, *, fmt: str) -> HttpResponse:
+    district = _district(request)
+    key, _supplied = _api_key(request)
+    appeal = selectors.token_lookup(
+        district=district, token=token, key_id=key.pk if key is not None else None
+    )
+    if appeal is None:
+        raise Open311Error(404, f"token 不存在: {token}")
+    return render(
+        fmt, "service_requests", [{"service_request_id": appeal.tracking_code, "token": token}]
+    )
+
+
+def _float(params: QueryDict, name: str, low: float, high: float) -> float | None:
+    raw = params.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise Open311Error(400, f"{name} 须为数字") from None
+    if not math.isfinite(value) or value < low or value > high:
+        raise Open311Error(400, f"{name} 须在 {low:g} 到 {high:g} 之间")
+    return value
+
+
+def _post_request(request: HttpRequest, fmt: str) -> HttpResponse:
+    from gridgov.open311.intake import open311_intake
+
+    district = _district(request)
+    key, supplied = _api_key(request)
+    if supplied and key is None:
+        raise Open311Error(403, "api_key 无效或已吊销")
+    if key is None:
+        retry_after = check_rate(request, scope=RATE_SCOPE)
+        if retry_after is not None:
+            raise TooManyRequests(retry_after)
+        if not settings.GRIDGOV_OPEN311_ANONYMOUS_POST:
+            raise Open311Error(403, "api_key 缺失: 提交诉求需要 API 密钥")
+
+    params = request.POST
+    latitude = _float(params, "lat", -90, 90)
+    longitude = _float(params, "long", -180, 180)
+    if (latitude is None) != (longitude is None):
+        raise Open311Error(400, "lat 和 long 须同时提供")
+    description = params.get("description", "")
+    if len(description) > MAX_DESCRIPTION:
+        raise Open311Error(400, f"description 不能超过 {MAX_DESCRIPTION} 个字符")
+    started = timezone.now()
+    appeal = open311_intake(
+        actor=key.user if key is not None else None,
+        key=key,
+        district=district,
+        service_code=params.get("service_code", "").strip(),
+        latitude=latitude,
+        longitude=longitude,
+        address=params.get("address_string", "").strip(),
+        address_id=params.get("address_id", "").strip(),
+        description=description,
+        attributes=_attributes(params),
+        first_name=params.get("first_name", "").strip(),
+        last_name=params.get("last_name", "").strip(),
+        phone=params.get("phone", "").strip(),
+        email=params.get("email", "").strip(),
+        media_url=params.get("media_url", "").strip(),
+        photo=request.FILES.get("media"),
+        client_key=request.headers.get("Idempotency-Key", "").strip() or None,
+    )
+    status = 200 if getattr(appeal, "replayed", appeal.created_at < started) else 201
+    return render(
+        fmt,
+        "service_requests",
+        [
+            {
+                "service_request_id": appeal.tracking_code,
+                "service_notice": selectors.service_notice(appeal),
+                "account_id": None,
+            }
+        ],
+        status=status,
+    )
+
+
+def _attributes(params: QueryDict) -> dict[str, list[str]]:
+    """attribute[CODE]=v and attribute[CODE][]=v1&attribute[CODE][]=v2 → {CODE: [v…]}."""
+    result: dict[str, list[str]] = {}
+    for name in params:
+        if not name.startswith("attribute[") or "]" not in name:
+            continue
+        code = name[len("attribute[") : name.index("]")]
+        result.setdefault(code, []).extend(params.getlist(name))
+    return result
