@@ -315,8 +315,7 @@ class _Builder:
                 if not parts:
                     comm_leaves.append((g, r))
                     continue
-                other = "y" if (r[2] - r[0]) >= (r[3] - r[1]) else "x"
-                for k, sr in enumerate(_split_rect(r, parts, rng, along=other)):
+                for k, sr in enumerate(_split_rect(r, parts, rng)):
                     child = Grid(
                         code=f"{g.code}-{k + 1:02d}",
                         name=f"{g.name}{k + 1}分格",

@@ -134,7 +134,10 @@ def grid_detail(request: HttpRequest, code: str) -> HttpResponse:
             "geojson": {
                 "type": "FeatureCollection",
                 "features": [
-                    {"type": "Feature", "properties": {"name": grid.code}, "geometry": grid.polygon}
+                    {"type": "Feature", "geometry": grid.polygon,
+                 "properties": {"name": grid.code, "label": grid.name,
+                                "community": grid.region.code,
+                                "community_name": grid.region.name}}
                 ],
             }
             if grid.polygon

@@ -13,6 +13,19 @@
   geojson.features.forEach(function (f) {
     if (communities.indexOf(f.properties.community) < 0) { communities.push(f.properties.community); }
   });
+  var legend = document.getElementById("grid-legend");
+  if (legend && communities.length > 1) {
+    communities.forEach(function (code, i) {
+      var f = geojson.features.filter(function (x) { return x.properties.community === code; })[0];
+      var item = document.createElement("span");
+      item.className = "legend-item";
+      var chip = document.createElement("i");
+      chip.style.background = palette[i % palette.length];
+      item.appendChild(chip);
+      item.appendChild(document.createTextNode(f.properties.community_name));
+      legend.appendChild(item);
+    });
+  }
   var data = geojson.features.map(function (f) {
     var colour = palette[communities.indexOf(f.properties.community) % palette.length];
     return { name: f.properties.name, label_text: f.properties.label,
@@ -22,6 +35,7 @@
   echarts.registerMap("gridgov-grids", geojson);
   var chart = echarts.init(box, null, { renderer: "canvas" });
   var single = box.dataset.single === "1";
+  chart.on("finished", function () { box.dataset.rendered = "1"; });
   chart.setOption({
     animation: false,
     tooltip: { trigger: "item", formatter: function (p) {
@@ -35,12 +49,15 @@
       emphasis: { label: { show: true, color: "#111", formatter: function (p) {
         return (p.data && p.data.label_text) || p.name; } },
         itemStyle: { areaColor: "#ffd666" } },
-      label: { show: single, formatter: function (p) { return (p.data && p.data.label_text) || p.name; } },
+      label: { show: true, fontSize: single ? 14 : 10, color: "#1f2329", formatter: function (p) {
+        if (single) { return (p.data && p.data.label_text) || p.name; }
+        var cut = p.name.indexOf("-");  // the grid number after the community code
+        return cut < 0 ? p.name : p.name.slice(cut + 1);
+      } },
       data: data
     }]
   });
   box.dataset.drawn = "1";
-  chart.on("finished", function () { box.dataset.rendered = "1"; });
   if (!single && box.dataset.detailUrl) {
     chart.on("click", function (p) {
       if (p.name) { window.location.href = box.dataset.detailUrl.replace("__code__", encodeURIComponent(p.name)); }
