@@ -1,0 +1,631 @@
+"""JSON API for appeals at /api/v1/appeals/: intake, list, detail, one POST per action,
+rates, and a public self-service part (no account: tracking code) under /public/.
+
+Handlers are thin: parse, call one service or selector, shape the answer. Personal data
+of reporters is masked in every response.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.http import HttpRequest
+from django.utils import timezone
+from ninja import Field, Query, Router, Schema
+from ninja.responses import Status as HttpStatus
+
+from gridgov.accounts.api_auth import api_auth
+from gridgov.appeals import selectors as sel
+from gridgov.appeals import services as svc
+from gridgov.appeals.deadlines import deadline_colour
+from gridgov.appeals.models import Action, Appeal, AppealEvent, Category, Channel, Status
+from gridgov.core.errors import ValidationFailed
+from gridgov.core.pii import mask_name, mask_phone
+from gridgov.territory.models import Department, Grid, Region
+
+router = Router(auth=api_auth, tags=["诉求 appeals"])
+
+
+# ---------------------------------------------------------------- schemas
+
+
+class Ref(Schema):
+    id: int
+    name: str
+
+
+class AppealOut(Schema):
+    id: int
+    tracking_code: str
+    status: str
+    status_label: str
+    channel: str
+    priority: str
+    category: Ref
+    description: str
+    address: str
+    latitude: float | None
+    longitude: float | None
+    region: Ref
+    grid: Ref | None
+    reporter_name: str = Field(description="已脱敏")
+    reporter_phone: str = Field(description="已脱敏")
+    deadline: dt.datetime | None
+    colour: str = Field(description="green / amber / red；无时限或已办结为空")
+    assigned_level: str
+    assigned_department: Ref | None
+    assigned_user: str | None
+    duplicate_of: int | None
+    reopened_count: int
+    returned_count: int
+    supervision_count: int
+    rating: str
+    resolved: bool | None
+    created_at: dt.datetime
+    closed_at: dt.datetime | None
+
+
+class EventOut(Schema):
+    action: str
+    action_label: str
+    from_status: str
+    to_status: str
+    actor: str | None
+    note: str
+    data: dict[str, Any]
+    at: dt.datetime
+
+
+class AppealDetailOut(AppealOut):
+    result: str
+    timeline: list[EventOut]
+    duplicates: list[int]
+
+
+class AppealPageOut(Schema):
+    items: list[AppealOut]
+    next_cursor: str | None
+
+
+class IntakeIn(Schema):
+    channel: str = Channel.API
+    category_id: int
+    description: str = Field(max_length=2000)
+    priority: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    address: str = ""
+    region_id: int | None = None
+    reporter_name: str = ""
+    reporter_phone: str = ""
+
+
+class IntakeOut(AppealOut):
+    duplicate_candidates: list[int]
+
+
+class PublicIntakeIn(Schema):
+    category_id: int
+    description: str = Field(max_length=2000)
+    latitude: float | None = None
+    longitude: float | None = None
+    address: str = ""
+    reporter_name: str = ""
+    reporter_phone: str = ""
+
+
+class PublicEventOut(Schema):
+    action: str
+    action_label: str
+    at: dt.datetime
+
+
+class PublicAppealOut(Schema):
+    tracking_code: str
+    status: str
+    status_label: str
+    category: str
+    description: str
+    created_at: dt.datetime
+    deadline: dt.datetime | None
+    closed_at: dt.datetime | None
+    result: str
+    rating: str
+    can_rate: bool
+    timeline: list[PublicEventOut]
+
+
+class NoteIn(Schema):
+    note: str = ""
+
+
+class ReasonIn(Schema):
+    reason: str
+
+
+class RegisterIn(Schema):
+    category_id: int | None = None
+    priority: str | None = None
+    region_id: int | None = None
+    grid_id: int | None = None
+    note: str = ""
+
+
+class DispatchIn(Schema):
+    grid_id: int | None = None
+    region_id: int | None = None
+    department_id: int | None = None
+    note: str = ""
+
+
+class HandleIn(Schema):
+    result: str
+
+
+class VerifyIn(Schema):
+    rating: str
+    resolved: bool
+    comment: str = ""
+
+
+class ExtendRequestIn(Schema):
+    working_days: int
+    reason: str
+
+
+class ExtendDecideIn(Schema):
+    approve: bool
+    note: str = ""
+
+
+class SuperviseIn(Schema):
+    note: str
+
+
+class WhistleIn(Schema):
+    department_ids: list[int]
+    note: str = ""
+
+
+class MergeIn(Schema):
+    duplicate_ids: list[int]
+    note: str = ""
+
+
+class ListFilters(Schema):
+    cursor: str | None = None
+    page_size: int = 50
+    status: str | None = None
+    category_id: int | None = None
+    priority: str | None = None
+    colour: str | None = None
+    channel: str | None = None
+
+
+class CandidateOut(Schema):
+    id: int
+    tracking_code: str
+    description: str
+    distance_m: float
+    similarity: float
+    created_at: dt.datetime
+
+
+class RateRowOut(Schema):
+    key: str | None
+    label: str
+    received: int
+    valid: int
+    closed: int
+    response_rate: float | None
+    resolution_rate: float | None
+    satisfaction_rate: float | None
+    on_time_rate: float | None
+    closure_rate: float | None
+    rework_rate: float | None
+    median_hours: float | None
+    score: float | None
+
+
+class StatsOut(Schema):
+    start: dt.datetime
+    end: dt.datetime
+    total: RateRowOut
+    rows: list[RateRowOut]
+    formulas: dict[str, str]
+
+
+class CategoryOut(Schema):
+    id: int
+    code: str
+    name: str
+    parent_id: int | None
+    default_priority: str
+    extra_fields: list[dict[str, Any]]
+
+
+# ---------------------------------------------------------------- shaping
+
+
+def _ref(obj: Any) -> dict[str, Any] | None:
+    return {"id": obj.pk, "name": str(obj.name)} if obj is not None else None
+
+
+def appeal_out(appeal: Appeal, now: dt.datetime | None = None) -> dict[str, Any]:
+    return {
+        "id": appeal.pk,
+        "tracking_code": appeal.tracking_code,
+        "status": appeal.status,
+        "status_label": str(Status(appeal.status).label),
+        "channel": appeal.channel,
+        "priority": appeal.priority,
+        "category": {"id": appeal.category_id, "name": str(appeal.category)},
+        "description": appeal.description,
+        "address": appeal.address,
+        "latitude": appeal.latitude,
+        "longitude": appeal.longitude,
+        "region": _ref(appeal.region),
+        "grid": _ref(appeal.grid),
+        "reporter_name": mask_name(appeal.reporter_name),
+        "reporter_phone": mask_phone(appeal.reporter_phone),
+        "deadline": appeal.deadline,
+        "colour": deadline_colour(appeal, now),
+        "assigned_level": appeal.assigned_level,
+        "assigned_department": _ref(appeal.assigned_department),
+        "assigned_user": str(appeal.assigned_user) if appeal.assigned_user_id else None,
+        "duplicate_of": appeal.duplicate_of_id,
+        "reopened_count": appeal.reopened_count,
+        "returned_count": appeal.returned_count,
+        "supervision_count": appeal.supervision_count,
+        "rating": appeal.rating,
+        "resolved": appeal.resolved,
+        "created_at": appeal.created_at,
+        "closed_at": appeal.closed_at,
+    }
+
+
+def event_out(event: AppealEvent) -> dict[str, Any]:
+    return {
+        "action": event.action,
+        "action_label": str(Action(event.action).label),
+        "from_status": event.from_status,
+        "to_status": event.to_status,
+        "actor": str(event.actor) if event.actor_id else None,
+        "note": event.note,
+        "data": event.data,
+        "at": event.at,
+    }
+
+
+def _detail(request: HttpRequest, appeal_id: int) -> dict[str, Any]:
+    appeal = sel.appeal_get(actor=request.user, appeal_id=appeal_id)
+    body = appeal_out(appeal)
+    body["result"] = appeal.result
+    body["timeline"] = [
+        event_out(e) for e in sel.appeal_timeline(actor=request.user, appeal=appeal)
+    ]
+    body["duplicates"] = list(appeal.duplicates.values_list("pk", flat=True)[:200])
+    return body
+
+
+def _obj(model: Any, pk: int | None, field: str) -> Any:
+    if pk is None:
+        return None
+    obj = model.objects.filter(pk=pk).first()
+    if obj is None:
+        raise ValidationFailed("所选对象不存在", field=field)
+    return obj
+
+
+def _category(pk: int) -> Category:
+    return _obj(Category, pk, "category_id")
+
+
+def _idempotency(request: HttpRequest, prefix: str) -> str | None:
+    key = request.headers.get("Idempotency-Key", "").strip()
+    if not key:
+        return None
+    if len(key) > 100:
+        raise ValidationFailed("Idempotency-Key 过长", field="Idempotency-Key")
+    return f"{prefix}:{key}"
+
+
+# ---------------------------------------------------------------- staff endpoints
+
+
+@router.get("/categories", response=list[CategoryOut], summary="诉求分类")
+def categories(request: HttpRequest) -> Any:
+    district_id = getattr(getattr(request.user, "scope_region", None), "district_id", None) or (
+        getattr(getattr(request.user, "scope_region", None), "pk", None)
+    )
+    qs = Category.objects.filter(is_active=True).order_by("parent_id", "order", "code")
+    if district_id:
+        qs = qs.filter(district_id=district_id)
+    return list(qs[:500])
+
+
+@router.post(
+    "/",
+    response={200: IntakeOut, 201: IntakeOut},
+    summary="受理诉求",
+    description="支持 Idempotency-Key 请求头：同一键只生成一个诉求（重放返回 200）。",
+)
+def intake(request: HttpRequest, payload: IntakeIn) -> Any:
+    appeal = svc.appeal_intake(
+        actor=request.user,
+        channel=payload.channel,
+        category=_category(payload.category_id),
+        description=payload.description,
+        priority=payload.priority,
+        latitude=payload.latitude,
+        longitude=payload.longitude,
+        address=payload.address,
+        region=_obj(Region, payload.region_id, "region_id"),
+        reporter_name=payload.reporter_name,
+        reporter_phone=payload.reporter_phone,
+        idempotency_key=_idempotency(request, f"api:u{request.user.pk}"),
+    )
+    body = appeal_out(appeal)
+    body["duplicate_candidates"] = [c.pk for c in getattr(appeal, "duplicate_candidates", [])]
+    return HttpStatus(200 if getattr(appeal, "replayed", False) else 201, body)
+
+
+@router.get("/", response=AppealPageOut, summary="诉求列表（游标分页）")
+def list_appeals(request: HttpRequest, filters: Query[ListFilters]) -> Any:
+    page = sel.appeal_page(
+        actor=request.user,
+        cursor=filters.cursor,
+        size=filters.page_size,
+        status=filters.status,
+        category=filters.category_id,
+        priority=filters.priority,
+        colour=filters.colour,
+        channel=filters.channel,
+    )
+    now = timezone.now()
+    return {"items": [appeal_out(a, now) for a in page.items], "next_cursor": page.next_cursor}
+
+
+@router.get("/stats", response=StatsOut, summary="三率等考核指标")
+def stats(request: HttpRequest, group_by: str = "none", period: str = "month") -> Any:
+    from gridgov.accounts import capabilities as caps
+
+    caps.require_cap(request.user, caps.APPEAL_VIEW)
+    result = sel.appeal_stats(actor=request.user, group_by=group_by, period=period)
+
+    def row(r: Any) -> dict[str, Any]:
+        data = r.as_dict()
+        data["key"] = None if r.key is None else str(r.key)
+        data["label"] = str(r.label)
+        return data
+
+    return {
+        "start": result["start"],
+        "end": result["end"],
+        "total": row(result["total"]),
+        "rows": [row(r) for r in result["rows"]],
+        "formulas": result["formulas"],
+    }
+
+
+@router.get("/{int:appeal_id}", response=AppealDetailOut, summary="诉求详情与流转记录")
+def detail(request: HttpRequest, appeal_id: int) -> Any:
+    return _detail(request, appeal_id)
+
+
+@router.get("/{int:appeal_id}/duplicates", response=list[CandidateOut], summary="疑似重复件")
+def duplicates(request: HttpRequest, appeal_id: int) -> Any:
+    appeal = sel.appeal_get(actor=request.user, appeal_id=appeal_id)
+    found = sel.appeal_duplicate_candidates(
+        category=appeal.category,
+        latitude=appeal.latitude,
+        longitude=appeal.longitude,
+        description=appeal.description,
+        at=appeal.created_at,
+        exclude_id=appeal.pk,
+    )
+    visible = set(
+        sel.appeal_list(actor=request.user)
+        .filter(pk__in=[c.pk for c in found])
+        .values_list("pk", flat=True)
+    )
+    return [c for c in found if c.pk in visible]
+
+
+def _act(request: HttpRequest, appeal_id: int, fn: Any, **kwargs: Any) -> dict[str, Any]:
+    fn(actor=request.user, appeal=appeal_id, **kwargs)
+    return _detail(request, appeal_id)
+
+
+@router.post("/{int:appeal_id}/register", response=AppealDetailOut, summary="立案")
+def register(request: HttpRequest, appeal_id: int, payload: RegisterIn) -> Any:
+    return _act(
+        request,
+        appeal_id,
+        svc.appeal_register,
+        category=_obj(Category, payload.category_id, "category_id"),
+        priority=payload.priority,
+        region=_obj(Region, payload.region_id, "region_id"),
+        grid=_obj(Grid, payload.grid_id, "grid_id"),
+        note=payload.note,
+    )
+
+
+@router.post("/{int:appeal_id}/dispatch", response=AppealDetailOut, summary="派遣")
+def dispatch(request: HttpRequest, appeal_id: int, payload: DispatchIn) -> Any:
+    return _act(
+        request,
+        appeal_id,
+        svc.appeal_dispatch,
+        grid=_obj(Grid, payload.grid_id, "grid_id"),
+        region=_obj(Region, payload.region_id, "region_id"),
+        department=_obj(Department, payload.department_id, "department_id"),
+        note=payload.note,
+    )
+
+
+@router.post("/{int:appeal_id}/accept", response=AppealDetailOut, summary="签收/报到")
+def accept(request: HttpRequest, appeal_id: int, payload: NoteIn) -> Any:
+    return _act(request, appeal_id, svc.appeal_accept, note=payload.note)
+
+
+@router.post("/{int:appeal_id}/handle", response=AppealDetailOut, summary="处置")
+def handle(request: HttpRequest, appeal_id: int, payload: HandleIn) -> Any:
+    return _act(request, appeal_id, svc.appeal_handle, result=payload.result)
+
+
+@router.post("/{int:appeal_id}/return", response=AppealDetailOut, summary="退单")
+def return_(request: HttpRequest, appeal_id: int, payload: ReasonIn) -> Any:
+    return _act(request, appeal_id, svc.appeal_return, reason=payload.reason)
+
+
+@router.post("/{int:appeal_id}/verify", response=AppealDetailOut, summary="回访评价")
+def verify(request: HttpRequest, appeal_id: int, payload: VerifyIn) -> Any:
+    return _act(
+        request,
+        appeal_id,
+        svc.appeal_verify,
+        rating=payload.rating,
+        resolved=payload.resolved,
+        comment=payload.comment,
+    )
+
+
+@router.post("/{int:appeal_id}/close", response=AppealDetailOut, summary="结案")
+def close(request: HttpRequest, appeal_id: int, payload: NoteIn) -> Any:
+    return _act(request, appeal_id, svc.appeal_close, note=payload.note)
+
+
+@router.post("/{int:appeal_id}/reopen", response=AppealDetailOut, summary="返工")
+def reopen(request: HttpRequest, appeal_id: int, payload: ReasonIn) -> Any:
+    return _act(request, appeal_id, svc.appeal_reopen, reason=payload.reason)
+
+
+@router.post("/{int:appeal_id}/reject", response=AppealDetailOut, summary="不予受理")
+def reject(request: HttpRequest, appeal_id: int, payload: ReasonIn) -> Any:
+    return _act(request, appeal_id, svc.appeal_reject, reason=payload.reason)
+
+
+@router.post("/{int:appeal_id}/withdraw", response=AppealDetailOut, summary="撤回")
+def withdraw(request: HttpRequest, appeal_id: int, payload: NoteIn) -> Any:
+    return _act(request, appeal_id, svc.appeal_withdraw, reason=payload.note)
+
+
+@router.post("/{int:appeal_id}/extend-request", response=AppealDetailOut, summary="申请延期")
+def extend_request(request: HttpRequest, appeal_id: int, payload: ExtendRequestIn) -> Any:
+    return _act(
+        request,
+        appeal_id,
+        svc.appeal_extend_request,
+        working_days=payload.working_days,
+        reason=payload.reason,
+    )
+
+
+@router.post("/{int:appeal_id}/extend-decide", response=AppealDetailOut, summary="延期审批")
+def extend_decide(request: HttpRequest, appeal_id: int, payload: ExtendDecideIn) -> Any:
+    return _act(
+        request, appeal_id, svc.appeal_extend_decide, approve=payload.approve, note=payload.note
+    )
+
+
+@router.post("/{int:appeal_id}/supervise", response=AppealDetailOut, summary="督办")
+def supervise(request: HttpRequest, appeal_id: int, payload: SuperviseIn) -> Any:
+    return _act(request, appeal_id, svc.appeal_supervise, note=payload.note)
+
+
+@router.post("/{int:appeal_id}/escalate", response=AppealDetailOut, summary="上报")
+def escalate(request: HttpRequest, appeal_id: int, payload: ReasonIn) -> Any:
+    return _act(request, appeal_id, svc.appeal_escalate, reason=payload.reason)
+
+
+@router.post("/{int:appeal_id}/whistle", response=AppealDetailOut, summary="吹哨")
+def whistle(request: HttpRequest, appeal_id: int, payload: WhistleIn) -> Any:
+    depts = list(Department.objects.filter(pk__in=payload.department_ids))
+    if len(depts) != len(set(payload.department_ids)):
+        raise ValidationFailed("所选部门不存在", field="department_ids")
+    return _act(request, appeal_id, svc.appeal_whistle, departments=depts, note=payload.note)
+
+
+@router.post("/{int:appeal_id}/merge", response=AppealDetailOut, summary="合并重复件")
+def merge(request: HttpRequest, appeal_id: int, payload: MergeIn) -> Any:
+    return _act(
+        request, appeal_id, svc.appeal_merge, duplicates=payload.duplicate_ids, note=payload.note
+    )
+
+
+# ---------------------------------------------------------------- public self-service
+
+
+def public_out(appeal: Appeal) -> dict[str, Any]:
+    return {
+        "tracking_code": appeal.tracking_code,
+        "status": appeal.status,
+        "status_label": str(Status(appeal.status).label),
+        "category": str(appeal.category),
+        "description": appeal.description,
+        "created_at": appeal.created_at,
+        "deadline": appeal.deadline,
+        "closed_at": appeal.closed_at,
+        "result": appeal.result,
+        "rating": appeal.rating,
+        "can_rate": appeal.status == Status.HANDLED,
+        "timeline": [
+            {"action": e.action, "action_label": str(Action(e.action).label), "at": e.at}
+            for e in sel.public_timeline(appeal=appeal)
+            if e.action not in (Action.REMIND, Action.OVERDUE, Action.WHISTLE_FLAG)
+        ],
+    }
+
+
+@router.post(
+    "/public/",
+    auth=None,
+    response={200: PublicAppealOut, 201: PublicAppealOut},
+    summary="居民自助反映（无需账号）",
+    description="返回查询码；支持 Idempotency-Key 请求头。",
+)
+def public_intake(request: HttpRequest, payload: PublicIntakeIn) -> Any:
+    category = _category(payload.category_id)
+    appeal = svc.appeal_intake(
+        actor=None,
+        channel=Channel.SELF_SERVICE,
+        category=category,
+        description=payload.description,
+        latitude=payload.latitude,
+        longitude=payload.longitude,
+        address=payload.address,
+        reporter_name=payload.reporter_name,
+        reporter_phone=payload.reporter_phone,
+        idempotency_key=_idempotency(request, "public"),
+    )
+    return HttpStatus(200 if getattr(appeal, "replayed", False) else 201, public_out(appeal))
+
+
+@router.get("/public/{code}", auth=None, response=PublicAppealOut, summary="凭查询码查询进度")
+def public_track(request: HttpRequest, code: str) -> Any:
+    return public_out(sel.appeal_get_by_code(tracking_code=code))
+
+
+@router.post("/public/{code}/rate", auth=None, response=PublicAppealOut, summary="凭查询码评价")
+def public_rate(request: HttpRequest, code: str, payload: VerifyIn) -> Any:
+    appeal = sel.appeal_get_by_code(tracking_code=code)
+    svc.appeal_verify(
+        actor=None,
+        appeal=appeal.pk,
+        rating=payload.rating,
+        resolved=payload.resolved,
+        comment=payload.comment,
+        tracking_code=code,
+    )
+    appeal.refresh_from_db()
+    return public_out(appeal)
+
+
+@router.post("/public/{code}/withdraw", auth=None, response=PublicAppealOut, summary="凭查询码撤回")
+def public_withdraw(request: HttpRequest, code: str, payload: NoteIn) -> Any:
+    appeal = sel.appeal_get_by_code(tracking_code=code)
+    svc.appeal_withdraw(actor=None, appeal=appeal.pk, reason=payload.note, tracking_code=code)
+    appeal.refresh_from_db()
+    return public_out(appeal)

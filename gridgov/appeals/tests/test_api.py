@@ -1,0 +1,174 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from gridgov.accounts.tokens import token_create
+from gridgov.appeals.models import Appeal, AppealEvent, Status
+from gridgov.appeals.tests.conftest import POINT_A, POINT_B
+
+BASE = "/api/v1/appeals"
+
+
+def auth(user) -> dict:
+    _, token = token_create(user=user, name="test")
+    return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+
+
+def post(client, path, body, headers):
+    return client.post(
+        f"{BASE}{path}", json.dumps(body), content_type="application/json", **headers
+    )
+
+
+@pytest.fixture
+def staff(personas):
+    return {
+        name: auth(getattr(personas, name))
+        for name in (
+            "operator",
+            "worker_a",
+            "worker_b",
+            "grid_worker",
+            "handler",
+            "street_official",
+        )
+    }
+
+
+def intake_body(cats, point=POINT_A, **extra):
+    return {
+        "channel": "hotline",
+        "category_id": cats.sewer.pk,
+        "description": "下水管道破裂",
+        "latitude": point[0],
+        "longitude": point[1],
+        "reporter_name": "张三",
+        "reporter_phone": "13812345678",
+        **extra,
+    }
+
+
+def test_intake_honours_idempotency_key_and_masks_reporter(client, staff, cats):
+    headers = {**staff["operator"], "HTTP_IDEMPOTENCY_KEY": "abc-1"}
+    first = post(client, "/", intake_body(cats), headers)
+    assert first.status_code == 201, first.content
+    body = first.json()
+    assert body["reporter_phone"] == "138****5678"
+    assert body["reporter_name"] == "张*"
+    again = post(client, "/", intake_body(cats), headers)
+    assert again.status_code == 200
+    assert again.json()["id"] == body["id"]
+    assert Appeal.objects.count() == 1
+
+
+def test_list_is_cursor_paginated_and_scoped(client, staff, cats):
+    for _ in range(3):
+        post(client, "/", intake_body(cats), staff["operator"])
+    post(client, "/", intake_body(cats, point=POINT_B), staff["operator"])
+    page = client.get(f"{BASE}/", {"page_size": 2}, **staff["worker_a"]).json()
+    assert len(page["items"]) == 2 and page["next_cursor"]
+    rest = client.get(
+        f"{BASE}/", {"page_size": 2, "cursor": page["next_cursor"]}, **staff["worker_a"]
+    ).json()
+    assert len(rest["items"]) == 1 and rest["next_cursor"] is None
+    seen_b = client.get(f"{BASE}/", **staff["worker_b"]).json()["items"]
+    assert len(seen_b) == 1
+
+
+def test_worker_of_b_gets_404_on_community_a_appeal(client, staff, cats, territory):
+    appeal_id = post(client, "/", intake_body(cats), staff["operator"]).json()["id"]
+    assert client.get(f"{BASE}/{appeal_id}", **staff["worker_b"]).status_code == 404
+    response = post(client, f"/{appeal_id}/register", {}, staff["worker_b"])
+    assert response.status_code == 404
+    assert AppealEvent.objects.filter(appeal_id=appeal_id).count() == 1
+
+
+def test_actions_walk_the_loop_and_forbidden_action_is_409(client, staff, cats, territory):
+    appeal_id = post(client, "/", intake_body(cats), staff["operator"]).json()["id"]
+    wrong = post(client, f"/{appeal_id}/close", {}, staff["worker_a"])
+    assert wrong.status_code == 409
+    assert wrong.json()["error"]["code"] == "conflict"
+    assert post(client, f"/{appeal_id}/register", {}, staff["worker_a"]).status_code == 200
+    r = post(
+        client, f"/{appeal_id}/dispatch", {"department_id": territory.dept.pk}, staff["operator"]
+    )
+    assert r.json()["status"] == Status.DISPATCHED
+    r = post(client, f"/{appeal_id}/accept", {}, staff["handler"])
+    assert r.status_code == 200 and r.json()["status"] == Status.ACCEPTED
+    r = post(client, f"/{appeal_id}/handle", {"result": "已更换管道"}, staff["handler"])
+    assert r.json()["status"] == Status.HANDLED
+    r = post(
+        client, f"/{appeal_id}/verify", {"rating": "satisfied", "resolved": True}, staff["worker_a"]
+    )
+    assert r.json()["status"] == Status.VERIFIED
+    r = post(client, f"/{appeal_id}/close", {}, staff["worker_a"])
+    detail = r.json()
+    assert detail["status"] == Status.CLOSED
+    assert [e["action"] for e in detail["timeline"]] == [
+        "intake",
+        "register",
+        "dispatch",
+        "accept",
+        "handle",
+        "verify",
+        "close",
+    ]
+
+
+def test_bad_input_names_the_field(client, staff, cats):
+    r = post(client, "/", intake_body(cats, description="   "), staff["operator"])
+    assert r.status_code == 400 and r.json()["error"]["field"] == "description"
+    r = post(client, "/", intake_body(cats, category_id=999999), staff["operator"])
+    assert r.status_code == 400 and r.json()["error"]["field"] == "category_id"
+
+
+def test_anonymous_needs_auth_for_staff_api(client, cats):
+    assert client.get(f"{BASE}/").status_code == 401
+
+
+def test_public_self_service_intake_track_and_rate(client, staff, cats, personas):
+    r = post(
+        client,
+        "/public/",
+        {
+            "category_id": cats.sanitation.pk,
+            "description": "楼下垃圾没人清",
+            "latitude": POINT_A[0],
+            "longitude": POINT_A[1],
+            "reporter_phone": "13900001111",
+        },
+        {},
+    )
+    assert r.status_code == 201, r.content
+    code = r.json()["tracking_code"]
+    track = client.get(f"{BASE}/public/{code}").json()
+    assert track["status"] == Status.RECEIVED and not track["can_rate"]
+    assert "13900001111" not in json.dumps(track)
+    assert client.get(f"{BASE}/public/NOSUCHCODE").status_code == 404
+    appeal = Appeal.objects.get(tracking_code=code)
+    for path, body, who in [
+        ("register", {}, "worker_a"),
+        ("dispatch", {"grid_id": appeal.grid_id}, "worker_a"),
+        ("accept", {}, "grid_worker"),
+        ("handle", {"result": "已清理"}, "grid_worker"),
+    ]:
+        assert post(client, f"/{appeal.pk}/{path}", body, staff[who]).status_code == 200
+    rated = post(client, f"/public/{code}/rate", {"rating": "basic", "resolved": True}, {})
+    assert rated.status_code == 200 and rated.json()["status"] == Status.VERIFIED
+    again = post(client, f"/public/{code}/rate", {"rating": "basic", "resolved": True}, {})
+    assert again.status_code == 409
+
+
+def test_stats_endpoint_returns_formulas(client, staff, cats):
+    post(client, "/", intake_body(cats), staff["operator"])
+    r = client.get(f"{BASE}/stats", {"group_by": "category"}, **staff["street_official"])
+    assert r.status_code == 200
+    body = r.json()
+    assert body["total"]["received"] == 1
+    assert "response_rate" in body["formulas"]
+    assert (
+        client.get(f"{BASE}/stats", {"group_by": "nope"}, **staff["street_official"]).status_code
+        == 400
+    )
