@@ -134,10 +134,16 @@ def grid_detail(request: HttpRequest, code: str) -> HttpResponse:
             "geojson": {
                 "type": "FeatureCollection",
                 "features": [
-                    {"type": "Feature", "geometry": grid.polygon,
-                 "properties": {"name": grid.code, "label": grid.name,
-                                "community": grid.region.code,
-                                "community_name": grid.region.name}}
+                    {
+                        "type": "Feature",
+                        "geometry": grid.polygon,
+                        "properties": {
+                            "name": grid.code,
+                            "label": grid.name,
+                            "community": grid.region.code,
+                            "community_name": grid.region.name,
+                        },
+                    }
                 ],
             }
             if grid.polygon

@@ -43,8 +43,11 @@ def test_street_official_sees_grid_map_and_opens_a_grid(live_server, page, demo)
     screenshot(page, "territory-map")
 
     # Click the middle of one grid of the street official's street: its page opens.
-    grid = Grid.objects.filter(region_path__startswith="/410205/410205002/",
-                               children__isnull=True).order_by("code").first()
+    grid = (
+        Grid.objects.filter(region_path__startswith="/410205/410205002/", children__isnull=True)
+        .order_by("code")
+        .first()
+    )
     ring = grid.polygon["coordinates"][0]
     lon = (ring[0][0] + ring[2][0]) / 2
     lat = (ring[0][1] + ring[2][1]) / 2
@@ -63,8 +66,13 @@ def test_street_official_sees_grid_map_and_opens_a_grid(live_server, page, demo)
 
 
 def test_tree_on_a_phone(live_server, browser, demo):
-    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN",
-                                  device_scale_factor=2, is_mobile=True, has_touch=True)
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844},
+        locale="zh-CN",
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+    )
     phone = context.new_page()
     try:
         login(phone, live_server.url, "street_official", DEMO_PASSWORD)
