@@ -63,7 +63,13 @@ def notify_users(
         seen.add(user.pk)
         key = f"{dedupe}:u{user.pk}" if dedupe else None
         row = _create_unique(
-            Notification, user=user, appeal=appeal, kind=kind, text=text[:500], dedupe_key=key
+            Notification,
+            user=user,
+            appeal=appeal,
+            kind=kind,
+            text=text[:500],
+            dedupe_key=key,
+            created_at=timezone.now(),
         )
         if row is None:
             continue
@@ -71,6 +77,8 @@ def notify_users(
         if user.email:
             msg = _create_unique(
                 OutboxMessage,
+                next_attempt_at=timezone.now(),
+                created_at=timezone.now(),
                 channel=OutboxChannel.EMAIL,
                 recipient=user.email,
                 payload={"subject": "【网格治理】" + text[:40], "text": text},
@@ -89,7 +97,13 @@ def notify_phone(
     if not phone:
         return None
     msg = _create_unique(
-        OutboxMessage, channel=channel, recipient=phone, payload={"text": text}, dedupe_key=dedupe
+        OutboxMessage,
+        channel=channel,
+        recipient=phone,
+        payload={"text": text},
+        dedupe_key=dedupe,
+        next_attempt_at=timezone.now(),
+        created_at=timezone.now(),
     )
     if msg is not None:
         _schedule([msg.pk])

@@ -971,7 +971,11 @@ def appeal_extend_request(
             raise ValidationFailed("延长天数须在 1 到 30 个工作日之间", field="working_days")
         reason = _require_text(reason, "reason", "延期理由")
         request = ExtensionRequest.objects.create(
-            appeal=row, requested_by=actor, working_days=working_days, reason=reason
+            appeal=row,
+            requested_by=actor,
+            working_days=working_days,
+            reason=reason,
+            requested_at=timezone.now(),
         )
         row.save(update_fields=["updated_at"])
         _record(

@@ -96,3 +96,19 @@ def appeal_in(state: str, actor: Any, t: Any, category: Any) -> Appeal:
     appeal.refresh_from_db()
     assert appeal.status == state, (state, appeal.status)
     return appeal
+
+
+def local(*args: int) -> Any:
+    """An aware datetime in the project's time zone (Asia/Shanghai)."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    return timezone.make_aware(dt.datetime(*args))
+
+
+def frozen(moment: Any) -> Any:
+    """Freeze ``django.utils.timezone.now`` (what every service reads) at ``moment``."""
+    from unittest import mock
+
+    return mock.patch("django.utils.timezone.now", return_value=moment)

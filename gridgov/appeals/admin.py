@@ -1,0 +1,146 @@
+"""Back office: categories and time limits editable by district admins (CONFIGURE);
+appeals read-mostly (every change goes through the services); all lists scoped."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from gridgov.accounts.capabilities import CONFIGURE, has_cap
+from gridgov.appeals.models import (
+    Appeal,
+    AppealEvent,
+    Category,
+    OutboxMessage,
+    RateSettings,
+    TimeLimit,
+)
+from gridgov.core.admin import ScopedAdmin
+from gridgov.core.pii import mask_name, mask_phone
+
+
+class ConfigureOnly:
+    """Only users with the CONFIGURE capability may change these rows."""
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return has_cap(request.user, CONFIGURE)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return has_cap(request.user, CONFIGURE)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return has_cap(request.user, CONFIGURE)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return has_cap(request.user, CONFIGURE)
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return has_cap(request.user, CONFIGURE)
+
+
+class TimeLimitInline(ConfigureOnly, admin.TabularInline):
+    model = TimeLimit
+    extra = 0
+
+
+@admin.register(Category)
+class CategoryAdmin(ConfigureOnly, ScopedAdmin):
+    scope_field = "district__path"
+    list_display = ("code", "name", "parent", "default_priority", "is_active", "order")
+    list_filter = ("is_active", "default_priority")
+    search_fields = ("code", "name")
+    inlines = [TimeLimitInline]
+
+
+@admin.register(TimeLimit)
+class TimeLimitAdmin(ConfigureOnly, ScopedAdmin):
+    scope_field = "category__district__path"
+    list_display = ("category", "priority", "amount", "unit")
+    list_filter = ("priority", "unit")
+
+
+@admin.register(RateSettings)
+class RateSettingsAdmin(ConfigureOnly, ScopedAdmin):
+    scope_field = "district__path"
+    list_display = (
+        "district",
+        "basic_value",
+        "response_hours",
+        "weight_response",
+        "weight_resolution",
+        "weight_satisfaction",
+        "whistle_report_hours",
+    )
+
+
+class EventInline(admin.TabularInline):
+    model = AppealEvent
+    extra = 0
+    can_delete = False
+    fields = ("at", "action", "from_status", "to_status", "actor", "note")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Appeal)
+class AppealAdmin(ScopedAdmin):
+    """Read-only: the loop is driven by the services (pages, API), never by admin edits."""
+
+    list_display = (
+        "tracking_code",
+        "category",
+        "status",
+        "priority",
+        "channel",
+        "region",
+        "deadline",
+        "created_at",
+    )
+    list_filter = ("status", "priority", "channel")
+    search_fields = ("tracking_code",)
+    list_select_related = ("category", "category__parent", "region")
+    inlines = [EventInline]
+    exclude = ("reporter_name", "reporter_phone", "idempotency_key")
+    readonly_fields = ("masked_reporter",)
+
+    @admin.display(description="反映人（已脱敏）")
+    def masked_reporter(self, obj: Appeal) -> str:
+        return f"{mask_name(obj.reporter_name)} {mask_phone(obj.reporter_phone)}".strip()
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        names = [
+            f.name
+            for f in self.model._meta.fields
+            if f.name not in ("reporter_name", "reporter_phone", "idempotency_key")
+        ]
+        return [*names, "masked_reporter"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(OutboxMessage)
+class OutboxAdmin(admin.ModelAdmin):
+    list_display = ("channel", "created_at", "attempts", "sent_at", "next_attempt_at", "last_error")
+    list_filter = ("channel",)
+    exclude = ("recipient", "payload")
+    show_full_result_count = False
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_superuser
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.is_superuser
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
