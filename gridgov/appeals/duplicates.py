@@ -63,7 +63,7 @@ def appeal_duplicate_candidates(
     description: str,
     at: dt.datetime,
     exclude_id: int | None = None,
-    limit: int = 10,
+    limit: int = 20,
 ) -> list[Any]:
     """Open appeals of ``category`` within 100 m and 48 h of (``latitude``, ``longitude``, ``at``),
     best text match first. Each returned appeal carries ``distance_m`` and ``similarity``.
