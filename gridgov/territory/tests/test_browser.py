@@ -87,5 +87,9 @@ def test_tree_on_a_phone(live_server, browser, demo):
         summary.click()
         assert phone.locator("details[open] details[open]").count() >= 1
         screenshot(phone, "territory-tree-phone")
+        phone.goto(f"{live_server.url}/territory/map/")
+        phone.wait_for_selector("#grid-map[data-rendered='1'] canvas")
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+        screenshot(phone, "territory-map-phone")
     finally:
         context.close()

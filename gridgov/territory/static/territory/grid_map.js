@@ -32,6 +32,8 @@
       community_name: f.properties.community_name, level: f.properties.level,
       itemStyle: { areaColor: colour, opacity: 0.85 } };
   });
+  var narrow = box.clientWidth < 600;  // a phone: a squarer box, labels only on tap
+  if (narrow) { box.style.height = Math.max(320, Math.round(box.clientWidth * 0.95)) + "px"; box.style.minHeight = "0"; }
   echarts.registerMap("gridgov-grids", geojson);
   var chart = echarts.init(box, null, { renderer: "canvas" });
   var single = box.dataset.single === "1";
@@ -49,7 +51,7 @@
       emphasis: { label: { show: true, color: "#111", formatter: function (p) {
         return (p.data && p.data.label_text) || p.name; } },
         itemStyle: { areaColor: "#ffd666" } },
-      label: { show: true, fontSize: single ? 14 : 10, color: "#1f2329", formatter: function (p) {
+      label: { show: single || !narrow, fontSize: single ? 14 : 10, color: "#1f2329", formatter: function (p) {
         if (single) { return (p.data && p.data.label_text) || p.name; }
         var cut = p.name.indexOf("-");  // the grid number after the community code
         return cut < 0 ? p.name : p.name.slice(cut + 1);
