@@ -1,0 +1,429 @@
+"""Forms of the appeal pages: they parse input; the services decide and raise DomainError."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from gridgov.appeals.models import Category, Channel, Priority, Rating, Status
+from gridgov.core.errors import ValidationFailed
+from gridgov.core.scope import scope_queryset
+from gridgov.territory.models import Department, Grid, Region, RegionKind
+
+COLOUR_CHOICES = [("", _("全部")), ("green", _("绿灯")), ("amber", _("黄灯")), ("red", _("红灯"))]
+
+
+class MultipleFileInput(forms.FileInput):
+    allow_multiple_selected = True
+
+
+class PhotosField(forms.FileField):
+    """Zero or more photos; the service checks format and size (field ``photos``)."""
+
+    widget = MultipleFileInput
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        kwargs.setdefault(
+            "widget", MultipleFileInput(attrs={"accept": "image/jpeg,image/png", "multiple": True})
+        )
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data: Any, initial: Any = None) -> list[Any]:
+        if not data:
+            return []
+        files = data if isinstance(data, list | tuple) else [data]
+        return [super(PhotosField, self).clean(f, initial) for f in files if f]
+
+
+def district_for(user: Any) -> Region | None:
+    """The district a user works in; for residents (no account) the deployment's district."""
+    region = getattr(user, "scope_region", None) if getattr(user, "is_authenticated", 0) else None
+    if region is not None:
+        return region if region.kind == RegionKind.DISTRICT else region.district
+    return Region.objects.filter(kind=RegionKind.DISTRICT).order_by("pk").first()
+
+
+def category_choices(district: Region | None) -> list[Any]:
+    """The two-level taxonomy as grouped choices: parent → its children."""
+    if district is None:
+        return []
+    rows = list(
+        Category.objects.filter(district=district, is_active=True)
+        .select_related("parent")
+        .order_by("order", "code")
+    )
+    children: dict[int, list[Category]] = {}
+    for row in rows:
+        if row.parent_id:
+            children.setdefault(row.parent_id, []).append(row)
+    out: list[Any] = [("", _("请选择分类"))]
+    for row in rows:
+        if row.parent_id:
+            continue
+        kids = children.get(row.pk)
+        if kids:
+            out.append((row.name, [(str(k.pk), k.name) for k in kids]))
+        else:
+            out.append((str(row.pk), row.name))
+    return out
+
+
+def category_filter_choices(district: Region | None) -> list[Any]:
+    """For filters: top-level categories (include their children) and the children."""
+    out: list[Any] = [("", _("全部"))]
+    for value, label in category_choices(district)[1:]:
+        if isinstance(label, list):
+            parent = Category.objects.filter(district=district, name=value, parent=None).first()
+            if parent is not None:
+                out.append((str(parent.pk), f"{value}（全部）"))
+            out += [(v, f"{value} / {n}") for v, n in label]
+        else:
+            out.append((value, label))
+    return out
+
+
+def target_choices(user: Any) -> list[Any]:
+    """Where a dispatcher may send a case: grids, communities/streets in scope, departments.
+
+    Values are ``g:<id>``, ``r:<id>`` and ``d:<id>`` so one keyboard-friendly select does.
+    """
+    district = district_for(user)
+    grids = scope_queryset(
+        Grid.objects.select_related("region").order_by("code"), user, field="region_path"
+    )[:300]
+    regions = scope_queryset(
+        Region.objects.filter(
+            kind__in=[RegionKind.COMMUNITY, RegionKind.STREET, RegionKind.TOWNSHIP]
+        ).order_by("path"),
+        user,
+        field="path",
+    )[:300]
+    depts = Department.objects.filter(district=district, is_active=True).order_by("code")[:300]
+    return [
+        ("", _("请选择派遣对象")),
+        (_("职能部门"), [(f"d:{d.pk}", d.name) for d in depts]),
+        (_("社区/街道"), [(f"r:{r.pk}", r.name) for r in regions]),
+        (_("网格"), [(f"g:{g.pk}", f"{g.name}（{g.region.name}）") for g in grids]),
+    ]
+
+
+def resolve_target(value: str, user: Any) -> dict[str, Any]:
+    """``g:1`` → {"grid": Grid}; the service checks jurisdiction and kind."""
+    kind, _sep, pk = (value or "").partition(":")
+    model = {"g": Grid, "r": Region, "d": Department}.get(kind)
+    row = model.objects.filter(pk=pk).first() if model and pk.isdigit() else None
+    if row is None:
+        raise ValidationFailed(_("请选择一个派遣对象：网格、社区/街道或部门"), field="target")
+    return {{"g": "grid", "r": "region", "d": "department"}[kind]: row}
+
+
+class CategoryFormMixin:
+    def setup_categories(self, district: Region | None) -> None:
+        self.district = district
+        self.fields["category"].choices = category_choices(district)
+
+    def clean_category(self) -> Category:
+        value = self.cleaned_data.get("category")
+        row = (
+            Category.objects.filter(pk=value, district=self.district, is_active=True).first()
+            if str(value or "").isdigit()
+            else None
+        )
+        if row is None:
+            raise forms.ValidationError(_("请选择有效的诉求分类"))
+        return row
+
+
+class PointMixin:
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()  # type: ignore[misc]
+        lat, lng = data.get("latitude"), data.get("longitude")
+        if (lat is None) != (lng is None):
+            self.add_error("latitude", _("经纬度须同时填写"))
+        return data
+
+
+class ResidentReportForm(PointMixin, CategoryFormMixin, forms.Form):
+    """居民自助反映 (no account)."""
+
+    category = forms.ChoiceField(label=_("问题分类"))
+    description = forms.CharField(
+        label=_("问题描述"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4, "placeholder": _("请描述发生了什么、在哪里")}),
+    )
+    latitude = forms.FloatField(required=False, widget=forms.HiddenInput)
+    longitude = forms.FloatField(required=False, widget=forms.HiddenInput)
+    address = forms.CharField(
+        label=_("地址"),
+        max_length=255,
+        required=False,
+        widget=forms.TextInput(attrs={"placeholder": _("如：47.49号院 3号楼东侧")}),
+    )
+    photos = PhotosField(label=_("照片（可选）"))
+    reporter_name = forms.CharField(label=_("称呼（可选）"), max_length=64, required=False)
+    reporter_phone = forms.CharField(
+        label=_("联系电话（可选，用于接收办理结果）"),
+        max_length=20,
+        required=False,
+        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}),
+    )
+
+    def __init__(self, *args: Any, district: Region | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.setup_categories(district)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if (
+            data.get("latitude") is None
+            and not (data.get("address") or "").strip()
+            and not self.has_error("latitude")
+        ):
+            self.add_error("address", _("请点击“使用我的位置”或填写地址"))
+        return data
+
+
+class GridReportForm(PointMixin, CategoryFormMixin, forms.Form):
+    """网格员上报: photo and the phone's location; the grid follows from the point."""
+
+    category = forms.ChoiceField(label=_("事件分类"))
+    priority = forms.ChoiceField(
+        label=_("紧急程度"), choices=[("", _("按分类默认")), *Priority.choices], required=False
+    )
+    description = forms.CharField(
+        label=_("事件描述"), max_length=2000, widget=forms.Textarea(attrs={"rows": 4})
+    )
+    latitude = forms.FloatField(required=False, widget=forms.HiddenInput)
+    longitude = forms.FloatField(required=False, widget=forms.HiddenInput)
+    address = forms.CharField(label=_("地址/位置说明"), max_length=255, required=False)
+    photos = PhotosField(label=_("现场照片"))
+    reporter_name = forms.CharField(label=_("反映人（可选）"), max_length=64, required=False)
+    reporter_phone = forms.CharField(
+        label=_("反映人电话（可选）"),
+        max_length=20,
+        required=False,
+        widget=forms.TextInput(attrs={"inputmode": "tel"}),
+    )
+
+    def __init__(self, *args: Any, district: Region | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.setup_categories(district)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("latitude") is None and not self.has_error("latitude"):
+            self.add_error("latitude", _("请点击“获取当前位置”，网格将按位置自动确定"))
+        return data
+
+
+class HotlineForm(PointMixin, CategoryFormMixin, forms.Form):
+    """热线受理: few fields, in the order the operator asks them on the phone."""
+
+    reporter_phone = forms.CharField(
+        label=_("来电号码"),
+        max_length=20,
+        required=False,
+        widget=forms.TextInput(attrs={"inputmode": "tel", "autofocus": True}),
+    )
+    reporter_name = forms.CharField(label=_("来电人"), max_length=64, required=False)
+    category = forms.ChoiceField(label=_("分类"))
+    priority = forms.ChoiceField(
+        label=_("紧急程度"), choices=[("", _("按分类默认")), *Priority.choices], required=False
+    )
+    region = forms.ModelChoiceField(
+        label=_("所属社区"), queryset=Region.objects.none(), required=False
+    )
+    address = forms.CharField(label=_("地址"), max_length=255, required=False)
+    latitude = forms.FloatField(label=_("纬度"), required=False)
+    longitude = forms.FloatField(label=_("经度"), required=False)
+    description = forms.CharField(
+        label=_("诉求内容"), max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    register = forms.BooleanField(label=_("同时立案"), required=False, initial=True)
+    target = forms.ChoiceField(label=_("立即派遣至（可选）"), required=False)
+
+    def __init__(self, *args: Any, user: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.setup_categories(district_for(user))
+        self.fields["region"].queryset = scope_queryset(
+            Region.objects.filter(kind=RegionKind.COMMUNITY).order_by("path"), user, field="path"
+        )
+        self.fields["region"].empty_label = _("按坐标自动确定")
+        self.fields["target"].choices = target_choices(user)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("target") and not data.get("register"):
+            self.add_error("register", _("派遣前须先立案，请勾选“同时立案”"))
+        if data.get("latitude") is None and data.get("region") is None:
+            self.add_error("region", _("请选择所属社区或填写坐标"))
+        return data
+
+
+class QueueFilterForm(forms.Form):
+    status = forms.ChoiceField(
+        label=_("状态"), choices=[("", _("全部"))] + list(Status.choices), required=False
+    )
+    category = forms.ChoiceField(label=_("分类"), required=False)
+    priority = forms.ChoiceField(
+        label=_("紧急程度"), choices=[("", _("全部"))] + list(Priority.choices), required=False
+    )
+    colour = forms.ChoiceField(label=_("时限"), choices=COLOUR_CHOICES, required=False)
+    channel = forms.ChoiceField(
+        label=_("渠道"), choices=[("", _("全部"))] + list(Channel.choices), required=False
+    )
+
+    def __init__(self, *args: Any, district: Region | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["category"].choices = category_filter_choices(district)
+
+    def filters(self) -> dict[str, Any]:
+        if not self.is_valid():
+            return {}
+        data = {k: v for k, v in self.cleaned_data.items() if v}
+        if "category" in data:
+            data["category"] = int(data["category"])
+        return data
+
+
+class BulkDispatchForm(forms.Form):
+    ids = forms.TypedMultipleChoiceField(label=_("选中的诉求"), coerce=int, choices=())
+    target = forms.ChoiceField(label=_("派遣至"))
+    note = forms.CharField(label=_("派遣说明"), max_length=500, required=False)
+
+    def __init__(self, *args: Any, user: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["target"].choices = target_choices(user)
+        ids = self.data.getlist("ids") if hasattr(self.data, "getlist") else []
+        self.fields["ids"].choices = [(i, i) for i in ids if str(i).isdigit()]
+        self.fields["ids"].error_messages["required"] = _("请至少选择一件诉求")
+
+
+# ---------------------------------------------------------------- actions on one appeal
+
+
+class NoteForm(forms.Form):
+    note = forms.CharField(
+        label=_("说明（可选）"), max_length=500, required=False, widget=forms.TextInput()
+    )
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label=_("理由"), max_length=500, widget=forms.TextInput())
+
+
+class RegisterForm(CategoryFormMixin, forms.Form):
+    category = forms.ChoiceField(label=_("分类"), required=False)
+    priority = forms.ChoiceField(
+        label=_("紧急程度"), choices=[("", _("不变"))] + list(Priority.choices), required=False
+    )
+    note = forms.CharField(label=_("说明（可选）"), max_length=500, required=False)
+
+    def __init__(self, *args: Any, district: Region | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.setup_categories(district)
+        self.fields["category"].choices[0] = ("", _("不变"))
+
+    def clean_category(self) -> Category | None:
+        if not self.cleaned_data.get("category"):
+            return None
+        return super().clean_category()
+
+
+class DispatchForm(forms.Form):
+    target = forms.ChoiceField(label=_("派遣至"))
+    note = forms.CharField(label=_("派遣说明（可选）"), max_length=500, required=False)
+
+    def __init__(self, *args: Any, user: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["target"].choices = target_choices(user)
+
+
+class HandleForm(forms.Form):
+    result = forms.CharField(
+        label=_("办理结果"), max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    photos = PhotosField(label=_("处置照片（可选）"))
+
+
+class VerifyForm(forms.Form):
+    rating = forms.ChoiceField(
+        label=_("满意度"), choices=Rating.choices, widget=forms.RadioSelect
+    )
+    resolved = forms.TypedChoiceField(
+        label=_("问题是否解决"),
+        choices=[("1", _("已解决")), ("0", _("未解决"))],
+        coerce=lambda v: v == "1",
+        widget=forms.RadioSelect,
+    )
+    comment = forms.CharField(label=_("意见（可选）"), max_length=255, required=False)
+
+
+class ExtendRequestForm(forms.Form):
+    working_days = forms.IntegerField(label=_("延长工作日"), min_value=1, max_value=30)
+    reason = forms.CharField(label=_("延期理由"), max_length=500)
+
+
+class ExtendDecideForm(forms.Form):
+    approve = forms.TypedChoiceField(
+        label=_("审批"),
+        choices=[("1", _("批准")), ("0", _("不批准"))],
+        coerce=lambda v: v == "1",
+        widget=forms.RadioSelect,
+    )
+    note = forms.CharField(label=_("说明（可选）"), max_length=500, required=False)
+
+
+class SuperviseForm(forms.Form):
+    note = forms.CharField(label=_("督办意见"), max_length=500)
+
+
+class WhistleForm(forms.Form):
+    departments = forms.ModelMultipleChoiceField(
+        label=_("吹哨部门"),
+        queryset=Department.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+    )
+    note = forms.CharField(label=_("说明（可选）"), max_length=500, required=False)
+
+    def __init__(self, *args: Any, district: Region | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["departments"].queryset = Department.objects.filter(
+            Q(district=district), is_active=True
+        ).order_by("code")
+        self.fields["departments"].error_messages["required"] = _("请选择至少一个部门")
+
+
+class MergeForm(forms.Form):
+    duplicates = forms.TypedMultipleChoiceField(
+        label=_("重复件"), coerce=int, choices=(), widget=forms.CheckboxSelectMultiple
+    )
+    note = forms.CharField(label=_("说明（可选）"), max_length=500, required=False)
+
+    def __init__(self, *args: Any, candidates: list[Any] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["duplicates"].choices = [
+            (c.pk, f"{c.tracking_code} {c.description[:30]}") for c in candidates
+        ]
+        self.fields["duplicates"].error_messages["required"] = _("请选择要合并的重复件")
+
+
+class RevealForm(forms.Form):
+    reason = forms.CharField(label=_("查看事由"), max_length=255)
+
+
+class TrackForm(forms.Form):
+    code = forms.CharField(
+        label=_("查询码"),
+        max_length=16,
+        widget=forms.TextInput(attrs={"autocapitalize": "characters", "autocomplete": "off"}),
+    )
+
+
+class RateForm(VerifyForm):
+    """The resident's own rating (with the tracking code)."""

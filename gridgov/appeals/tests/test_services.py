@@ -1,0 +1,145 @@
+"""Service checks: state change, history row, audit row, effects scheduled on commit;
+and the race of two handlers accepting the same case (PostgreSQL)."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.core import mail
+from django.db import connection
+
+from gridgov.accounts.models import Role
+from gridgov.appeals import services as s
+from gridgov.appeals.models import (
+    Action,
+    Appeal,
+    AppealEvent,
+    Category,
+    Notification,
+    OutboxMessage,
+    Status,
+    TimeLimit,
+)
+from gridgov.appeals.tests.helpers import new_appeal
+from gridgov.conftest import make_user
+from gridgov.core.errors import Conflict, PermissionDenied, ValidationFailed
+from gridgov.core.models import AuditLog
+
+
+def audit_actions(appeal: Appeal) -> list[str]:
+    return list(AuditLog.objects.filter(target_type="appeals.appeal", target_id=str(appeal.pk))
+                .order_by("pk").values_list("action", flat=True))
+
+
+def test_dispatch_changes_state_writes_history_and_audit_and_mails_after_commit(
+        personas, cats, territory, django_capture_on_commit_callbacks):
+    p = personas
+    p.grid_worker.email = "grid@example.org"
+    p.grid_worker.save()
+    appeal = new_appeal(p.worker_a, cats.sanitation)
+    s.appeal_register(actor=p.worker_a, appeal=appeal)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        s.appeal_dispatch(actor=p.worker_a, appeal=appeal, grid=territory.grid_a, note="请处理")
+    appeal.refresh_from_db()
+    assert appeal.status == Status.DISPATCHED and appeal.assigned_user == p.grid_worker
+    event = AppealEvent.objects.filter(appeal=appeal).latest("pk")
+    assert (event.action, event.from_status, event.to_status, event.actor) == (
+        Action.DISPATCH, Status.REGISTERED, Status.DISPATCHED, p.worker_a)
+    assert audit_actions(appeal)[-1] == "appeal.dispatch"
+    assert Notification.objects.filter(user=p.grid_worker, kind="dispatched").count() == 1
+    assert len(callbacks) == 1 and len(mail.outbox) == 0  # nothing sent before commit
+    callbacks[0]()
+    assert len(mail.outbox) == 1 and mail.outbox[0].to == ["grid@example.org"]
+    assert OutboxMessage.objects.get().sent_at is not None
+
+
+def test_return_needs_a_reason_and_changes_nothing_without_it(personas, cats, territory):
+    p = personas
+    appeal = new_appeal(p.worker_a, cats.sanitation)
+    s.appeal_register(actor=p.worker_a, appeal=appeal)
+    s.appeal_dispatch(actor=p.worker_a, appeal=appeal, department=territory.dept)
+    events = AppealEvent.objects.filter(appeal=appeal).count()
+    with pytest.raises(ValidationFailed) as err:
+        s.appeal_return(actor=p.handler, appeal=appeal, reason="  ")
+    assert err.value.field == "reason"
+    appeal.refresh_from_db()
+    assert appeal.status == Status.DISPATCHED and appeal.returned_count == 0
+    assert AppealEvent.objects.filter(appeal=appeal).count() == events
+
+
+def test_capabilities_are_enforced(personas, cats, territory):
+    p = personas
+    appeal = new_appeal(p.worker_a, cats.sanitation)
+    s.appeal_register(actor=p.worker_a, appeal=appeal)
+    with pytest.raises(PermissionDenied):  # grid workers intake but do not dispatch
+        s.appeal_dispatch(actor=p.grid_worker, appeal=appeal, grid=territory.grid_a)
+    s.appeal_dispatch(actor=p.worker_a, appeal=appeal, grid=territory.grid_a)
+    with pytest.raises(PermissionDenied):  # community workers do not supervise
+        s.appeal_supervise(actor=p.worker_a, appeal=appeal, note="快")
+    s.appeal_supervise(actor=p.street_official, appeal=appeal, note="快")
+    with pytest.raises(PermissionDenied):  # grid workers cannot whistle departments
+        s.appeal_whistle(actor=p.grid_worker, appeal=appeal, departments=[territory.dept])
+
+
+def test_merge_into_itself_or_twice_is_refused(personas, cats):
+    p = personas
+    a = new_appeal(p.operator, cats.lift)
+    b = new_appeal(p.operator, cats.lift)
+    with pytest.raises(ValidationFailed):
+        s.appeal_merge(actor=p.operator, appeal=a, duplicates=[a])
+    s.appeal_merge(actor=p.operator, appeal=a, duplicates=[b])
+    with pytest.raises(Conflict):
+        s.appeal_merge(actor=p.operator, appeal=a, duplicates=[b])
+    c = new_appeal(p.operator, cats.lift)
+    with pytest.raises(Conflict):  # a merged case cannot receive others
+        s.appeal_merge(actor=p.operator, appeal=b, duplicates=[c])
+
+
+def test_seed_default_categories_is_idempotent_and_two_level(territory):
+    first = s.seed_default_categories(district=territory.district)
+    count = Category.objects.count()
+    limits = TimeLimit.objects.count()
+    again = s.seed_default_categories(district=territory.district)
+    assert len(first) == len(again) == count
+    assert TimeLimit.objects.count() == limits
+    assert not Category.objects.filter(parent__parent__isnull=False).exists()
+    names = set(Category.objects.filter(parent=None).values_list("name", flat=True))
+    assert {"市容环境", "设施维护", "物业管理", "违法建设", "安全隐患", "邻里纠纷", "民生服务",
+            "政策咨询"} <= names
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_handlers_accepting_at_once_exactly_one_wins(territory, cats):
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks need PostgreSQL; SQLite serialises all writers anyway")
+    operator = make_user("op_race", Role.OPERATOR, territory.district)
+    h1 = make_user("h1", Role.DEPARTMENT_HANDLER, territory.district, department=territory.dept)
+    h2 = make_user("h2", Role.DEPARTMENT_HANDLER, territory.district, department=territory.dept)
+    appeal = new_appeal(operator, cats.sanitation)
+    s.appeal_register(actor=operator, appeal=appeal)
+    s.appeal_dispatch(actor=operator, appeal=appeal, department=territory.dept)
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def accept(user) -> None:
+        from django.db import connection as conn
+
+        try:
+            barrier.wait()
+            s.appeal_accept(actor=user, appeal=appeal.pk)
+            outcomes.append("won")
+        except Conflict:
+            outcomes.append("conflict")
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=accept, args=(u,)) for u in (h1, h2)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(timeout=30)
+    assert sorted(outcomes) == ["conflict", "won"]
+    appeal.refresh_from_db()
+    assert appeal.status == Status.ACCEPTED
+    assert AppealEvent.objects.filter(appeal=appeal, action=Action.ACCEPT).count() == 1
