@@ -243,6 +243,12 @@ class PartyOrg(Governed):
     """A party organisation, attached to the territory node it leads."""
 
     kind = models.CharField(_("类型"), max_length=24, choices=PartyOrgKind.choices)
+    code = models.CharField(
+        _("组织编码"),
+        max_length=40,
+        blank=True,
+        help_text=_("台账中引用上级组织用；留空则导出时按编号生成"),
+    )
     name = models.CharField(_("名称"), max_length=128)
     parent = models.ForeignKey(
         "self",
@@ -265,6 +271,11 @@ class PartyOrg(Governed):
     class Meta:
         verbose_name = _("党组织")
         verbose_name_plural = _("党组织")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["code"], condition=~models.Q(code=""), name="party_org_code_unique"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -506,6 +506,7 @@ def party_org_create(
     parent: PartyOrg | None = None,
     secretary: str = "",
     household: House | None = None,
+    code: str = "",
 ) -> PartyOrg:
     """Add a party organisation to the tree (党工委 → 大党委 → 党支部 → 党小组 → 党员中心户).
 
@@ -533,8 +534,12 @@ def party_org_create(
         )
     if household is not None and not household.region_path.startswith(region.path):
         raise ValidationFailed("中心户房屋不在所属辖区内", field="household")
+    code = _clean_text(code, field="code", label="组织编码", max_length=40)
+    if code and PartyOrg.objects.filter(code=code).exists():
+        raise ValidationFailed("组织编码已被使用", field="code")
     org = PartyOrg(
         kind=kind,
+        code=code,
         name=name,
         region=region,
         parent=parent,
