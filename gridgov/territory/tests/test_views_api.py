@@ -197,3 +197,72 @@ def test_grid_page_shows_worker_heads_and_counts(personas, territory):
     assert api.json()["residents"] == 2 and api.json()["polygon"]["type"] == "Polygon"
     # Names of residents never leak into the grid page.
     assert "甲" not in html
+
+
+def test_grid_list_page_and_api_use_a_fixed_number_of_queries(
+    personas, territory, django_assert_max_num_queries
+):
+    for i in range(6):
+        services.grid_create(
+            actor=personas.admin,
+            community=territory.comm_c,
+            name=f"C{i}",
+            polygon=square(114.37 + 0.01 * (i + 1), 34.75),
+        )
+    c = client_for(personas.admin)
+    # session + user + scope region + page + communities (+ nav); never one per row
+    with django_assert_max_num_queries(8):
+        assert c.get("/territory/grids/").status_code == 200
+    with django_assert_max_num_queries(6):
+        assert c.get("/api/v1/territory/grids").status_code == 200
+
+
+def test_grid_stats_include_nested_grids(personas, territory):
+    from gridgov.territory.selectors import grid_stats
+
+    child = services.grid_create(
+        actor=personas.admin,
+        community=territory.comm_a,
+        name="子",
+        parent=territory.grid_a,
+        polygon=square(114.35, 34.75, 0.005),
+    )
+    house = House(grid=child, room="201", address="1号楼201")
+    house.region = territory.building_a
+    house.save()
+    Resident(grid=child, name="丙", region=territory.building_a).save()
+    assert grid_stats(grid=territory.grid_a) == {"residents": 1, "houses": 1, "shops": 0}
+    assert grid_stats(grid=child) == {"residents": 1, "houses": 1, "shops": 0}
+    assert grid_stats(grid=territory.grid_b) == {"residents": 0, "houses": 0, "shops": 0}
+
+
+@pytest.mark.parametrize("model", ["region", "grid", "facility", "department", "propertymanager"])
+def test_admin_lists_load(personas, territory, model):
+    personas.admin.is_staff = personas.admin.is_superuser = True
+    personas.admin.save()
+    response = client_for(personas.admin).get(f"/admin/territory/{model}/")
+    assert response.status_code == 200
+
+
+def test_openapi_lists_territory_endpoints(personas):
+    paths = client_for(personas.admin).get("/api/openapi.json").json()["paths"]
+    for path in (
+        "/api/v1/territory/regions",
+        "/api/v1/territory/grids",
+        "/api/v1/territory/grids/lookup",
+        "/api/v1/territory/grids/{code}",
+    ):
+        assert path in paths
+
+
+def test_admin_querysets_are_scoped_to_jurisdiction(personas, territory, rf):
+    from django.contrib import admin as django_admin
+
+    from gridgov.territory.models import Grid, Region
+
+    request = rf.get("/admin/")
+    request.user = personas.worker_b
+    grids = django_admin.site._registry[Grid].get_queryset(request)
+    assert set(grids.values_list("code", flat=True)) == {territory.grid_b.code}
+    regions = django_admin.site._registry[Region].get_queryset(request)
+    assert territory.comm_a not in regions and territory.comm_b in regions
