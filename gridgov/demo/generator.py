@@ -911,9 +911,11 @@ def generate(*, seed: int = 1, scale: float = 1.0, today: dt.date | None = None)
             appeal_services = None
         seeder = getattr(appeal_services, "seed_default_categories", None)
         if seeder is not None:
-            seeder(district=result.district)
-    transaction.on_commit(geo.invalidate)
+            result.counts["appeal_categories"] = len(seeder(district=result.district) or [])
+    # bulk_create sends no signals: mark the point → grid index stale now and, when an outer
+    # transaction is still open, again once it commits.
     geo.invalidate()
+    transaction.on_commit(geo.invalidate)
     return result
 
 

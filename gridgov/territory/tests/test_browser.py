@@ -26,7 +26,7 @@ PAINTED = """() => {
 
 @pytest.fixture
 def demo(transactional_db):
-    return generate(seed=1, scale=0.1)
+    return generate(seed=1, scale=0.05)
 
 
 def test_street_official_sees_grid_map_and_opens_a_grid(live_server, page, demo):
