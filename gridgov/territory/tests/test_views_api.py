@@ -266,3 +266,34 @@ def test_admin_querysets_are_scoped_to_jurisdiction(personas, territory, rf):
     assert set(grids.values_list("code", flat=True)) == {territory.grid_b.code}
     regions = django_admin.site._registry[Region].get_queryset(request)
     assert territory.comm_a not in regions and territory.comm_b in regions
+
+
+def test_admin_add_grid_goes_through_the_service_rules(personas, territory):
+    import json
+
+    from gridgov.territory.models import Grid
+
+    personas.admin.is_staff = personas.admin.is_superuser = True
+    personas.admin.save()
+    c = client_for(personas.admin)
+    data = {
+        "name": "后台网格",
+        "region": territory.comm_a.pk,
+        "parent": "",
+        "polygon": json.dumps(square(114.35, 34.76)),
+        "owner": "",
+    }
+    response = c.post("/admin/territory/grid/add/", data)
+    assert response.status_code == 302
+    grid = Grid.objects.get(name="后台网格")
+    assert grid.code == "410205001001-02" and grid.level == 1
+    bad = {
+        **data,
+        "name": "坏网格",
+        "polygon": json.dumps({"type": "Point", "coordinates": [1, 2]}),
+    }
+    response = c.post("/admin/territory/grid/add/", bad)
+    assert response.status_code == 200 and "GeoJSON" in response.content.decode()
+    street = {**data, "name": "街道网格", "region": territory.street.pk}
+    assert c.post("/admin/territory/grid/add/", street).status_code == 200
+    assert not Grid.objects.filter(name__in=["坏网格", "街道网格"]).exists()
