@@ -297,3 +297,29 @@ def test_admin_add_grid_goes_through_the_service_rules(personas, territory):
     street = {**data, "name": "街道网格", "region": territory.street.pk}
     assert c.post("/admin/territory/grid/add/", street).status_code == 200
     assert not Grid.objects.filter(name__in=["坏网格", "街道网格"]).exists()
+
+
+def test_admin_forms_render_and_fix_structure(personas, territory):
+    personas.admin.is_staff = personas.admin.is_superuser = True
+    personas.admin.save()
+    c = client_for(personas.admin)
+    for url in (
+        "/admin/territory/region/add/",
+        "/admin/territory/grid/add/",
+        f"/admin/territory/region/{territory.comm_a.pk}/change/",
+        f"/admin/territory/grid/{territory.grid_a.pk}/change/",
+        "/admin/territory/facility/add/",
+        "/admin/territory/department/add/",
+    ):
+        assert c.get(url).status_code == 200, url
+    response = c.post(
+        "/admin/territory/region/add/",
+        {
+            "code": "4102059",
+            "name": "直属社区",
+            "kind": "community",
+            "parent": territory.district.pk,
+            "population": 0,
+        },
+    )
+    assert response.status_code == 200 and "不能直接隶属于" in response.content.decode()
