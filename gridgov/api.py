@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 
+from django.db import DataError
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -64,6 +65,16 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
             409: "conflict", 429: "rate_limited"}.get(exc.status_code, "invalid")
     return api.create_response(request, {"error": {"code": code, "message": str(exc)}},
                                status=exc.status_code)
+
+
+@api.exception_handler(OverflowError)
+@api.exception_handler(DataError)
+def _out_of_range(request: HttpRequest, exc: Exception) -> HttpResponse:
+    # An id or number beyond what the database column holds (SQLite: OverflowError;
+    # PostgreSQL: DataError "out of range") is bad input, not a server fault.
+    return api.create_response(
+        request, {"error": {"code": "invalid", "message": "输入的数值超出范围"}}, status=400
+    )
 
 
 @api.exception_handler(Exception)

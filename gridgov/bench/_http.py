@@ -126,11 +126,13 @@ for i in range(n):
     boxes.append([lon, lat, size])
 Grid.objects.bulk_create(grids)
 seed_default_categories(district=district)
-leaf = [c.code for c in Category.objects.filter(district=district, is_active=True,
-                                                 children__isnull=True)
+leaf = [c for c in Category.objects.filter(district=district, is_active=True,
+                                            children__isnull=True)
         if not any(f.get("required") for f in (c.extra_fields or []))]
 key, clear = apikey_create(actor=None, name="bench")
-print("SEED=" + json.dumps({"api_key": clear, "boxes": boxes, "categories": leaf}))
+print("SEED=" + json.dumps({"api_key": clear, "boxes": boxes,
+                            "categories": [c.code for c in leaf],
+                            "category_ids": [str(c.pk) for c in leaf]}))
 """
 
 
@@ -289,7 +291,7 @@ local kind = "__KIND__"
 local counter = 0
 local thread_id = 0
 local threads = {}
-local statuses = {}
+statuses = {}
 
 function setup(thread)
   thread:set("tid", #threads + 1)
@@ -330,7 +332,7 @@ request = function()
       .. "&description=" .. urlencode("路灯不亮 " .. key)
   else
     headers["Content-Type"] = "application/json; charset=utf-8"
-    body = string.format('{"category":"%s","description":"路灯不亮 %s","latitude":%.6f,"longitude":%.6f}',
+    body = string.format('{"category_id":%s,"description":"路灯不亮 %s","latitude":%.6f,"longitude":%.6f}',
       cat, key, lat, lon)
   end
   return wrk.format("POST", nil, headers, body)
@@ -440,7 +442,7 @@ def _python_body(load: Load, rng: random.Random) -> tuple[bytes | None, dict[str
         headers["Content-Type"] = "application/json; charset=utf-8"
         body = json.dumps(
             {
-                "category": cat,
+                "category_id": int(cat),
                 "description": f"路灯不亮 {key}",
                 "latitude": round(lat, 6),
                 "longitude": round(lon, 6),

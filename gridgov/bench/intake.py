@@ -13,7 +13,7 @@ BARE_PATH = "/open311/bench/bare"
 def run() -> list[Figure]:
     srv = server()
     data = srv.data
-    common = {"boxes": data["boxes"], "categories": data["categories"]}
+    common = {"boxes": data["boxes"], "categories": data["category_ids"]}
     bare = measure(Load("POST", BARE_PATH, body_kind="bare", **common))
     intake = measure(
         Load(

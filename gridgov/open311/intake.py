@@ -20,7 +20,7 @@ from gridgov.appeals.models import Appeal, Category, Channel
 from gridgov.core.errors import ValidationFailed
 from gridgov.open311 import selectors
 from gridgov.open311.models import ApiKey
-from gridgov.territory.geo import grid_id_for_point
+from gridgov.territory.geo import get_index, grid_id_for_point
 from gridgov.territory.models import Grid, Region
 
 MAX_ATTRIBUTE_TEXT = 4000
@@ -79,6 +79,26 @@ def check_attributes(category: Category, attributes: dict[str, list[str]]) -> li
     return lines
 
 
+_grid_paths: dict[tuple[int, int], str | None] = {}
+_grid_paths_index: list[Any] = [None]
+
+
+def _grid_path(grid_id: int, district_id: int) -> str | None:
+    """A grid's region path, cached per process until the grid index is rebuilt."""
+    index = get_index()
+    if index is not _grid_paths_index[0]:  # a rebuilt index is a new object
+        _grid_paths.clear()
+        _grid_paths_index[0] = index
+    key = (grid_id, district_id)
+    if key not in _grid_paths:
+        _grid_paths[key] = (
+            Grid.objects.filter(pk=grid_id, district_id=district_id)
+            .values_list("region_path", flat=True)
+            .first()
+        )
+    return _grid_paths[key]
+
+
 def _place(
     *,
     key: ApiKey | None,
@@ -93,11 +113,7 @@ def _place(
     if latitude is not None and longitude is not None:
         grid_id = grid_id_for_point(latitude=latitude, longitude=longitude)
         if grid_id is not None:
-            grid_path = (
-                Grid.objects.filter(pk=grid_id, district=district)
-                .values_list("region_path", flat=True)
-                .first()
-            )
+            grid_path = _grid_path(grid_id, district.pk)
             if grid_path is not None and grid_path.startswith(scope_path):
                 return None
         if not address:
@@ -111,7 +127,7 @@ def open311_intake(
     *,
     actor: Any,
     key: ApiKey | None,
-    district: Region,
+    district_code: str,
     service_code: str,
     latitude: float | None,
     longitude: float | None,
@@ -136,9 +152,10 @@ def open311_intake(
 
     if not service_code:
         raise ValidationFailed("service_code 为必填项", field="service_code")
-    category = selectors.service_get(district=district, code=service_code)
+    category = selectors.service_get(district_code=district_code, code=service_code)
     if category is None:
         raise ValidationFailed(f"service_code 不存在: {service_code}", field="service_code")
+    district = category.district
     if address_id and not address:
         address = address_id
     region = _place(

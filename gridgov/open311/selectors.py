@@ -7,7 +7,8 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.core.files.storage import default_storage
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -24,7 +25,6 @@ from gridgov.appeals.models import (
 from gridgov.core.errors import ValidationFailed
 from gridgov.core.pii import mask_id_number, mask_phone
 from gridgov.core.scope import subtree_q
-from gridgov.territory.models import Region
 
 MAX_ROWS = 1000  # the spec's cap on one response
 MAX_WINDOW = timedelta(days=90)  # the spec's widest date range
@@ -54,7 +54,7 @@ def iso(value: datetime | None) -> str | None:
     """ISO 8601 with the local offset, e.g. 2026-11-23T13:08:44+08:00."""
     if value is None:
         return None
-    return timezone.localtime(value).isoformat(timespec="seconds")
+    return value.astimezone(timezone.get_current_timezone()).isoformat(timespec="seconds")
 
 
 def parse_w3_datetime(raw: str, *, field: str) -> datetime:
@@ -78,21 +78,21 @@ def parse_w3_datetime(raw: str, *, field: str) -> datetime:
 # --- services -------------------------------------------------------------------------
 
 
-def service_list(*, district: Region) -> QuerySet[Category]:
+def service_list(*, district_code: str) -> QuerySet[Category]:
     """Active categories of the district that a request can be filed under: the leaves."""
     active_children = Category.objects.filter(parent=OuterRef("pk"), is_active=True)
     return (
-        Category.objects.filter(district=district, is_active=True)
+        Category.objects.filter(district__code=district_code, is_active=True)
         .exclude(Exists(active_children))
         .select_related("parent")
         .order_by("parent__order", "parent__code", "order", "code")
     )
 
 
-def service_get(*, district: Region, code: str) -> Category | None:
+def service_get(*, district_code: str, code: str) -> Category | None:
     return (
-        Category.objects.filter(district=district, is_active=True, code=code)
-        .select_related("parent")
+        Category.objects.filter(district__code=district_code, is_active=True, code=code)
+        .select_related("parent", "district")
         .first()
     )
 
@@ -149,17 +149,52 @@ def service_definition(category: Category) -> dict[str, Any]:
 # --- service requests -----------------------------------------------------------------
 
 
-def request_base(*, district: Region, scope_path: str | None) -> QuerySet[Appeal]:
+# Columns read for one Open311 request: a flat row, no model instances (a page of 100
+# serialises in a few milliseconds).
+REQUEST_COLUMNS = (
+    "pk",
+    "tracking_code",
+    "status",
+    "result",
+    "description",
+    "address",
+    "latitude",
+    "longitude",
+    "created_at",
+    "updated_at",
+    "deadline",
+    "category__code",
+    "category__name",
+    "assigned_department__name",
+    "assigned_region__name",
+    "region__name",
+)
+
+
+def request_base(*, district_code: str, scope_path: str | None) -> QuerySet[Appeal]:
     """The district's appeals visible to the caller (``scope_path`` None = whole district)."""
-    qs = Appeal.objects.filter(district=district)
+    qs = Appeal.objects.filter(district__code=district_code)
     if scope_path:
         qs = qs.filter(subtree_q("region_path", scope_path))
-    return qs.select_related("category", "assigned_department", "assigned_region", "region")
+    return qs
 
 
-def with_photos(qs: QuerySet[Appeal]) -> QuerySet[Appeal]:
-    photos = AppealPhoto.objects.filter(stage=PhotoStage.INTAKE).order_by("pk")
-    return qs.prefetch_related(Prefetch("photos", queryset=photos, to_attr="intake_photos"))
+def _rows(qs: QuerySet[Appeal]) -> list[dict[str, Any]]:
+    """Value rows with ``photo`` (the first intake photo's file name, or "")."""
+    rows = list(qs.values(*REQUEST_COLUMNS))
+    if rows:
+        photos: dict[int, str] = {}
+        for appeal_id, name in (
+            AppealPhoto.objects.filter(
+                appeal_id__in=[r["pk"] for r in rows], stage=PhotoStage.INTAKE
+            )
+            .order_by("-pk")
+            .values_list("appeal_id", "file")
+        ):
+            photos[appeal_id] = name  # ordered newest first: the oldest wins
+        for row in rows:
+            row["photo"] = photos.get(row["pk"], "")
+    return rows
 
 
 def _split(raw: str) -> list[str]:
@@ -167,23 +202,26 @@ def _split(raw: str) -> list[str]:
 
 
 def request_list(
-    *, district: Region, scope_path: str | None, params: dict[str, str], now: datetime | None = None
-) -> list[Appeal]:
-    """GET requests: filters per GeoReport v2 plus ``page``/``page_size``.
+    *,
+    district_code: str,
+    scope_path: str | None,
+    params: dict[str, str],
+    now: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """GET requests: filters per GeoReport v2 plus ``page``/``page_size``; value rows.
 
     ``service_request_id`` (comma-separated) overrides every other filter. Otherwise the
     date range defaults to the last 90 days and may not be wider than 90 days; at most
     1,000 rows per response. Errors: ValidationFailed naming the parameter.
     """
-    qs = request_base(district=district, scope_path=scope_path)
+    qs = request_base(district_code=district_code, scope_path=scope_path)
     ids = _split(params.get("service_request_id", ""))
     if ids:
         if len(ids) > MAX_ROWS:
             raise ValidationFailed(
                 f"service_request_id 最多 {MAX_ROWS} 个", field="service_request_id"
             )
-        rows = with_photos(qs.filter(tracking_code__in=ids).order_by("-created_at", "-pk"))
-        return list(rows)
+        return _rows(qs.filter(tracking_code__in=ids).order_by("-created_at", "-pk"))
 
     page = _int_param(params, "page", 1, 1, 100000)
     size = _int_param(params, "page_size", MAX_ROWS, 1, MAX_ROWS)
@@ -191,7 +229,7 @@ def request_list(
     codes = _split(params.get("service_code", ""))
     if codes:
         known = set(
-            Category.objects.filter(district=district, code__in=codes).values_list(
+            Category.objects.filter(district__code=district_code, code__in=codes).values_list(
                 "code", flat=True
             )
         )
@@ -231,8 +269,7 @@ def request_list(
     qs = qs.filter(created_at__gte=start, created_at__lte=end)
 
     offset = (page - 1) * size
-    rows = with_photos(qs.order_by("-created_at", "-pk")[offset : offset + size])
-    return list(rows)
+    return _rows(qs.order_by("-created_at", "-pk")[offset : offset + size])
 
 
 def _int_param(params: dict[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -248,56 +285,57 @@ def _int_param(params: dict[str, str], name: str, default: int, low: int, high: 
     return value
 
 
-def request_get(*, district: Region, scope_path: str | None, code: str) -> Appeal | None:
-    return with_photos(
-        request_base(district=district, scope_path=scope_path).filter(tracking_code=code)
-    ).first()
+def request_get(*, district_code: str, scope_path: str | None, code: str) -> dict[str, Any] | None:
+    rows = _rows(
+        request_base(district_code=district_code, scope_path=scope_path).filter(tracking_code=code)
+    )
+    return rows[0] if rows else None
 
 
-def agency_responsible(appeal: Appeal) -> str:
-    if appeal.assigned_department_id:
-        return appeal.assigned_department.name
-    if appeal.assigned_region_id:
-        return appeal.assigned_region.name
-    return appeal.region.name
-
-
-def status_notes(appeal: Appeal) -> str:
-    label = str(Status(appeal.status).label) if appeal.status in Status.values else appeal.status
-    if appeal.status == Status.MERGED:
+def status_notes(row: dict[str, Any], labels: dict[str, str]) -> str:
+    status = row["status"]
+    label = labels.get(status, status)
+    if status == Status.MERGED:
         return f"{label}(与其他同一问题的诉求合并办理)"
-    if appeal.status in FINAL_STATUSES and appeal.result:
-        return f"{label}: {mask_text(appeal.result)[:500]}"
+    if status in FINAL_STATUSES and row["result"]:
+        return f"{label}: {mask_text(row['result'])[:500]}"
     return label
 
 
-def request_as_open311(appeal: Appeal, request: HttpRequest | None = None) -> dict[str, Any]:
-    photos = getattr(appeal, "intake_photos", None)
-    if photos is None:
-        photos = list(appeal.photos.filter(stage=PhotoStage.INTAKE).order_by("pk")[:1])
-    media_url = ""
-    if photos:
-        url = photos[0].file.url
-        media_url = request.build_absolute_uri(url) if request is not None else url
-    return {
-        "service_request_id": appeal.tracking_code,
-        "status": "closed" if appeal.status in FINAL_STATUSES else "open",
-        "status_notes": status_notes(appeal),
-        "service_name": appeal.category.name,
-        "service_code": appeal.category.code,
-        "description": mask_text(appeal.description),
-        "agency_responsible": agency_responsible(appeal),
-        "service_notice": "",
-        "requested_datetime": iso(appeal.created_at),
-        "updated_datetime": iso(appeal.updated_at),
-        "expected_datetime": iso(appeal.deadline),
-        "address": appeal.address,
-        "address_id": "",
-        "zipcode": "",
-        "lat": appeal.latitude,
-        "long": appeal.longitude,
-        "media_url": media_url,
-    }
+def requests_as_open311(
+    rows: list[dict[str, Any]], request: HttpRequest | None = None
+) -> list[dict[str, Any]]:
+    """Value rows → GeoReport v2 request objects (closed = our final states)."""
+    labels = {value: str(label) for value, label in Status.choices}
+    media_base = request.build_absolute_uri("/")[:-1] if request is not None else ""
+    final = FINAL_STATUSES
+    out = []
+    for row in rows:
+        photo = row["photo"]
+        out.append(
+            {
+                "service_request_id": row["tracking_code"],
+                "status": "closed" if row["status"] in final else "open",
+                "status_notes": status_notes(row, labels),
+                "service_name": row["category__name"],
+                "service_code": row["category__code"],
+                "description": mask_text(row["description"]),
+                "agency_responsible": row["assigned_department__name"]
+                or row["assigned_region__name"]
+                or row["region__name"],
+                "service_notice": "",
+                "requested_datetime": iso(row["created_at"]),
+                "updated_datetime": iso(row["updated_at"]),
+                "expected_datetime": iso(row["deadline"]),
+                "address": row["address"],
+                "address_id": "",
+                "zipcode": "",
+                "lat": row["latitude"],
+                "long": row["longitude"],
+                "media_url": media_base + default_storage.url(photo) if photo else "",
+            }
+        )
+    return out
 
 
 def idempotency_ref(key_id: int | None, client_key: str) -> str:
@@ -305,10 +343,10 @@ def idempotency_ref(key_id: int | None, client_key: str) -> str:
     return f"o311:{key_id if key_id is not None else 'anon'}:{client_key}"
 
 
-def token_lookup(*, district: Region, token: str, key_id: int | None) -> Appeal | None:
+def token_lookup(*, district_code: str, token: str, key_id: int | None) -> Appeal | None:
     """A token is our tracking code, or the Idempotency-Key the same API key posted with."""
     q = Q(tracking_code=token) | Q(idempotency_key=idempotency_ref(key_id, token))
-    return Appeal.objects.filter(q, district=district).only("tracking_code").first()
+    return Appeal.objects.filter(q, district__code=district_code).only("tracking_code").first()
 
 
 def service_notice(appeal: Appeal) -> str:

@@ -23,7 +23,6 @@ from gridgov.open311 import selectors
 from gridgov.open311.formats import render, render_errors
 from gridgov.open311.models import ApiKey
 from gridgov.open311.services import apikey_authenticate
-from gridgov.territory.models import Region
 
 SPEC_URL = "http://wiki.open311.org/GeoReport_v2"
 CHANGESET = "2026-11-23T00:00:00+08:00"
@@ -73,16 +72,13 @@ def _params(request: HttpRequest) -> QueryDict:
     return request.POST if request.method == "POST" else request.GET
 
 
-def _district(request: HttpRequest) -> Region:
-    """The deployment's district; a jurisdiction_id naming another one is a 404."""
+def _district(request: HttpRequest) -> str:
+    """The deployment's district code; a jurisdiction_id naming another one is a 404."""
     jurisdiction = _params(request).get("jurisdiction_id", "").strip()
     code = settings.GRIDGOV_DISTRICT_CODE
     if jurisdiction and jurisdiction != code:
         raise Open311Error(404, f"jurisdiction_id 不存在: {jurisdiction}")
-    district = Region.objects.filter(code=code, parent=None).first()
-    if district is None:
-        raise Open311Error(404, f"jurisdiction_id 不存在: {code}")
-    return district
+    return code
 
 
 def _api_key(request: HttpRequest) -> tuple[ApiKey | None, bool]:
@@ -129,7 +125,7 @@ def discovery(request: HttpRequest, *, fmt: str) -> HttpResponse:
 @require_http_methods(["GET"])
 def service_list(request: HttpRequest, *, fmt: str) -> HttpResponse:
     district = _district(request)
-    data = [selectors.service_as_open311(c) for c in selectors.service_list(district=district)]
+    data = [selectors.service_as_open311(c) for c in selectors.service_list(district_code=district)]
     return render(fmt, "services", data)
 
 
@@ -137,7 +133,7 @@ def service_list(request: HttpRequest, *, fmt: str) -> HttpResponse:
 @require_http_methods(["GET"])
 def service_definition(request: HttpRequest, code: str, *, fmt: str) -> HttpResponse:
     district = _district(request)
-    category = selectors.service_get(district=district, code=code)
+    category = selectors.service_get(district_code=district, code=code)
     if category is None:
         raise Open311Error(404, f"service_code 不存在: {code}")
     return render(fmt, "service_definition", selectors.service_definition(category))
@@ -156,9 +152,9 @@ def requests(request: HttpRequest, *, fmt: str) -> HttpResponse:
     if supplied and key is None:
         raise Open311Error(403, "api_key 无效或已吊销")
     rows = selectors.request_list(
-        district=district, scope_path=_scope_path(key), params=request.GET.dict()
+        district_code=district, scope_path=_scope_path(key), params=request.GET.dict()
     )
-    return render(fmt, "service_requests", [selectors.request_as_open311(a, request) for a in rows])
+    return render(fmt, "service_requests", selectors.requests_as_open311(rows, request))
 
 
 @open311_view
@@ -168,10 +164,10 @@ def request_detail(request: HttpRequest, code: str, *, fmt: str) -> HttpResponse
     key, supplied = _api_key(request)
     if supplied and key is None:
         raise Open311Error(403, "api_key 无效或已吊销")
-    appeal = selectors.request_get(district=district, scope_path=_scope_path(key), code=code)
-    if appeal is None:
+    row = selectors.request_get(district_code=district, scope_path=_scope_path(key), code=code)
+    if row is None:
         raise Open311Error(404, f"service_request_id 不存在: {code}")
-    return render(fmt, "service_requests", [selectors.request_as_open311(appeal, request)])
+    return render(fmt, "service_requests", selectors.requests_as_open311([row], request))
 
 
 @open311_view
@@ -180,7 +176,7 @@ def token_detail(request: HttpRequest, token: str, *, fmt: str) -> HttpResponse:
     district = _district(request)
     key, _supplied = _api_key(request)
     appeal = selectors.token_lookup(
-        district=district, token=token, key_id=key.pk if key is not None else None
+        district_code=district, token=token, key_id=key.pk if key is not None else None
     )
     if appeal is None:
         raise Open311Error(404, f"token 不存在: {token}")
@@ -228,7 +224,7 @@ def _post_request(request: HttpRequest, fmt: str) -> HttpResponse:
     appeal = open311_intake(
         actor=key.user if key is not None else None,
         key=key,
-        district=district,
+        district_code=district,
         service_code=params.get("service_code", "").strip(),
         latitude=latitude,
         longitude=longitude,

@@ -1,0 +1,109 @@
+"""API keys: the management command, the admin, and the X-API-Key auth of the JSON API."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from gridgov.accounts.models import Role
+from gridgov.core.models import AuditLog
+from gridgov.open311.models import ApiKey
+from gridgov.open311.services import apikey_authenticate, key_digest
+
+
+def run(*args: str) -> tuple[str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    call_command("apikey", *args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+@pytest.mark.django_db
+def test_create_prints_only_the_key_and_stores_its_hash(territory):
+    out, _ = run("create", "--name", "热线App", "--region", territory.street.code)
+    clear = out.strip()
+    assert out == clear + "\n" and clear.startswith("o311_") and len(clear) > 40
+    key = ApiKey.objects.get()
+    assert key.digest == key_digest(clear) and clear not in key.digest
+    assert key.prefix == clear[:12] and key.region == territory.street
+    assert key.user.role == Role.OPERATOR and key.user.scope_region == territory.street
+    assert not key.user.has_usable_password()
+    assert AuditLog.objects.filter(action="apikey.create", target_id=str(key.pk)).exists()
+
+
+@pytest.mark.django_db
+def test_create_without_region_scopes_the_key_to_the_district(territory):
+    out, _ = run("create", "--name", "全区")
+    key = apikey_authenticate(out.strip())
+    assert key is not None and key.user.scope_region == territory.district
+
+
+@pytest.mark.django_db
+def test_create_rejects_an_unknown_region_and_an_empty_name(territory):
+    with pytest.raises(CommandError, match="辖区编码不存在"):
+        run("create", "--name", "x", "--region", "999")
+    with pytest.raises(CommandError, match="名称"):
+        run("create", "--name", "  ")
+    assert not ApiKey.objects.exists()
+
+
+@pytest.mark.django_db
+def test_list_and_revoke(territory):
+    clear = run("create", "--name", "甲")[0].strip()
+    key = ApiKey.objects.get()
+    listed = run("list")[0]
+    assert key.prefix in listed and "active" in listed and clear not in listed
+    run("revoke", str(key.pk))
+    assert "revoked" in run("list")[0]
+    assert apikey_authenticate(clear) is None
+    key.refresh_from_db()
+    assert not key.user.is_active
+    with pytest.raises(CommandError):
+        run("revoke", "99999")
+
+
+@pytest.mark.django_db
+def test_admin_add_shows_the_key_once(client, personas, territory):
+    personas.admin.is_staff = True
+    personas.admin.is_superuser = True
+    personas.admin.save()
+    client.force_login(personas.admin)
+    response = client.post(
+        "/admin/open311/apikey/add/",
+        {"name": "后台创建", "region": territory.comm_a.pk},
+        follow=True,
+    )
+    assert response.status_code == 200
+    shown = [str(m) for m in response.context["messages"]]
+    key = ApiKey.objects.get()
+    clear = next(part for m in shown for part in m.split() if part.startswith("o311_"))
+    assert apikey_authenticate(clear).pk == key.pk
+    assert key.region == territory.comm_a
+    again = client.get(f"/admin/open311/apikey/{key.pk}/change/")
+    assert clear not in again.content.decode()
+
+
+@pytest.mark.django_db
+def test_api_key_authenticates_the_json_api_as_its_scoped_service_user(client, territory):
+    clear = run("create", "--name", "乙", "--region", territory.comm_b.code)[0].strip()
+    me = client.get("/api/v1/accounts/me", headers={"X-API-Key": clear})
+    assert me.status_code == 200
+    data = me.json()
+    assert data["role"] == Role.OPERATOR and data["scope_code"] == territory.comm_b.code
+    bad = client.get("/api/v1/accounts/me", headers={"X-API-Key": "o311_wrong"})
+    assert bad.status_code == 401
+    assert bad.json()["error"]["code"] == "unauthorized"
+
+
+@pytest.mark.django_db
+def test_api_errors_share_one_shape(client):
+    missing = client.get("/api/v1/no-such-thing")
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "not_found"
+    not_allowed = client.delete("/api/v1/accounts/me")
+    assert not_allowed.status_code == 405
+    body = json.loads(not_allowed.content)
+    assert body["error"]["code"] == "method_not_allowed"
