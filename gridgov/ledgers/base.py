@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
+
+from django.utils.translation import get_language
 
 from gridgov.core.scope import user_scope_path
 from gridgov.territory.models import Grid, Region
@@ -127,11 +130,16 @@ def parse_date(value: str) -> dt.date | None:
 
 def parse_choice(value: str, choices: Any) -> str | None:
     """Accept either the Chinese label or the code value of a TextChoices."""
-    value = value.strip()
+    return _choice_map(choices, get_language() or "").get(value.strip())
+
+
+@functools.lru_cache(maxsize=64)
+def _choice_map(choices: Any, language: str) -> dict[str, str]:
+    out: dict[str, str] = {}
     for code, label in choices.choices:
-        if value in (code, str(label)):
-            return code
-    return None
+        out[str(label)] = code
+        out[code] = code
+    return out
 
 
 def labels(choices: Any) -> str:

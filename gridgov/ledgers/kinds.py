@@ -635,7 +635,9 @@ class ResidentsKind(Kind):
             if len(item["name"]) > 64:
                 ctx.err(row, "姓名", "姓名过长（最多64个字）")
             id_number = row.get("身份证号").upper()
-            if id_number and (err := id_number_error(id_number)):
+            id_ok = bool(id_number) and id_number_error(id_number) is None
+            if id_number and not id_ok:
+                err = id_number_error(id_number) or ""
                 ctx.err(
                     row, "身份证号", err + ("（请将该列设为文本格式）" if "E+" in id_number else "")
                 )
@@ -646,7 +648,7 @@ class ResidentsKind(Kind):
             gender = parse_choice(gender_text, Gender) if gender_text else ""
             if gender is None:
                 ctx.err(row, "性别", "性别应填“男”或“女”")
-            elif id_number and not id_number_error(id_number):
+            elif id_ok:
                 derived = gender_from_id(id_number)
                 if gender and gender != derived:
                     ctx.err(row, "性别", "性别与身份证号不符")
@@ -661,7 +663,7 @@ class ResidentsKind(Kind):
                 birth = parse_date(row.get("出生日期"))
                 if birth is None or birth > dt.date.today() or birth.year < 1900:
                     ctx.err(row, "出生日期", "出生日期无效（格式如 1990-01-31）")
-            elif id_number and not id_number_error(id_number):
+            elif id_ok:
                 birth = birth_date_from_id(id_number)
             item["birth_date"] = birth
             community = names.community(row, "所属社区")
