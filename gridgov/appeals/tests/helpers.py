@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from gridgov.accounts.models import Role, User
@@ -28,6 +29,15 @@ def superuser(username: str = "root") -> User:
     return User.objects.create_user(
         username=username, password="x", is_superuser=True, is_staff=True, role=Role.DISTRICT_ADMIN
     )
+
+
+_spots = itertools.count()
+
+
+def spot() -> tuple[float, float]:
+    """A point inside grid_a, ≥ 160 m from the previous 35 (keeps duplicate checks empty)."""
+    i = next(_spots) % 36
+    return (34.7505 + (i % 6) * 0.0015, 114.3505 + (i // 6) * 0.0015)
 
 
 def new_appeal(
@@ -82,7 +92,7 @@ def step(name: str, appeal: Appeal, actor: Any, t: Any, category: Any = None) ->
     if name == "whistle":
         return s.appeal_whistle(actor=actor, appeal=appeal, departments=[t.dept])
     if name == "merge":
-        primary = new_appeal(actor, category or appeal.category, description="主件")
+        primary = new_appeal(actor, category or appeal.category, description="主件", point=spot())
         s.appeal_merge(actor=actor, appeal=primary, duplicates=[appeal])
         appeal.refresh_from_db()
         return appeal
@@ -90,7 +100,7 @@ def step(name: str, appeal: Appeal, actor: Any, t: Any, category: Any = None) ->
 
 
 def appeal_in(state: str, actor: Any, t: Any, category: Any) -> Appeal:
-    appeal = new_appeal(actor, category)
+    appeal = new_appeal(actor, category, point=spot())
     for name in PATHS[state]:
         appeal = step(name, appeal, actor, t, category)
     appeal.refresh_from_db()

@@ -35,8 +35,10 @@ def fixture_cases(personas, cats, territory):
             s.appeal_accept(actor=p.grid_worker, appeal=appeal)
 
     with frozen(t0):
-        a = [new_appeal(p.worker_a, cats.sanitation, description=f"第{i}件", point=point)
-             for i in range(1, 7)]
+        a = [
+            new_appeal(p.worker_a, cats.sanitation, description=f"第{i}件", point=point)
+            for i in range(1, 7)
+        ]
     walk(a[0], dt.timedelta(hours=1))
     walk(a[1], dt.timedelta(hours=30))
     walk(a[2], dt.timedelta(hours=2))
@@ -45,8 +47,7 @@ def fixture_cases(personas, cats, territory):
         s.appeal_handle(actor=p.grid_worker, appeal=a[0], result="好")
         s.appeal_verify(actor=p.worker_a, appeal=a[0], rating=Rating.SATISFIED, resolved=True)
         s.appeal_handle(actor=p.grid_worker, appeal=a[2], result="好")
-        s.appeal_verify(actor=p.worker_a, appeal=a[2], rating=Rating.UNSATISFIED,
-                        resolved=False)
+        s.appeal_verify(actor=p.worker_a, appeal=a[2], rating=Rating.UNSATISFIED, resolved=False)
         s.appeal_reopen(actor=p.worker_a, appeal=a[2], reason="不满意")
         s.appeal_reject(actor=p.worker_a, appeal=a[3], reason="重复无效")
         s.appeal_merge(actor=p.worker_a, appeal=a[0], duplicates=[a[4]])
@@ -79,9 +80,14 @@ def test_rates_match_hand_computation(personas, fixture_cases, territory):
 
 
 def test_basic_value_and_weights_are_configurable(personas, fixture_cases, territory):
-    RateSettings.objects.create(district=territory.district, basic_value=0.5, response_hours=48,
-                                weight_response=0.0, weight_resolution=0.5,
-                                weight_satisfaction=0.5)
+    RateSettings.objects.create(
+        district=territory.district,
+        basic_value=0.5,
+        response_hours=48,
+        weight_response=0.0,
+        weight_resolution=0.5,
+        weight_satisfaction=0.5,
+    )
     now = local(2026, 3, 20, 12, 0)
     total = sel.appeal_stats(actor=personas.street_official, period="month", now=now)["total"]
     assert total.satisfaction_rate == 0.8333  # (2 + 0.5) / 3
@@ -91,8 +97,9 @@ def test_basic_value_and_weights_are_configurable(personas, fixture_cases, terri
 
 def test_rates_grouped_and_scoped(personas, fixture_cases, territory):
     now = local(2026, 3, 20, 12, 0)
-    by_region = sel.appeal_stats(actor=personas.street_official, group_by="region",
-                                 period="month", now=now)["rows"]
+    by_region = sel.appeal_stats(
+        actor=personas.street_official, group_by="region", period="month", now=now
+    )["rows"]
     assert [(r.label, r.received) for r in by_region] == [("A社区", 5)]
     empty = sel.appeal_stats(actor=personas.worker_b, period="month", now=now)["total"]
     assert empty.received == 0 and empty.response_rate is None
@@ -104,8 +111,9 @@ def test_rates_agree_with_history_rows(personas, fixture_cases):
 
     for appeal in fixture_cases:
         appeal.refresh_from_db()
-        accept = AppealEvent.objects.filter(appeal=appeal, action=Action.ACCEPT).order_by(
-            "at").first()
+        accept = (
+            AppealEvent.objects.filter(appeal=appeal, action=Action.ACCEPT).order_by("at").first()
+        )
         assert appeal.responded_at == (accept.at if accept else None)
         close = AppealEvent.objects.filter(appeal=appeal, action=Action.CLOSE).first()
         assert appeal.closed_at == (close.at if close else appeal.closed_at)

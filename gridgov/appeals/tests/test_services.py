@@ -28,12 +28,16 @@ from gridgov.core.models import AuditLog
 
 
 def audit_actions(appeal: Appeal) -> list[str]:
-    return list(AuditLog.objects.filter(target_type="appeals.appeal", target_id=str(appeal.pk))
-                .order_by("pk").values_list("action", flat=True))
+    return list(
+        AuditLog.objects.filter(target_type="appeals.appeal", target_id=str(appeal.pk))
+        .order_by("pk")
+        .values_list("action", flat=True)
+    )
 
 
 def test_dispatch_changes_state_writes_history_and_audit_and_mails_after_commit(
-        personas, cats, territory, django_capture_on_commit_callbacks):
+    personas, cats, territory, django_capture_on_commit_callbacks
+):
     p = personas
     p.grid_worker.email = "grid@example.org"
     p.grid_worker.save()
@@ -45,7 +49,11 @@ def test_dispatch_changes_state_writes_history_and_audit_and_mails_after_commit(
     assert appeal.status == Status.DISPATCHED and appeal.assigned_user == p.grid_worker
     event = AppealEvent.objects.filter(appeal=appeal).latest("pk")
     assert (event.action, event.from_status, event.to_status, event.actor) == (
-        Action.DISPATCH, Status.REGISTERED, Status.DISPATCHED, p.worker_a)
+        Action.DISPATCH,
+        Status.REGISTERED,
+        Status.DISPATCHED,
+        p.worker_a,
+    )
     assert audit_actions(appeal)[-1] == "appeal.dispatch"
     assert Notification.objects.filter(user=p.grid_worker, kind="dispatched").count() == 1
     assert len(callbacks) == 1 and len(mail.outbox) == 0  # nothing sent before commit
@@ -105,8 +113,16 @@ def test_seed_default_categories_is_idempotent_and_two_level(territory):
     assert TimeLimit.objects.count() == limits
     assert not Category.objects.filter(parent__parent__isnull=False).exists()
     names = set(Category.objects.filter(parent=None).values_list("name", flat=True))
-    assert {"市容环境", "设施维护", "物业管理", "违法建设", "安全隐患", "邻里纠纷", "民生服务",
-            "政策咨询"} <= names
+    assert {
+        "市容环境",
+        "设施维护",
+        "物业管理",
+        "违法建设",
+        "安全隐患",
+        "邻里纠纷",
+        "民生服务",
+        "政策咨询",
+    } <= names
 
 
 @pytest.mark.django_db(transaction=True)
