@@ -1,5 +1,6 @@
 """JSON API for appeals at /api/v1/appeals/: intake, list, detail, one POST per action,
-rates, and a public self-service part (no account: tracking code) under /public/.
+rates, and a public self-service part (no account: tracking code, rate-limited per client IP)
+under /public/, and the user's in-app inbox.
 
 Handlers are thin: parse, call one service or selector, shape the answer. Personal data
 of reporters is masked in every response.
@@ -21,6 +22,8 @@ from gridgov.appeals import services as svc
 from gridgov.appeals.deadlines import deadline_colour
 from gridgov.appeals.models import Action, Appeal, AppealEvent, Category, Channel, Status
 from gridgov.core.errors import ValidationFailed
+from gridgov.core.pagination import keyset_page
+from gridgov.core.ratelimit import enforce_rate
 from gridgov.core.pii import mask_name, mask_phone
 from gridgov.territory.models import Department, Grid, Region
 
@@ -555,6 +558,43 @@ def merge(request: HttpRequest, appeal_id: int, payload: MergeIn) -> Any:
     )
 
 
+class NotificationOut(Schema):
+    id: int
+    kind: str
+    text: str
+    appeal_id: int | None
+    created_at: dt.datetime
+    read_at: dt.datetime | None
+
+
+class InboxPageOut(Schema):
+    items: list[NotificationOut]
+    next_cursor: str | None
+    unread: int
+
+
+class ReadIn(Schema):
+    ids: list[int] | None = None
+
+
+class ReadOut(Schema):
+    marked: int
+
+
+@router.get("/inbox", response=InboxPageOut, summary="站内通知")
+def inbox(request: HttpRequest, cursor: str | None = None, page_size: int = 50,
+          unread_only: bool = False) -> Any:
+    page = keyset_page(sel.inbox(actor=request.user, unread_only=unread_only), cursor=cursor,
+                       size=page_size)
+    return {"items": page.items, "next_cursor": page.next_cursor,
+            "unread": sel.inbox_unread_count(actor=request.user)}
+
+
+@router.post("/inbox/read", response=ReadOut, summary="标记通知已读")
+def inbox_read(request: HttpRequest, payload: ReadIn) -> Any:
+    return {"marked": svc.notification_mark_read(actor=request.user, ids=payload.ids)}
+
+
 # ---------------------------------------------------------------- public self-service
 
 
@@ -587,6 +627,7 @@ def public_out(appeal: Appeal) -> dict[str, Any]:
     description="返回查询码；支持 Idempotency-Key 请求头。",
 )
 def public_intake(request: HttpRequest, payload: PublicIntakeIn) -> Any:
+    enforce_rate(request, scope="appeals-public")
     category = _category(payload.category_id)
     appeal = svc.appeal_intake(
         actor=None,
@@ -605,11 +646,13 @@ def public_intake(request: HttpRequest, payload: PublicIntakeIn) -> Any:
 
 @router.get("/public/{code}", auth=None, response=PublicAppealOut, summary="凭查询码查询进度")
 def public_track(request: HttpRequest, code: str) -> Any:
+    enforce_rate(request, scope="appeals-public")
     return public_out(sel.appeal_get_by_code(tracking_code=code))
 
 
 @router.post("/public/{code}/rate", auth=None, response=PublicAppealOut, summary="凭查询码评价")
 def public_rate(request: HttpRequest, code: str, payload: VerifyIn) -> Any:
+    enforce_rate(request, scope="appeals-public")
     appeal = sel.appeal_get_by_code(tracking_code=code)
     svc.appeal_verify(
         actor=None,
@@ -625,6 +668,7 @@ def public_rate(request: HttpRequest, code: str, payload: VerifyIn) -> Any:
 
 @router.post("/public/{code}/withdraw", auth=None, response=PublicAppealOut, summary="凭查询码撤回")
 def public_withdraw(request: HttpRequest, code: str, payload: NoteIn) -> Any:
+    enforce_rate(request, scope="appeals-public")
     appeal = sel.appeal_get_by_code(tracking_code=code)
     svc.appeal_withdraw(actor=None, appeal=appeal.pk, reason=payload.note, tracking_code=code)
     appeal.refresh_from_db()

@@ -394,17 +394,29 @@ class Appeal(models.Model):
         return f"{self.tracking_code} {self.category.name}"
 
     def save(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
-        self.region_path = self.region.path
-        self.district_id = self.region.district_id or self.region_id
-        self.geo_cell = geo_cell(self.latitude, self.longitude)
-        self.amber_at = (
-            self.created_at + (self.deadline - self.created_at) * AMBER_SHARE
-            if self.deadline
-            else None
-        )
+        # Derived columns are refreshed only when their sources are saved, so a status
+        # change (update_fields=[…]) does not load the region again.
         fields = kwargs.get("update_fields")
-        if fields is not None and "deadline" in fields:
-            kwargs["update_fields"] = {*fields, "amber_at"}
+        fields = None if fields is None else set(fields)
+        if fields is None or "region" in fields:
+            self.region_path = self.region.path
+            self.district_id = self.region.district_id or self.region_id
+            if fields is not None:
+                fields |= {"region_path", "district"}
+        if fields is None or {"latitude", "longitude"} & fields:
+            self.geo_cell = geo_cell(self.latitude, self.longitude)
+            if fields is not None:
+                fields.add("geo_cell")
+        if fields is None or "deadline" in fields:
+            self.amber_at = (
+                self.created_at + (self.deadline - self.created_at) * AMBER_SHARE
+                if self.deadline
+                else None
+            )
+            if fields is not None:
+                fields.add("amber_at")
+        if fields is not None:
+            kwargs["update_fields"] = fields
         super().save(*args, **kwargs)
 
     @property

@@ -169,6 +169,20 @@ def public_timeline(*, appeal: Appeal) -> list[AppealEvent]:
     return list(AppealEvent.objects.filter(appeal=appeal).order_by("at", "pk"))
 
 
+def appeal_list_for_reporter(*, actor: Any) -> QuerySet:
+    """The appeals a signed-in resident reported themselves (self-service), newest first."""
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        return Appeal.objects.none()
+    return (Appeal.objects.filter(reporter_user=actor).select_related("category",
+                                                                      "category__parent")
+            .order_by("-pk"))
+
+
+def inbox_unread_count(*, actor: Any) -> int:
+    """Unread notifications of the actor (an indexed count over one user's rows)."""
+    return Notification.objects.filter(user_id=getattr(actor, "pk", None), read_at=None).count()
+
+
 def inbox(*, actor: Any, unread_only: bool = False) -> QuerySet:
     """The actor's in-app notifications, newest first."""
     qs = Notification.objects.filter(user_id=getattr(actor, "pk", None)).select_related("appeal")

@@ -1301,6 +1301,19 @@ def appeal_merge(
     return primary
 
 
+def notification_mark_read(*, actor: Any, ids: Iterable[int] | None = None) -> int:
+    """Mark the actor's own inbox rows read (all unread ones when ``ids`` is None);
+    returns how many changed. Other users' rows are never touched."""
+    from gridgov.appeals.models import Notification
+
+    if not _authenticated(actor):
+        raise PermissionDenied("请先登录")
+    qs = Notification.objects.filter(user=actor, read_at=None)
+    if ids is not None:
+        qs = qs.filter(pk__in=list(ids))
+    return qs.update(read_at=timezone.now())
+
+
 # ---------------------------------------------------------------- periodic checks
 
 

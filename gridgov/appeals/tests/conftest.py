@@ -5,6 +5,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
+from django.core.cache import cache
 
 from gridgov.appeals.channels import LoggingChannel
 from gridgov.appeals.models import Category
@@ -21,6 +22,7 @@ def _fresh_state(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.GRIDGOV_SMS_BACKEND = "gridgov.appeals.channels.LoggingChannel"
     LoggingChannel.sent.clear()
+    cache.clear()  # rate-limit counters and the grid-index version
     geo.invalidate()
     yield
     geo.invalidate()

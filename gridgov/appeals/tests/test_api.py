@@ -172,3 +172,27 @@ def test_stats_endpoint_returns_formulas(client, staff, cats):
         client.get(f"{BASE}/stats", {"group_by": "nope"}, **staff["street_official"]).status_code
         == 400
     )
+
+
+def test_inbox_lists_and_marks_only_own_notifications(client, staff, cats, personas, territory):
+    from gridgov.appeals import services as s
+    from gridgov.appeals.models import Notification
+
+    appeal_id = post(client, "/", intake_body(cats), staff["operator"]).json()["id"]
+    s.appeal_register(actor=personas.worker_a, appeal=appeal_id)
+    s.appeal_dispatch(actor=personas.worker_a, appeal=appeal_id, grid=territory.grid_a)
+    Notification.objects.create(user=personas.worker_b, kind="other", text="别人的通知")
+    box = client.get(f"{BASE}/inbox", **staff["grid_worker"]).json()
+    assert box["unread"] == 1 and box["items"][0]["appeal_id"] == appeal_id
+    other_id = Notification.objects.get(user=personas.worker_b).pk
+    marked = post(client, "/inbox/read", {"ids": [box["items"][0]["id"], other_id]},
+                  staff["grid_worker"]).json()
+    assert marked == {"marked": 1}
+    assert Notification.objects.get(pk=other_id).read_at is None
+    assert client.get(f"{BASE}/inbox", **staff["grid_worker"]).json()["unread"] == 0
+
+
+def test_public_endpoints_are_rate_limited(client, cats, settings):
+    settings.GRIDGOV_ANON_RATE_PER_MINUTE = 2
+    codes = [client.get(f"{BASE}/public/NOSUCHCODE").status_code for _ in range(3)]
+    assert codes == [404, 404, 429]
