@@ -23,8 +23,8 @@ from gridgov.appeals.deadlines import deadline_colour
 from gridgov.appeals.models import Action, Appeal, AppealEvent, Category, Channel, Status
 from gridgov.core.errors import ValidationFailed
 from gridgov.core.pagination import keyset_page
-from gridgov.core.ratelimit import enforce_rate
 from gridgov.core.pii import mask_name, mask_phone
+from gridgov.core.ratelimit import enforce_rate
 from gridgov.territory.models import Department, Grid, Region
 
 router = Router(auth=api_auth, tags=["诉求 appeals"])
@@ -582,12 +582,17 @@ class ReadOut(Schema):
 
 
 @router.get("/inbox", response=InboxPageOut, summary="站内通知")
-def inbox(request: HttpRequest, cursor: str | None = None, page_size: int = 50,
-          unread_only: bool = False) -> Any:
-    page = keyset_page(sel.inbox(actor=request.user, unread_only=unread_only), cursor=cursor,
-                       size=page_size)
-    return {"items": page.items, "next_cursor": page.next_cursor,
-            "unread": sel.inbox_unread_count(actor=request.user)}
+def inbox(
+    request: HttpRequest, cursor: str | None = None, page_size: int = 50, unread_only: bool = False
+) -> Any:
+    page = keyset_page(
+        sel.inbox(actor=request.user, unread_only=unread_only), cursor=cursor, size=page_size
+    )
+    return {
+        "items": page.items,
+        "next_cursor": page.next_cursor,
+        "unread": sel.inbox_unread_count(actor=request.user),
+    }
 
 
 @router.post("/inbox/read", response=ReadOut, summary="标记通知已读")

@@ -173,9 +173,11 @@ def appeal_list_for_reporter(*, actor: Any) -> QuerySet:
     """The appeals a signed-in resident reported themselves (self-service), newest first."""
     if actor is None or not getattr(actor, "is_authenticated", False):
         return Appeal.objects.none()
-    return (Appeal.objects.filter(reporter_user=actor).select_related("category",
-                                                                      "category__parent")
-            .order_by("-pk"))
+    return (
+        Appeal.objects.filter(reporter_user=actor)
+        .select_related("category", "category__parent")
+        .order_by("-pk")
+    )
 
 
 def inbox_unread_count(*, actor: Any) -> int:

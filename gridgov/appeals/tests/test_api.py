@@ -185,8 +185,9 @@ def test_inbox_lists_and_marks_only_own_notifications(client, staff, cats, perso
     box = client.get(f"{BASE}/inbox", **staff["grid_worker"]).json()
     assert box["unread"] == 1 and box["items"][0]["appeal_id"] == appeal_id
     other_id = Notification.objects.get(user=personas.worker_b).pk
-    marked = post(client, "/inbox/read", {"ids": [box["items"][0]["id"], other_id]},
-                  staff["grid_worker"]).json()
+    marked = post(
+        client, "/inbox/read", {"ids": [box["items"][0]["id"], other_id]}, staff["grid_worker"]
+    ).json()
     assert marked == {"marked": 1}
     assert Notification.objects.get(pk=other_id).read_at is None
     assert client.get(f"{BASE}/inbox", **staff["grid_worker"]).json()["unread"] == 0
