@@ -267,15 +267,15 @@ class HotlineForm(PointMixin, CategoryFormMixin, forms.Form):
 
 class QueueFilterForm(forms.Form):
     status = forms.ChoiceField(
-        label=_("状态"), choices=[("", _("全部"))] + list(Status.choices), required=False
+        label=_("状态"), choices=[("", _("全部")), *list(Status.choices)], required=False
     )
     category = forms.ChoiceField(label=_("分类"), required=False)
     priority = forms.ChoiceField(
-        label=_("紧急程度"), choices=[("", _("全部"))] + list(Priority.choices), required=False
+        label=_("紧急程度"), choices=[("", _("全部")), *list(Priority.choices)], required=False
     )
     colour = forms.ChoiceField(label=_("时限"), choices=COLOUR_CHOICES, required=False)
     channel = forms.ChoiceField(
-        label=_("渠道"), choices=[("", _("全部"))] + list(Channel.choices), required=False
+        label=_("渠道"), choices=[("", _("全部")), *list(Channel.choices)], required=False
     )
 
     def __init__(self, *args: Any, district: Region | None = None, **kwargs: Any) -> None:
@@ -320,7 +320,7 @@ class ReasonForm(forms.Form):
 class RegisterForm(CategoryFormMixin, forms.Form):
     category = forms.ChoiceField(label=_("分类"), required=False)
     priority = forms.ChoiceField(
-        label=_("紧急程度"), choices=[("", _("不变"))] + list(Priority.choices), required=False
+        label=_("紧急程度"), choices=[("", _("不变")), *list(Priority.choices)], required=False
     )
     note = forms.CharField(label=_("说明（可选）"), max_length=500, required=False)
 
@@ -352,9 +352,7 @@ class HandleForm(forms.Form):
 
 
 class VerifyForm(forms.Form):
-    rating = forms.ChoiceField(
-        label=_("满意度"), choices=Rating.choices, widget=forms.RadioSelect
-    )
+    rating = forms.ChoiceField(label=_("满意度"), choices=Rating.choices, widget=forms.RadioSelect)
     resolved = forms.TypedChoiceField(
         label=_("问题是否解决"),
         choices=[("1", _("已解决")), ("0", _("未解决"))],

@@ -1,0 +1,951 @@
+"""Pages of the appeals loop: residents (no account), grid workers, operators, dispatchers,
+handlers and supervisors. Thin: parse with a form, call a service or selector, render.
+
+A DomainError from a service comes back on the form that caused it (naming the field) and
+the page re-renders with the user's input: 400 for bad input, 409 when the case's state
+forbids the action, 403 when the user may not. Nothing is half-done: the pages that chain
+services (hotline: intake → register → dispatch) run them in one transaction.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db import transaction
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _l
+from django.views.decorators.http import require_GET, require_POST
+
+from gridgov.accounts import capabilities as caps
+from gridgov.accounts.services import pii_reveal
+from gridgov.appeals import forms as f
+from gridgov.appeals import selectors as sel
+from gridgov.appeals import services as svc
+from gridgov.appeals.deadlines import deadline_colour
+from gridgov.appeals.duplicates import appeal_duplicate_candidates
+from gridgov.appeals.models import (
+    FINAL_STATUSES,
+    TRANSITIONS,
+    Action,
+    Appeal,
+    AppealEvent,
+    AppealWhistle,
+    Channel,
+    ExtensionRequest,
+    Notification,
+    Status,
+)
+from gridgov.core.errors import (
+    Conflict,
+    DomainError,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
+from gridgov.core.pagination import keyset_page
+from gridgov.core.pii import mask_name, mask_phone
+from gridgov.core.ratelimit import check_rate
+from gridgov.core.scope import in_scope
+from gridgov.territory.models import RegionKind
+
+PAGE_SIZE = 30
+# Steps a resident should not see on the public page (internal clock events).
+INTERNAL_ACTIONS = {Action.REMIND, Action.OVERDUE, Action.WHISTLE_FLAG}
+
+
+# ---------------------------------------------------------------- small helpers
+
+
+def _need(request: HttpRequest, capability: str) -> None:
+    caps.require_cap(request.user, capability)
+
+
+def _add_domain_error(form: Any, exc: DomainError) -> int:
+    """Put a service's error on the form field it names; return the HTTP status to answer."""
+    field = exc.field
+    if field in ("grid", "region", "department") and "target" in form.fields:
+        field = "target"
+    if field == "location" and "latitude" in form.fields:
+        field = "address" if "address" in form.fields else "latitude"
+    message = str(exc.message)
+    if isinstance(exc, Conflict):
+        message = _("当前状态不允许此操作：") + message
+    if field in form.fields and not isinstance(exc, Conflict | PermissionDenied):
+        form.add_error(field, message)
+    else:
+        form.add_error(None, message)
+    return exc.status
+
+
+def _limited(request: HttpRequest, scope: str) -> HttpResponse | None:
+    """Anonymous pages: over the per-IP limit → a readable 429 page."""
+    if request.user.is_authenticated:
+        return None
+    retry_after = check_rate(request, scope=f"appeals.{scope}")
+    if retry_after is None:
+        return None
+    response = render(request, "appeals/ratelimited.html", {"retry_after": retry_after}, status=429)
+    response["Retry-After"] = str(retry_after)
+    return response
+
+
+def _query(request: HttpRequest) -> str:
+    return urlencode({k: v for k, v in request.GET.items() if k != "cursor" and v})
+
+
+def _rows(items: list[Appeal]) -> list[Appeal]:
+    now = timezone.now()
+    for row in items:
+        row.colour = deadline_colour(row, now)
+    return items
+
+
+def _public_steps(appeal: Appeal) -> list[dict[str, Any]]:
+    """The public timeline: step and time; no staff names, no internal notes."""
+    steps = []
+    for e in sel.public_timeline(appeal=appeal):
+        if e.action in INTERNAL_ACTIONS:
+            continue
+        steps.append(
+            {
+                "label": Action(e.action).label,
+                "at": e.at,
+                "status": Status(e.to_status).label if e.to_status else "",
+                "note": e.note if e.action in (Action.REJECT,) else "",
+            }
+        )
+    return steps
+
+
+def _event_detail(e: AppealEvent) -> str:
+    d = e.data or {}
+    parts = []
+    for key in ("grid_name", "region_name", "department_name"):
+        if d.get(key):
+            parts.append(_("至 %(t)s") % {"t": d[key]})
+    if d.get("department_names"):
+        parts.append(_("部门：%(d)s") % {"d": "、".join(d["department_names"])})
+    if d.get("rating"):
+        from gridgov.appeals.models import Rating
+
+        parts.append(Rating(d["rating"]).label)
+    if d.get("working_days"):
+        parts.append(_("%(n)s 个工作日") % {"n": d["working_days"]})
+    if "approved" in d:
+        parts.append(_("批准") if d["approved"] else _("未批准"))
+    if d.get("into_code"):
+        parts.append(_("并入 %(c)s") % {"c": d["into_code"]})
+    if d.get("duplicate_candidates"):
+        parts.append(_("疑似重复 %(n)s 件") % {"n": len(d["duplicate_candidates"])})
+    if d.get("late"):
+        parts.append(_("报到超时"))
+    return "；".join(str(p) for p in parts)
+
+
+# ---------------------------------------------------------------- residents (no account)
+
+
+def report(request: HttpRequest) -> HttpResponse:
+    """居民自助反映: no account; location from the phone or an address; tracking code back."""
+    district = f.district_for(None)
+    status = 200
+    if request.method == "POST":
+        if limited := _limited(request, "report"):
+            return limited
+        form = f.ResidentReportForm(request.POST, request.FILES, district=district)
+        if form.is_valid():
+            d = form.cleaned_data
+            try:
+                appeal = svc.appeal_intake(
+                    actor=request.user if request.user.is_authenticated else None,
+                    channel=Channel.SELF_SERVICE,
+                    category=d["category"],
+                    description=d["description"],
+                    latitude=d["latitude"],
+                    longitude=d["longitude"],
+                    address=d["address"],
+                    reporter_name=d["reporter_name"],
+                    reporter_phone=d["reporter_phone"],
+                    photos=d["photos"],
+                    idempotency_key=request.POST.get("idempotency_key") or None,
+                )
+            except DomainError as exc:
+                status = _add_domain_error(form, exc)
+            else:
+                return redirect("appeals:report_done", code=appeal.tracking_code)
+        else:
+            status = 400
+    else:
+        form = f.ResidentReportForm(district=district)
+    return render(
+        request,
+        "appeals/report.html",
+        {
+            "form": form,
+            "idempotency_key": request.POST.get("idempotency_key") or secrets.token_hex(16),
+        },
+        status=status,
+    )
+
+
+def report_done(request: HttpRequest, code: str) -> HttpResponse:
+    if limited := _limited(request, "track"):
+        return limited
+    appeal = sel.appeal_get_by_code(tracking_code=code)
+    return render(request, "appeals/report_done.html", {"appeal": appeal})
+
+
+def track(request: HttpRequest) -> HttpResponse:
+    """凭查询码查询: a form; the code leads to the case's public page."""
+    form = f.TrackForm(request.GET or None)
+    if form.is_bound:
+        if limited := _limited(request, "track"):
+            return limited
+        if form.is_valid():
+            code = form.cleaned_data["code"].strip().upper()
+            if Appeal.objects.filter(tracking_code=code).exists():
+                return redirect("appeals:track_code", code=code)
+            form.add_error("code", _("查询码不存在，请核对后重新输入"))
+        return render(request, "appeals/track.html", {"form": form}, status=404)
+    return render(request, "appeals/track.html", {"form": form})
+
+
+def _track_page(
+    request: HttpRequest,
+    appeal: Appeal,
+    *,
+    rate_form: Any = None,
+    withdraw_form: Any = None,
+    reopen_form: Any = None,
+    status: int = 200,
+) -> HttpResponse:
+    return render(
+        request,
+        "appeals/track_code.html",
+        {
+            "appeal": appeal,
+            "steps": _public_steps(appeal),
+            # A form that failed stays on the page (with its error) even if no longer offered.
+            "can_rate": appeal.status in TRANSITIONS[Action.VERIFY][0] or rate_form is not None,
+            "can_withdraw": appeal.status in TRANSITIONS[Action.WITHDRAW][0]
+            or withdraw_form is not None,
+            "can_reopen": appeal.status in TRANSITIONS[Action.REOPEN][0] or reopen_form is not None,
+            "rate_form": rate_form or f.RateForm(),
+            "withdraw_form": withdraw_form or f.NoteForm(),
+            "reopen_form": reopen_form or f.ReasonForm(),
+            "primary": appeal.duplicate_of,
+        },
+        status=status,
+    )
+
+
+def track_code(request: HttpRequest, code: str) -> HttpResponse:
+    """The resident's view of their case: status, public timeline, rate, withdraw."""
+    if limited := _limited(request, "track"):
+        return limited
+    appeal = sel.appeal_get_by_code(tracking_code=code)
+    return _track_page(request, appeal)
+
+
+@require_POST
+def track_act(request: HttpRequest, code: str, action: str) -> HttpResponse:
+    """评价 / 撤回 / 返工 by the reporter with the tracking code."""
+    if limited := _limited(request, "rate"):
+        return limited
+    appeal = sel.appeal_get_by_code(tracking_code=code)
+    actor = request.user if request.user.is_authenticated else None
+    forms_by_action = {"rate": f.RateForm, "withdraw": f.NoteForm, "reopen": f.ReasonForm}
+    if action not in forms_by_action:
+        raise NotFound(_("页面不存在"))
+    form = forms_by_action[action](request.POST)
+    status = 400
+    if form.is_valid():
+        d = form.cleaned_data
+        try:
+            if action == "rate":
+                svc.appeal_verify(
+                    actor=actor,
+                    appeal=appeal.pk,
+                    rating=d["rating"],
+                    resolved=d["resolved"],
+                    comment=d["comment"],
+                    tracking_code=code,
+                )
+                messages.success(request, _("感谢您的评价！"))
+            elif action == "withdraw":
+                svc.appeal_withdraw(
+                    actor=actor, appeal=appeal.pk, reason=d["note"], tracking_code=code
+                )
+                messages.success(request, _("已撤回。"))
+            else:
+                svc.appeal_reopen(
+                    actor=actor, appeal=appeal.pk, reason=d["reason"], tracking_code=code
+                )
+                messages.success(request, _("已退回重新办理。"))
+        except DomainError as exc:
+            status = _add_domain_error(form, exc)
+        else:
+            return redirect("appeals:track_code", code=appeal.tracking_code)
+    key = {"rate": "rate_form", "withdraw": "withdraw_form", "reopen": "reopen_form"}[action]
+    return _track_page(request, appeal, status=status, **{key: form})
+
+
+# ---------------------------------------------------------------- grid worker (phone)
+
+
+@login_required
+def grid_report(request: HttpRequest) -> HttpResponse:
+    """网格员上报: photo + the phone's location; the grid comes from the point; registered
+    at once (立案) so the community can dispatch or whistle."""
+    _need(request, caps.APPEAL_INTAKE)
+    district = f.district_for(request.user)
+    status = 200
+    if request.method == "POST":
+        form = f.GridReportForm(request.POST, request.FILES, district=district)
+        if form.is_valid():
+            d = form.cleaned_data
+            try:
+                with transaction.atomic():
+                    appeal = svc.appeal_intake(
+                        actor=request.user,
+                        channel=Channel.GRID_PATROL,
+                        category=d["category"],
+                        description=d["description"],
+                        priority=d["priority"] or None,
+                        latitude=d["latitude"],
+                        longitude=d["longitude"],
+                        address=d["address"],
+                        reporter_name=d["reporter_name"],
+                        reporter_phone=d["reporter_phone"],
+                        photos=d["photos"],
+                    )
+                    if appeal.grid_id is None:
+                        raise ValidationFailed(
+                            _("该位置不在任何网格内，请到网格范围内上报或联系社区"),
+                            field="latitude",
+                        )
+                    svc.appeal_register(actor=request.user, appeal=appeal)
+            except DomainError as exc:
+                status = _add_domain_error(form, exc)
+            else:
+                messages.success(
+                    request,
+                    _("已上报并立案，所属网格：%(grid)s（%(community)s）")
+                    % {"grid": appeal.grid.name, "community": appeal.region.name},
+                )
+                return redirect("appeals:detail", pk=appeal.pk)
+        else:
+            status = 400
+    else:
+        form = f.GridReportForm(district=district)
+    return render(request, "appeals/grid_report.html", {"form": form}, status=status)
+
+
+@login_required
+def my_tasks(request: HttpRequest) -> HttpResponse:
+    """我的任务: open cases assigned to me, in my grid, or (department) to my department."""
+    _need(request, caps.APPEAL_VIEW)
+    user = request.user
+    qs = sel.appeal_list(actor=user, open_only=True)
+    if not svc.is_department_user(user):
+        qs = qs.filter(Q(assigned_user=user) | Q(grid__owner=user))
+    page = keyset_page(qs, cursor=request.GET.get("cursor") or None, size=PAGE_SIZE)
+    return render(
+        request,
+        "appeals/my_tasks.html",
+        {"page": page, "rows": _rows(page.items), "query": _query(request)},
+    )
+
+
+# ---------------------------------------------------------------- operator: hotline
+
+
+@login_required
+def hotline(request: HttpRequest) -> HttpResponse:
+    """热线受理: intake, optionally register (立案) and dispatch, in one submission."""
+    _need(request, caps.APPEAL_INTAKE)
+    status = 200
+    if request.method == "POST":
+        form = f.HotlineForm(request.POST, user=request.user)
+        if form.is_valid():
+            d = form.cleaned_data
+            try:
+                with transaction.atomic():
+                    target = f.resolve_target(d["target"], request.user) if d["target"] else None
+                    appeal = svc.appeal_intake(
+                        actor=request.user,
+                        channel=Channel.HOTLINE,
+                        category=d["category"],
+                        description=d["description"],
+                        priority=d["priority"] or None,
+                        latitude=d["latitude"],
+                        longitude=d["longitude"],
+                        address=d["address"],
+                        region=d["region"],
+                        reporter_name=d["reporter_name"],
+                        reporter_phone=d["reporter_phone"],
+                    )
+                    if d["register"]:
+                        svc.appeal_register(actor=request.user, appeal=appeal)
+                    if target:
+                        svc.appeal_dispatch(actor=request.user, appeal=appeal, **target)
+            except DomainError as exc:
+                status = _add_domain_error(form, exc)
+            else:
+                appeal.refresh_from_db()
+                messages.success(
+                    request,
+                    _("已受理：%(code)s，状态：%(status)s")
+                    % {"code": appeal.tracking_code, "status": appeal.get_status_display()},
+                )
+                return redirect(reverse("appeals:hotline") + f"?last={appeal.pk}")
+        else:
+            status = 400
+    else:
+        form = f.HotlineForm(user=request.user)
+    last = None
+    if request.GET.get("last"):
+        try:
+            last = sel.appeal_get(actor=request.user, appeal_id=request.GET["last"])
+        except NotFound:
+            last = None
+    return render(request, "appeals/hotline.html", {"form": form, "last": last}, status=status)
+
+
+def _scoped_candidates(user: Any, candidates: list[Appeal]) -> list[Appeal]:
+    return [c for c in candidates if in_scope(user, c.region_path)]
+
+
+@login_required
+@require_GET
+def hotline_duplicates(request: HttpRequest) -> HttpResponse:
+    """htmx partial: open appeals of the same category near the point in the last 48 h."""
+    _need(request, caps.APPEAL_INTAKE)
+    g = request.GET
+    candidates: list[Appeal] = []
+    hint = ""
+    category = None
+    if (g.get("category") or "").isdigit():
+        category = f.Category.objects.filter(
+            pk=g["category"], district=f.district_for(request.user)
+        ).first()
+    try:
+        lat = float(g["latitude"]) if g.get("latitude") else None
+        lng = float(g["longitude"]) if g.get("longitude") else None
+    except ValueError:
+        lat = lng = None
+    if category is None:
+        hint = _("选择分类后自动查重")
+    elif lat is None or lng is None:
+        hint = _("填写坐标后自动查重（同类、100 米、48 小时内）")
+    else:
+        candidates = _scoped_candidates(
+            request.user,
+            appeal_duplicate_candidates(
+                category=category,
+                latitude=lat,
+                longitude=lng,
+                description=g.get("description", ""),
+                at=timezone.now(),
+            ),
+        )
+    return render(request, "appeals/_duplicates.html", {"candidates": candidates, "hint": hint})
+
+
+# ---------------------------------------------------------------- work queue
+
+
+@login_required
+def queue(request: HttpRequest) -> HttpResponse:
+    """Dispatchers' and handlers' work queue: filters, deadline colours, keyset pages."""
+    _need(request, caps.APPEAL_VIEW)
+    district = f.district_for(request.user)
+    filters_form = f.QueueFilterForm(request.GET or None, district=district)
+    page = sel.appeal_page(
+        actor=request.user,
+        cursor=request.GET.get("cursor") or None,
+        size=PAGE_SIZE,
+        **filters_form.filters(),
+    )
+    can_dispatch = caps.has_cap(request.user, caps.APPEAL_DISPATCH)
+    return render(
+        request,
+        "appeals/queue.html",
+        {
+            "filters": filters_form,
+            "page": page,
+            "rows": _rows(page.items),
+            "query": _query(request),
+            "can_dispatch": can_dispatch,
+            "bulk_form": f.BulkDispatchForm(user=request.user) if can_dispatch else None,
+            "results": request.session.pop("bulk_results", None),
+        },
+    )
+
+
+@login_required
+@require_POST
+def bulk_dispatch(request: HttpRequest) -> HttpResponse:
+    """Dispatch each selected case to one unit; a failing row does not undo the others."""
+    _need(request, caps.APPEAL_DISPATCH)
+    form = f.BulkDispatchForm(request.POST, user=request.user)
+    back = reverse("appeals:queue") + (
+        "?" + request.POST["next_query"] if request.POST.get("next_query") else ""
+    )
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect(back)
+    try:
+        target = f.resolve_target(form.cleaned_data["target"], request.user)
+    except ValidationFailed as exc:
+        messages.error(request, str(exc.message))
+        return redirect(back)
+    results = []
+    for pk in form.cleaned_data["ids"]:
+        try:
+            appeal = svc.appeal_dispatch(
+                actor=request.user, appeal=pk, note=form.cleaned_data["note"], **target
+            )
+        except DomainError as exc:
+            code = Appeal.objects.filter(pk=pk).values_list("tracking_code", flat=True).first()
+            results.append({"ok": False, "id": pk, "code": code or pk, "message": str(exc.message)})
+        else:
+            results.append({"ok": True, "id": pk, "code": appeal.tracking_code, "message": ""})
+    done = sum(r["ok"] for r in results)
+    messages.success(
+        request,
+        _("批量派遣：成功 %(ok)s 件，失败 %(bad)s 件") % {"ok": done, "bad": len(results) - done},
+    )
+    request.session["bulk_results"] = [r for r in results if not r["ok"]]
+    return redirect(back)
+
+
+# ---------------------------------------------------------------- detail and actions
+
+
+def _available_actions(user: Any, appeal: Appeal) -> list[str]:
+    """The actions the page offers; the services check again (and have the last word)."""
+    s = appeal.status
+
+    def state_ok(action: str) -> bool:
+        return s in TRANSITIONS[action][0]
+
+    has = lambda cap: caps.has_cap(user, cap)  # noqa: E731
+    out = []
+    dispatcher = has(caps.APPEAL_DISPATCH) and in_scope(user, appeal.region_path)
+    handler = svc.is_handler(user, appeal)
+    if state_ok(Action.REGISTER) and (has(caps.APPEAL_INTAKE) or has(caps.APPEAL_DISPATCH)):
+        out.append("register")
+    if state_ok(Action.DISPATCH) and dispatcher:
+        out.append("dispatch")
+    pending_whistle = (
+        svc.is_department_user(user)
+        and AppealWhistle.objects.filter(
+            appeal=appeal, department_id=user.department_id, reported_at=None
+        ).exists()
+    )
+    if (state_ok(Action.ACCEPT) and handler) or (pending_whistle and s == Status.ACCEPTED):
+        out.append("accept")
+    if state_ok(Action.HANDLE) and handler:
+        out.append("handle")
+    if state_ok(Action.RETURN) and handler:
+        out.append("return")
+    if state_ok(Action.EXTEND_REQUEST) and handler:
+        out.append("extend_request")
+    if (
+        state_ok(Action.EXTEND_DECIDE)
+        and (has(caps.APPEAL_DISPATCH) or has(caps.APPEAL_SUPERVISE))
+        and in_scope(user, appeal.region_path)
+        and ExtensionRequest.objects.filter(appeal=appeal, approved=None).exists()
+    ):
+        out.append("extend_decide")
+    if state_ok(Action.SUPERVISE) and has(caps.APPEAL_SUPERVISE):
+        out.append("supervise")
+    if (
+        state_ok(Action.ESCALATE)
+        and (handler or dispatcher)
+        and appeal.assigned_level not in ("department", "street")
+    ):
+        out.append("escalate")
+    scope = getattr(user, "scope_region", None)
+    if (
+        state_ok(Action.WHISTLE)
+        and has(caps.APPEAL_DISPATCH)
+        and (
+            user.is_superuser
+            or (
+                scope is not None
+                and scope.kind
+                in (
+                    RegionKind.COMMUNITY,
+                    RegionKind.STREET,
+                    RegionKind.TOWNSHIP,
+                    RegionKind.DISTRICT,
+                )
+            )
+        )
+    ):
+        out.append("whistle")
+    verifier = has(caps.APPEAL_VERIFY) and in_scope(user, appeal.region_path)
+    if state_ok(Action.VERIFY) and verifier:
+        out.append("verify")
+    if state_ok(Action.CLOSE) and (verifier or dispatcher):
+        out.append("close")
+    if state_ok(Action.REOPEN) and (verifier or dispatcher):
+        out.append("reopen")
+    if state_ok(Action.REJECT) and (has(caps.APPEAL_INTAKE) or has(caps.APPEAL_DISPATCH)):
+        out.append("reject")
+    if state_ok(Action.WITHDRAW) and has(caps.APPEAL_INTAKE) and in_scope(user, appeal.region_path):
+        out.append("withdraw")
+    return out
+
+
+ACTION_FORMS: dict[str, tuple[str, Any]] = {
+    "register": (_l("立案"), f.RegisterForm),
+    "dispatch": (_l("派遣"), f.DispatchForm),
+    "accept": (_l("签收 / 部门报到"), f.NoteForm),
+    "handle": (_l("处置"), f.HandleForm),
+    "return": (_l("退单"), f.ReasonForm),
+    "extend_request": (_l("申请延期"), f.ExtendRequestForm),
+    "extend_decide": (_l("延期审批"), f.ExtendDecideForm),
+    "supervise": (_l("督办"), f.SuperviseForm),
+    "escalate": (_l("上报"), f.ReasonForm),
+    "whistle": (_l("吹哨"), f.WhistleForm),
+    "verify": (_l("回访"), f.VerifyForm),
+    "close": (_l("结案"), f.NoteForm),
+    "reopen": (_l("返工"), f.ReasonForm),
+    "reject": (_l("不予受理"), f.ReasonForm),
+    "withdraw": (_l("撤回"), f.NoteForm),
+}
+
+
+def _form_for(action: str, user: Any, appeal: Appeal, data: Any = None, files: Any = None) -> Any:
+    cls = ACTION_FORMS[action][1]
+    kwargs: dict[str, Any] = {"prefix": action}
+    if cls in (f.RegisterForm, f.WhistleForm):
+        kwargs["district"] = appeal.district
+    if cls is f.DispatchForm:
+        kwargs["user"] = user
+    if data is not None:
+        return cls(data, files, **kwargs)
+    return cls(**kwargs)
+
+
+def _perform(action: str, user: Any, appeal: Appeal, d: dict[str, Any]) -> Appeal:
+    a = {"actor": user, "appeal": appeal.pk}
+    if action == "register":
+        return svc.appeal_register(
+            **a, category=d["category"], priority=d["priority"] or None, note=d["note"]
+        )
+    if action == "dispatch":
+        return svc.appeal_dispatch(**a, note=d["note"], **f.resolve_target(d["target"], user))
+    if action == "accept":
+        return svc.appeal_accept(**a, note=d["note"])
+    if action == "handle":
+        return svc.appeal_handle(**a, result=d["result"], photos=d["photos"])
+    if action == "return":
+        return svc.appeal_return(**a, reason=d["reason"])
+    if action == "extend_request":
+        return svc.appeal_extend_request(**a, working_days=d["working_days"], reason=d["reason"])
+    if action == "extend_decide":
+        return svc.appeal_extend_decide(**a, approve=d["approve"], note=d["note"])
+    if action == "supervise":
+        return svc.appeal_supervise(**a, note=d["note"])
+    if action == "escalate":
+        return svc.appeal_escalate(**a, reason=d["reason"])
+    if action == "whistle":
+        return svc.appeal_whistle(**a, departments=d["departments"], note=d["note"])
+    if action == "verify":
+        return svc.appeal_verify(
+            **a, rating=d["rating"], resolved=d["resolved"], comment=d["comment"]
+        )
+    if action == "close":
+        return svc.appeal_close(**a, note=d["note"])
+    if action == "reopen":
+        return svc.appeal_reopen(**a, reason=d["reason"])
+    if action == "reject":
+        return svc.appeal_reject(**a, reason=d["reason"])
+    if action == "withdraw":
+        return svc.appeal_withdraw(**a, reason=d["note"])
+    raise NotFound(_("页面不存在"))
+
+
+def _detail_page(
+    request: HttpRequest,
+    appeal: Appeal,
+    *,
+    bound: tuple[str, Any] | None = None,
+    revealed: dict[str, str] | None = None,
+    reveal_form: Any = None,
+    merge_form: Any = None,
+    status: int = 200,
+) -> HttpResponse:
+    user = request.user
+    available = _available_actions(user, appeal)
+    action_forms = []
+    for name in available:
+        form = bound[1] if bound and bound[0] == name else _form_for(name, user, appeal)
+        action_forms.append({"name": name, "label": ACTION_FORMS[name][0], "form": form})
+    if bound and bound[0] not in available and bound[0] in ACTION_FORMS:
+        # The state changed under the user: still show what they typed and why it failed.
+        action_forms.insert(
+            0, {"name": bound[0], "label": ACTION_FORMS[bound[0]][0], "form": bound[1]}
+        )
+    candidates: list[Appeal] = []
+    can_merge = caps.has_cap(user, caps.APPEAL_DISPATCH) and appeal.status not in FINAL_STATUSES
+    if appeal.status not in FINAL_STATUSES:
+        candidates = _scoped_candidates(
+            user,
+            appeal_duplicate_candidates(
+                category=appeal.category,
+                latitude=appeal.latitude,
+                longitude=appeal.longitude,
+                description=appeal.description,
+                at=appeal.created_at,
+                exclude_id=appeal.pk,
+            ),
+        )
+    timeline = sel.appeal_timeline(actor=user, appeal=appeal)
+    for e in timeline:
+        e.detail = _event_detail(e)
+    return render(
+        request,
+        "appeals/detail.html",
+        {
+            "appeal": appeal,
+            "colour": deadline_colour(appeal),
+            "timeline": timeline,
+            "photos": list(appeal.photos.all()),
+            "whistles": list(appeal.whistles.select_related("department")),
+            "extensions": list(appeal.extensions.order_by("-pk")[:5]),
+            "merged": list(appeal.duplicates.only("pk", "tracking_code", "status")[:100]),
+            "reporter_name": mask_name(appeal.reporter_name),
+            "reporter_phone": mask_phone(appeal.reporter_phone),
+            "revealed": revealed,
+            "can_reveal": caps.has_cap(user, caps.REVEAL_PII)
+            and bool(appeal.reporter_name or appeal.reporter_phone),
+            "reveal_form": reveal_form or f.RevealForm(),
+            "action_forms": action_forms,
+            "candidates": candidates,
+            "can_merge": can_merge and bool(candidates),
+            "merge_form": merge_form or f.MergeForm(candidates=candidates),
+        },
+        status=status,
+    )
+
+
+@login_required
+def detail(request: HttpRequest, pk: int) -> HttpResponse:
+    appeal = sel.appeal_get(actor=request.user, appeal_id=pk)
+    return _detail_page(request, appeal)
+
+
+@login_required
+@require_POST
+def act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    """One action form of the detail page → one service."""
+    if action not in ACTION_FORMS:
+        raise NotFound(_("页面不存在"))
+    appeal = sel.appeal_get(actor=request.user, appeal_id=pk)
+    form = _form_for(action, request.user, appeal, request.POST, request.FILES)
+    status = 400
+    if form.is_valid():
+        try:
+            _perform(action, request.user, appeal, form.cleaned_data)
+        except DomainError as exc:
+            if isinstance(exc, NotFound):
+                raise
+            status = _add_domain_error(form, exc)
+        else:
+            messages.success(request, _("已完成：%(a)s") % {"a": ACTION_FORMS[action][0]})
+            return redirect("appeals:detail", pk=appeal.pk)
+    appeal = sel.appeal_get(actor=request.user, appeal_id=pk)
+    return _detail_page(request, appeal, bound=(action, form), status=status)
+
+
+@login_required
+@require_POST
+def merge(request: HttpRequest, pk: int) -> HttpResponse:
+    """合并: fold the chosen duplicate candidates into this case."""
+    appeal = sel.appeal_get(actor=request.user, appeal_id=pk)
+    candidates = _scoped_candidates(
+        request.user,
+        appeal_duplicate_candidates(
+            category=appeal.category,
+            latitude=appeal.latitude,
+            longitude=appeal.longitude,
+            description=appeal.description,
+            at=appeal.created_at,
+            exclude_id=appeal.pk,
+        ),
+    )
+    form = f.MergeForm(request.POST, candidates=candidates)
+    status = 400
+    if form.is_valid():
+        try:
+            svc.appeal_merge(
+                actor=request.user,
+                appeal=appeal.pk,
+                duplicates=form.cleaned_data["duplicates"],
+                note=form.cleaned_data["note"],
+            )
+        except DomainError as exc:
+            status = _add_domain_error(form, exc)
+        else:
+            messages.success(
+                request,
+                _("已合并 %(n)s 件重复诉求") % {"n": len(form.cleaned_data["duplicates"])},
+            )
+            return redirect("appeals:detail", pk=appeal.pk)
+    return _detail_page(request, appeal, merge_form=form, status=status)
+
+
+@login_required
+@require_POST
+def reveal(request: HttpRequest, pk: int) -> HttpResponse:
+    """查看反映人完整信息: needs the capability and a reason; logged (PiiAccessLog)."""
+    appeal = sel.appeal_get(actor=request.user, appeal_id=pk)
+    form = f.RevealForm(request.POST)
+    if form.is_valid():
+        try:
+            revealed = pii_reveal(
+                actor=request.user,
+                subject=appeal,
+                fields=list(Appeal.PII_FIELDS),
+                reason=form.cleaned_data["reason"],
+                region_path=appeal.region_path,
+            )
+        except ValidationFailed as exc:
+            return _detail_page(
+                request, appeal, reveal_form=form, status=_add_domain_error(form, exc)
+            )
+        return _detail_page(request, appeal, revealed=revealed)
+    return _detail_page(request, appeal, reveal_form=form, status=400)
+
+
+# ---------------------------------------------------------------- supervision, stats, inbox
+
+
+@login_required
+def supervision(request: HttpRequest) -> HttpResponse:
+    """督办: overdue and amber open cases (oldest deadline first), or those already supervised."""
+    _need(request, caps.APPEAL_SUPERVISE)
+    show = request.GET.get("show") or "due"
+    now = timezone.now()
+    if show == "supervised":
+        qs = sel.appeal_list(actor=request.user, open_only=True).filter(supervision_count__gt=0)
+    else:
+        qs = sel.supervision_queue(actor=request.user, now=now)
+        if show == "red":
+            qs = qs.filter(deadline__lt=now)
+        elif show == "amber":
+            qs = qs.filter(deadline__gte=now)
+    page = keyset_page(qs, cursor=request.GET.get("cursor") or None, size=PAGE_SIZE)
+    return render(
+        request,
+        "appeals/supervision.html",
+        {
+            "page": page,
+            "rows": _rows(page.items),
+            "query": _query(request),
+            "show": show,
+            "form": f.SuperviseForm(prefix="supervise"),
+        },
+    )
+
+
+PERIODS = [
+    ("today", "今日"),
+    ("week", "本周"),
+    ("month", "本月"),
+    ("quarter", "本季度"),
+    ("year", "本年"),
+]
+GROUPINGS = [
+    ("none", "合计"),
+    ("region", "按辖区"),
+    ("department", "按部门"),
+    ("category", "按分类"),
+    ("month", "按月"),
+]
+RATE_COLUMNS = [
+    ("response_rate", "响应率"),
+    ("resolution_rate", "解决率"),
+    ("satisfaction_rate", "满意率"),
+    ("on_time_rate", "按期办结率"),
+    ("closure_rate", "办结率"),
+    ("rework_rate", "返工率"),
+]
+
+
+@login_required
+def stats(request: HttpRequest) -> HttpResponse:
+    """三率统计: the rates with their formulas, by region / department / category / month."""
+    _need(request, caps.APPEAL_VIEW)
+    group_by = request.GET.get("group_by") or "region"
+    period = request.GET.get("period") or "month"
+    if group_by not in dict(GROUPINGS):
+        raise ValidationFailed(_("分组方式无效"), field="group_by")
+    if period not in dict(PERIODS):
+        raise ValidationFailed(_("统计周期无效"), field="period")
+    data = sel.appeal_stats(actor=request.user, group_by=group_by, period=period)
+
+    def cells(row: Any) -> list[Any]:
+        return [getattr(row, key) for key, _label in RATE_COLUMNS]
+
+    rows = [{"row": r, "cells": cells(r)} for r in data["rows"]]
+    total = data["total"]
+    return render(
+        request,
+        "appeals/stats.html",
+        {
+            "rows": rows,
+            "total": total,
+            "total_cells": cells(total),
+            "formulas": [(k, v) for k, v in data["formulas"].items()],
+            "columns": [_(label) for _key, label in RATE_COLUMNS],
+            "periods": [(k, _(v)) for k, v in PERIODS],
+            "groupings": [(k, _(v)) for k, v in GROUPINGS],
+            "group_by": group_by,
+            "period": period,
+            "start": data["start"],
+            "end": data["end"],
+        },
+    )
+
+
+@login_required
+def inbox(request: HttpRequest) -> HttpResponse:
+    """站内通知."""
+    unread = request.GET.get("unread") == "1"
+    qs = sel.inbox(actor=request.user, unread_only=unread)
+    page = keyset_page(qs, cursor=request.GET.get("cursor") or None, size=PAGE_SIZE)
+    return render(
+        request,
+        "appeals/inbox.html",
+        {"page": page, "rows": page.items, "query": _query(request), "unread": unread},
+    )
+
+
+@login_required
+@require_POST
+def inbox_read(request: HttpRequest) -> HttpResponse:
+    """Mark the user's own notifications read (the chosen ones, or all)."""
+    qs = Notification.objects.filter(user=request.user, read_at=None)
+    if request.POST.get("all") != "1":
+        ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
+        qs = qs.filter(pk__in=ids)
+    count = qs.update(read_at=timezone.now())
+    messages.success(request, _("已标记 %(n)s 条为已读") % {"n": count})
+    return redirect("appeals:inbox")
