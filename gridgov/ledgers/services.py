@@ -40,12 +40,31 @@ class ImportRejected(ValidationFailed):
         self.problems = problems
 
 
+COUNT_LABELS = {
+    "regions": "辖区",
+    "grids": "网格",
+    "polygons": "其中有范围的网格",
+    "houses": "房屋",
+    "residents": "居民",
+    "occupancies": "居住记录",
+    "businesses": "商铺企业",
+    "party_orgs": "党组织",
+    "party_members": "党员",
+    "partner_units": "新登记共建单位",
+}
+
+
 @dataclass
 class ImportResult:
     kind: str
     rows: int
     counts: dict[str, int]
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def summary(self) -> list[tuple[str, int]]:
+        """The counts with their Chinese names, for people to read."""
+        return [(COUNT_LABELS.get(k, k), v) for k, v in self.counts.items()]
 
 
 def kind_get(key: str) -> Kind:

@@ -23,7 +23,7 @@ class ResidentOut(Schema):
     phone: str
     id_number: str
     birth_year: int | None
-    community: str
+    region: str
     region_code: str
     grid: str
     grid_code: str

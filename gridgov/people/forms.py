@@ -38,7 +38,7 @@ class ChangeTenantForm(forms.Form):
     moved_on = forms.DateField(
         label=_("变更日期"),
         initial=timezone.localdate,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     tenure = forms.ChoiceField(
         label=_("变更后居住类型"), required=False, choices=[("", _("（自动）")), *Tenure.choices]
@@ -67,7 +67,7 @@ class BusinessOpenForm(forms.Form):
     opened_on = forms.DateField(
         label=_("开业日期"),
         initial=timezone.localdate,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
 
     def __init__(self, *args, regions=(), grids=(), **kwargs) -> None:  # type: ignore[no-untyped-def]
@@ -80,7 +80,7 @@ class BusinessCloseForm(forms.Form):
     closed_on = forms.DateField(
         label=_("关闭日期"),
         initial=timezone.localdate,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     note = forms.CharField(label=_("说明"), max_length=255, required=False)
 

@@ -136,7 +136,7 @@ def resident_masked(resident: Resident) -> dict[str, Any]:
         "phone": mask_phone(resident.phone),
         "id_number": mask_id_number(resident.id_number),
         "birth_year": resident.birth_date.year if resident.birth_date else None,
-        "community": resident.region.name,
+        "region": resident.region.name,
         "region_code": resident.region.code,
         "grid": resident.grid.name if resident.grid_id else "",
         "grid_code": resident.grid.code if resident.grid_id else "",

@@ -97,7 +97,7 @@ class Command(BaseCommand):
         finally:
             if bar:
                 bar.close()
-        counts = "，".join(f"{k} {v}" for k, v in result.counts.items())
+        counts = "，".join(f"{k} {v}" for k, v in result.summary)
         self.stdout.write(
             f"导入成功：{result.rows} 行（{counts}），用时 {time.monotonic() - started:.1f} 秒"
         )
