@@ -12,7 +12,7 @@ from gridgov.accounts import capabilities as caps
 from gridgov.core.errors import NotFound, ValidationFailed
 from gridgov.core.pagination import Page, keyset_page
 from gridgov.core.scope import scope_queryset, subtree_q, user_scope_path
-from gridgov.territory.models import Grid, Region, RegionKind
+from gridgov.territory.models import Facility, Grid, Region, RegionKind
 
 # The tree page stops at compounds by default: buildings and units are thousands.
 TREE_DEFAULT_KINDS = (
@@ -78,6 +78,27 @@ def region_get(*, actor: Any, code: str) -> Region:
     if region is None:
         raise NotFound(_("未找到该辖区"))
     return region
+
+
+def region_overview(*, actor: Any, code: str, children_limit: int = 300) -> dict[str, Any]:
+    """A region with its ancestors, children, grids (for a community) and facilities.
+
+    NotFound when missing or outside the actor's jurisdiction.
+    """
+    region = region_get(actor=actor, code=code)
+    parts = [p for p in region.path.split("/") if p][:-1]
+    ancestor_paths = ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
+    return {
+        "region": region,
+        "ancestors": list(_regions(actor).filter(path__in=ancestor_paths).order_by("depth")),
+        "children": list(
+            region.children.select_related("property_manager").order_by("code")[:children_limit]
+        ),
+        "grids": list(region.grids.select_related("owner").order_by("code"))
+        if region.kind == RegionKind.COMMUNITY
+        else [],
+        "facilities": list(Facility.objects.filter(region=region).order_by("kind", "name")),
+    }
 
 
 def region_list(

@@ -9,11 +9,12 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from gridgov.core.errors import ValidationFailed
 from gridgov.territory import selectors
-from gridgov.territory.models import Facility, Region, RegionKind
+from gridgov.territory.models import Region
 
 PAGE_SIZE = 50
 
@@ -25,9 +26,9 @@ def _level(request: HttpRequest) -> int | None:
     try:
         level = int(raw)
     except ValueError as exc:
-        raise ValidationFailed("网格层级须为 1 到 5 的整数", field="level") from exc
+        raise ValidationFailed(_("网格层级须为 1 到 5 的整数"), field="level") from exc
     if not 1 <= level <= 5:
-        raise ValidationFailed("网格层级须为 1 到 5 的整数", field="level")
+        raise ValidationFailed(_("网格层级须为 1 到 5 的整数"), field="level")
     return level
 
 
@@ -155,28 +156,5 @@ def grid_detail(request: HttpRequest, code: str) -> HttpResponse:
 @login_required
 @require_GET
 def region_detail(request: HttpRequest, code: str) -> HttpResponse:
-    region = selectors.region_get(actor=request.user, code=code)
-    children = list(region.children.select_related("property_manager").order_by("code")[:300])
-    grids = (
-        list(region.grids.select_related("owner").order_by("code"))
-        if region.kind == RegionKind.COMMUNITY
-        else []
-    )
-    facilities = list(Facility.objects.filter(region=region).order_by("kind", "name"))
-    ancestors = list(Region.objects.filter(path__in=_ancestor_paths(region.path)).order_by("depth"))
-    return render(
-        request,
-        "territory/region_detail.html",
-        {
-            "region": region,
-            "children": children,
-            "grids": grids,
-            "facilities": facilities,
-            "ancestors": ancestors,
-        },
-    )
-
-
-def _ancestor_paths(path: str) -> list[str]:
-    parts = [p for p in path.split("/") if p][:-1]
-    return ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
+    overview = selectors.region_overview(actor=request.user, code=code)
+    return render(request, "territory/region_detail.html", overview)
