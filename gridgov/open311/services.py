@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from typing import Any
 
 from django.conf import settings
@@ -76,6 +77,7 @@ def apikey_revoke(*, actor: Any, key_id: int) -> ApiKey:
         return key
     key.revoked_at = timezone.now()
     key.save(update_fields=["revoked_at"])
+    _recent.pop(key.digest, None)
     if key.user_id:
         User.objects.filter(pk=key.user_id).update(is_active=False)
     audit(
@@ -88,15 +90,32 @@ def apikey_revoke(*, actor: Any, key_id: int) -> ApiKey:
     return key
 
 
+# Valid keys are remembered per process for a few seconds: one query less per request
+# under load. A revocation applies at once in the revoking process and within
+# GRIDGOV_APIKEY_CACHE_SECONDS (default 5; 0 turns the cache off) everywhere else.
+_recent: dict[str, tuple[float, ApiKey]] = {}
+
+
 def apikey_authenticate(clear: str | None) -> ApiKey | None:
     """The active key for ``clear`` with its service user loaded, or None."""
     if not clear or not clear.startswith(KEY_PREFIX) or len(clear) > 128:
         return None
+    digest = key_digest(clear)
+    ttl = float(getattr(settings, "GRIDGOV_APIKEY_CACHE_SECONDS", 5))
+    now = time.monotonic()
+    hit = _recent.get(digest) if ttl > 0 else None
+    if hit is not None and hit[0] > now:
+        return hit[1]
     key = (
         ApiKey.objects.select_related("user", "user__scope_region", "user__department")
-        .filter(digest=key_digest(clear), revoked_at=None)
+        .filter(digest=digest, revoked_at=None)
         .first()
     )
     if key is None or key.user is None or not key.user.is_active:
+        _recent.pop(digest, None)
         return None
+    if ttl > 0:
+        if len(_recent) > 1000:
+            _recent.clear()
+        _recent[digest] = (now + ttl, key)
     return key

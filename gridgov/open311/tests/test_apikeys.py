@@ -107,3 +107,15 @@ def test_api_errors_share_one_shape(client):
     assert not_allowed.status_code == 405
     body = json.loads(not_allowed.content)
     assert body["error"]["code"] == "method_not_allowed"
+
+
+@pytest.mark.django_db
+def test_a_revocation_elsewhere_applies_within_the_cache_ttl(territory, settings):
+    from django.utils import timezone
+
+    clear = run("create", "--name", "丙")[0].strip()
+    assert apikey_authenticate(clear) is not None  # now remembered for a few seconds
+    ApiKey.objects.update(revoked_at=timezone.now())  # as another process would
+    assert apikey_authenticate(clear) is not None
+    settings.GRIDGOV_APIKEY_CACHE_SECONDS = 0
+    assert apikey_authenticate(clear) is None
