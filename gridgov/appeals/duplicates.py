@@ -1,7 +1,7 @@
 """Duplicate proposal: open appeals of the same category near the same place and time.
 
 One indexed query (category, nine coarse geo cells, created_at window), then an exact
-distance filter and a TF-IDF ranking over jieba tokens of the few rows found.
+distance filter and a TF-IDF cosine ranking over jieba tokens of the few rows found.
 """
 
 from __future__ import annotations
@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
+from collections import Counter
+from functools import lru_cache
 from typing import Any
 
 from gridgov.appeals.models import OPEN_STATUSES, Appeal, Category, Status, neighbour_cells
@@ -30,29 +32,43 @@ def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 _jieba_ready = False
 
 
-def tokens(text: str) -> list[str]:
+@lru_cache(maxsize=4096)
+def tokens(text: str) -> tuple[str, ...]:
+    """jieba word tokens without whitespace and punctuation (cached: candidates recur)."""
     global _jieba_ready
     import jieba
 
     if not _jieba_ready:
         jieba.setLogLevel(logging.WARNING)
         _jieba_ready = True
-    return [t for t in jieba.lcut(text or "") if t.strip() and len(t.strip()) > 0]
+    return tuple(t for t in jieba.lcut(text or "") if any(ch.isalnum() for ch in t))
 
 
 def similarities(text: str, others: list[str]) -> list[float]:
-    """Cosine similarity of ``text`` to each of ``others`` (TF-IDF over jieba tokens)."""
+    """Cosine similarity of ``text`` to each of ``others``: TF-IDF over jieba tokens with
+    smoothed IDF (as scikit-learn's TfidfVectorizer computes it), in plain Python because
+    the sets are a handful of rows and importing/fitting scikit-learn per intake costs
+    tens of milliseconds."""
     if not others:
         return []
-    from sklearn.feature_extraction.text import TfidfVectorizer
+    docs = [Counter(tokens(t)) for t in [text, *others]]
+    n = len(docs)
+    df: Counter[str] = Counter()
+    for doc in docs:
+        df.update(doc.keys())
+    idf = {term: math.log((1 + n) / (1 + count)) + 1 for term, count in df.items()}
 
-    vectorizer = TfidfVectorizer(tokenizer=tokens, token_pattern=None, lowercase=False)
-    try:
-        matrix = vectorizer.fit_transform([text, *others])
-    except ValueError:  # empty vocabulary (e.g. only punctuation)
-        return [0.0] * len(others)
-    scores = (matrix[1:] @ matrix[0].T).toarray().ravel()
-    return [float(s) for s in scores]
+    def weigh(doc: Counter[str]) -> tuple[dict[str, float], float]:
+        vec = {term: c * idf[term] for term, c in doc.items()}
+        return vec, math.sqrt(sum(w * w for w in vec.values()))
+
+    query, qnorm = weigh(docs[0])
+    scores = []
+    for doc in docs[1:]:
+        vec, norm = weigh(doc)
+        dot = sum(w * vec.get(term, 0.0) for term, w in query.items())
+        scores.append(dot / (qnorm * norm) if qnorm and norm else 0.0)
+    return scores
 
 
 def appeal_duplicate_candidates(

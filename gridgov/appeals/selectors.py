@@ -163,6 +163,82 @@ def appeal_timeline(*, actor: Any, appeal: Appeal | int) -> list[AppealEvent]:
     )
 
 
+def appeal_available_actions(*, actor: Any, appeal: Appeal) -> list[str]:
+    """The actions (``models.Action`` values) the actor may take on the appeal now, for
+    showing buttons. Mirrors the services' guards (state first, then capability and
+    jurisdiction); the services remain the authority and re-check everything."""
+    from gridgov.appeals.models import TRANSITIONS, Action, ExtensionRequest, Level
+    from gridgov.appeals.services import can_view, is_handler
+    from gridgov.core.scope import in_scope
+    from gridgov.territory.models import RegionKind
+
+    if not can_view(actor, appeal):
+        return []
+
+    def has(*names: str) -> bool:
+        return any(caps.has_cap(actor, n) for n in names)
+
+    local = in_scope(actor, appeal.region_path)
+    handler = is_handler(actor, appeal)
+    scope = getattr(actor, "scope_region", None)
+    checks = {
+        Action.REGISTER: lambda: has(caps.APPEAL_INTAKE, caps.APPEAL_DISPATCH),
+        Action.DISPATCH: lambda: has(caps.APPEAL_DISPATCH),
+        Action.ACCEPT: lambda: handler,
+        Action.HANDLE: lambda: handler,
+        Action.RETURN: lambda: handler,
+        Action.EXTEND_REQUEST: lambda: (
+            handler and not ExtensionRequest.objects.filter(appeal=appeal, approved=None).exists()
+        ),
+        Action.VERIFY: lambda: has(caps.APPEAL_VERIFY) and local,
+        Action.CLOSE: lambda: has(caps.APPEAL_VERIFY, caps.APPEAL_DISPATCH) and local,
+        Action.REOPEN: lambda: has(caps.APPEAL_VERIFY, caps.APPEAL_DISPATCH) and local,
+        Action.REJECT: lambda: has(caps.APPEAL_INTAKE, caps.APPEAL_DISPATCH),
+        Action.WITHDRAW: lambda: has(caps.APPEAL_INTAKE) and local,
+        Action.EXTEND_DECIDE: lambda: (
+            has(caps.APPEAL_DISPATCH, caps.APPEAL_SUPERVISE)
+            and local
+            and ExtensionRequest.objects.filter(appeal=appeal, approved=None).exists()
+        ),
+        Action.SUPERVISE: lambda: has(caps.APPEAL_SUPERVISE),
+        Action.ESCALATE: lambda: (
+            (handler or has(caps.APPEAL_DISPATCH))
+            and appeal.assigned_level not in (Level.STREET, Level.DEPARTMENT)
+        ),
+        Action.WHISTLE: lambda: (
+            has(caps.APPEAL_DISPATCH)
+            and (
+                actor.is_superuser
+                or (
+                    scope is not None
+                    and scope.kind
+                    in (
+                        RegionKind.COMMUNITY,
+                        RegionKind.STREET,
+                        RegionKind.TOWNSHIP,
+                        RegionKind.DISTRICT,
+                    )
+                )
+            )
+        ),
+        Action.MERGE: lambda: has(caps.APPEAL_DISPATCH),
+    }
+    out = [
+        str(a)
+        for a, (allowed, _t) in TRANSITIONS.items()
+        if appeal.status in allowed and checks[a]()
+    ]
+    if (
+        appeal.status == Status.ACCEPTED
+        and is_department_user(actor)
+        and AppealWhistle.objects.filter(
+            appeal=appeal, department_id=actor.department_id, reported_at=None
+        ).exists()
+    ):
+        out.append(str(Action.REPORT))
+    return out
+
+
 def public_timeline(*, appeal: Appeal) -> list[AppealEvent]:
     """The timeline a reporter sees by tracking code: steps only, no staff names or notes
     that might carry other people's data (reasons for return/reject are kept)."""

@@ -205,3 +205,51 @@ def test_duplicates_are_proposed_on_intake(personas, cats):
     assert far.pk not in ids and other_cat.pk not in ids
     event = second.events.get(action=Action.INTAKE)
     assert event.data["duplicate_candidates"] == [first.pk]
+
+
+def test_intake_query_count_does_not_grow_with_the_table(
+    personas, cats, django_assert_max_num_queries
+):
+    from gridgov.appeals.tests.helpers import spot
+
+    for _ in range(5):
+        lat, lon = spot()
+        appeal_intake(
+            actor=personas.operator,
+            channel=Channel.HOTLINE,
+            category=cats.sewer,
+            description="下水管道破裂",
+            latitude=lat,
+            longitude=lon,
+        )
+    lat, lon = spot()
+    # grid, time limit, duplicate look-up, savepoint, appeal, event, audit, release
+    with django_assert_max_num_queries(9):
+        appeal_intake(
+            actor=personas.operator,
+            channel=Channel.HOTLINE,
+            category=cats.sewer,
+            description="下水管道破裂",
+            latitude=lat,
+            longitude=lon,
+        )
+
+
+def test_appeal_list_page_is_one_query(personas, cats, django_assert_num_queries):
+    from gridgov.appeals.selectors import appeal_page
+    from gridgov.appeals.tests.helpers import spot
+
+    for _ in range(3):
+        lat, lon = spot()
+        appeal_intake(
+            actor=personas.operator,
+            channel=Channel.HOTLINE,
+            category=cats.sewer,
+            description="下水管道破裂",
+            latitude=lat,
+            longitude=lon,
+        )
+    with django_assert_num_queries(1):
+        page = appeal_page(actor=personas.worker_a, size=2)
+        assert [a.category.parent.name for a in page.items] == ["设施维护", "设施维护"]
+        assert page.items[0].region.name == "A社区"

@@ -159,3 +159,21 @@ def test_two_handlers_accepting_at_once_exactly_one_wins(territory, cats):
     appeal.refresh_from_db()
     assert appeal.status == Status.ACCEPTED
     assert AppealEvent.objects.filter(appeal=appeal, action=Action.ACCEPT).count() == 1
+
+
+def test_available_actions_follow_state_and_role(personas, cats, territory):
+    from gridgov.appeals.selectors import appeal_available_actions
+
+    p = personas
+    appeal = new_appeal(p.worker_a, cats.sanitation)
+    assert "register" in appeal_available_actions(actor=p.worker_a, appeal=appeal)
+    assert appeal_available_actions(actor=p.worker_b, appeal=appeal) == []
+    s.appeal_register(actor=p.worker_a, appeal=appeal)
+    s.appeal_dispatch(actor=p.worker_a, appeal=appeal, grid=territory.grid_a)
+    appeal.refresh_from_db()
+    grid = appeal_available_actions(actor=p.grid_worker, appeal=appeal)
+    assert {"accept", "return", "extend_request", "escalate"} <= set(grid)
+    assert "dispatch" not in grid and "supervise" not in grid
+    street = appeal_available_actions(actor=p.street_official, appeal=appeal)
+    assert {"supervise", "whistle", "withdraw"} <= set(street)
+    assert "verify" not in street  # not handled yet
