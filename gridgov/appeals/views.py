@@ -31,7 +31,8 @@ from gridgov.appeals import forms as f
 from gridgov.appeals import selectors as sel
 from gridgov.appeals import services as svc
 from gridgov.appeals.deadlines import deadline_colour
-from gridgov.appeals.duplicates import appeal_duplicate_candidates
+from gridgov.appeals.duplicates import WINDOW as DUPLICATE_WINDOW
+from gridgov.appeals.duplicates import appeal_duplicate_candidates, similarities
 from gridgov.appeals.models import (
     FINAL_STATUSES,
     TRANSITIONS,
@@ -55,7 +56,7 @@ from gridgov.core.pagination import keyset_page
 from gridgov.core.pii import mask_name, mask_phone
 from gridgov.core.ratelimit import check_rate
 from gridgov.core.scope import in_scope
-from gridgov.territory.models import RegionKind
+from gridgov.territory.models import Region, RegionKind
 
 PAGE_SIZE = 30
 # Steps a resident should not see on the public page (internal clock events).
@@ -425,6 +426,33 @@ def _scoped_candidates(user: Any, candidates: list[Appeal]) -> list[Appeal]:
     return [c for c in candidates if in_scope(user, c.region_path)]
 
 
+def _candidates_in_region(
+    user: Any, *, category: Any, region: Any, description: str
+) -> list[Appeal]:
+    """Without a point (a caller who gives an address): open cases of the category in the
+    same community in the last 48 h, best text match first (scoped by the selector)."""
+    since = timezone.now() - DUPLICATE_WINDOW
+    rows = list(
+        sel.appeal_list(
+            actor=user, category=category.pk, region_path=region.path, open_only=True
+        ).filter(created_at__gte=since)[:50]
+    )
+    if not rows:
+        return []
+    for row in rows:
+        row.distance_m = None
+    if description.strip():
+        for row, score in zip(
+            rows, similarities(description, [r.description for r in rows]), strict=True
+        ):
+            row.similarity = round(score, 3)
+    else:
+        for row in rows:
+            row.similarity = 0.0
+    rows.sort(key=lambda r: -r.similarity)
+    return rows[:20]
+
+
 @login_required
 @require_GET
 def hotline_duplicates(request: HttpRequest) -> HttpResponse:
@@ -443,11 +471,12 @@ def hotline_duplicates(request: HttpRequest) -> HttpResponse:
         lng = float(g["longitude"]) if g.get("longitude") else None
     except ValueError:
         lat = lng = None
+    region = None
+    if (g.get("region") or "").isdigit():
+        region = Region.objects.filter(pk=g["region"]).first()
     if category is None:
         hint = _("选择分类后自动查重")
-    elif lat is None or lng is None:
-        hint = _("填写坐标后自动查重（同类、100 米、48 小时内）")
-    else:
+    elif lat is not None and lng is not None:
         candidates = _scoped_candidates(
             request.user,
             appeal_duplicate_candidates(
@@ -458,6 +487,12 @@ def hotline_duplicates(request: HttpRequest) -> HttpResponse:
                 at=timezone.now(),
             ),
         )
+    elif region is not None:
+        candidates = _candidates_in_region(
+            request.user, category=category, region=region, description=g.get("description", "")
+        )
+    else:
+        hint = _("选择社区或填写坐标后自动查重（同类、48 小时内）")
     return render(request, "appeals/_duplicates.html", {"candidates": candidates, "hint": hint})
 
 
@@ -630,6 +665,9 @@ ACTION_FORMS: dict[str, tuple[str, Any]] = {
 }
 
 
+FORWARD_ACTIONS = ("register", "dispatch", "accept", "handle", "verify", "close", "extend_decide")
+
+
 def _form_for(action: str, user: Any, appeal: Appeal, data: Any = None, files: Any = None) -> Any:
     cls = ACTION_FORMS[action][1]
     kwargs: dict[str, Any] = {"prefix": action}
@@ -697,10 +735,17 @@ def _detail_page(
     for name in available:
         form = bound[1] if bound and bound[0] == name else _form_for(name, user, appeal)
         action_forms.append({"name": name, "label": ACTION_FORMS[name][0], "form": form})
+    # Open the panel the user just submitted, else the first step forward (never a refusal).
+    opened = next((a for a in action_forms if a["form"].is_bound), None) or next(
+        (a for a in action_forms if a["name"] in FORWARD_ACTIONS), None
+    )
+    if opened is not None:
+        opened["open"] = True
     if bound and bound[0] not in available and bound[0] in ACTION_FORMS:
         # The state changed under the user: still show what they typed and why it failed.
         action_forms.insert(
-            0, {"name": bound[0], "label": ACTION_FORMS[bound[0]][0], "form": bound[1]}
+            0,
+            {"name": bound[0], "label": ACTION_FORMS[bound[0]][0], "form": bound[1], "open": True},
         )
     candidates: list[Appeal] = []
     can_merge = caps.has_cap(user, caps.APPEAL_DISPATCH) and appeal.status not in FINAL_STATUSES

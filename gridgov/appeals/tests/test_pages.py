@@ -414,7 +414,7 @@ def test_hotline_bad_input_changes_nothing_and_keeps_typing(personas, cats, terr
     assert Appeal.objects.count() == 0
 
 
-def test_hotline_duplicate_partial_lists_nearby_same_category(personas, cats, appeal_a):
+def test_hotline_duplicate_partial_lists_nearby_same_category(personas, cats, appeal_a, territory):
     client = as_user(personas.operator)
     url = reverse("appeals:hotline_duplicates")
     response = client.get(
@@ -433,9 +433,20 @@ def test_hotline_duplicate_partial_lists_nearby_same_category(personas, cats, ap
         url, {"category": cats.lift.pk, "latitude": POINT_A[0], "longitude": POINT_A[1]}
     )
     assert appeal_a.tracking_code not in text(other)
+    # A caller with an address only: same category in the chosen community, last 48 h.
+    by_region = client.get(
+        url, {"category": cats.sanitation.pk, "region": appeal_a.region_id, "description": "垃圾"}
+    )
+    assert appeal_a.tracking_code in text(by_region) and " 米" not in text(by_region)
+    elsewhere = client.get(url, {"category": cats.sanitation.pk, "region": territory.comm_b.pk})
+    assert appeal_a.tracking_code not in text(elsewhere)
     # Out of the operator's reach: worker_b sees nothing of A's cases.
     hidden = as_user(personas.worker_b).get(
         url, {"category": cats.sanitation.pk, "latitude": POINT_A[0], "longitude": POINT_A[1]}
+    )
+    assert appeal_a.tracking_code not in text(hidden)
+    hidden = as_user(personas.worker_b).get(
+        url, {"category": cats.sanitation.pk, "region": appeal_a.region_id}
     )
     assert appeal_a.tracking_code not in text(hidden)
 
