@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from gridgov.accounts.capabilities import CONFIGURE, has_cap
+from gridgov.accounts.capabilities import APPEAL_VIEW, CONFIGURE, has_cap
 from gridgov.appeals.models import (
     Appeal,
     AppealEvent,
@@ -85,6 +85,12 @@ class EventInline(admin.TabularInline):
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return has_cap(request.user, APPEAL_VIEW)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
 
 @admin.register(Appeal)
 class AppealAdmin(ScopedAdmin):
@@ -119,7 +125,16 @@ class AppealAdmin(ScopedAdmin):
         ]
         return [*names, "masked_reporter"]
 
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return has_cap(request.user, APPEAL_VIEW)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return has_cap(request.user, APPEAL_VIEW)
+
     def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
