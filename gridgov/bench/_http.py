@@ -9,7 +9,7 @@ GRIDGOV_BENCH=true (which mounts the bare baseline view). ``measure()`` drives i
 Python generator, for a bounded time after a warm-up.
 
 Tunables (environment): GRIDGOV_BENCH_SECONDS (10), GRIDGOV_BENCH_WARMUP (2),
-GRIDGOV_BENCH_CONNECTIONS (32), GRIDGOV_WORKERS (2 × cores), GRIDGOV_BENCH_GRIDS (300).
+GRIDGOV_BENCH_CONNECTIONS (2 × workers), GRIDGOV_WORKERS (2 × cores), GRIDGOV_BENCH_GRIDS (300).
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ PG_ADMIN_URL = os.environ.get("GRIDGOV_BENCH_PG", "postgres://postgres@127.0.0.1
 DB_NAME = os.environ.get("GRIDGOV_BENCH_DB", "gg_bench")
 SECONDS = float(os.environ.get("GRIDGOV_BENCH_SECONDS", "10"))
 WARMUP = float(os.environ.get("GRIDGOV_BENCH_WARMUP", "2"))
-CONNECTIONS = int(os.environ.get("GRIDGOV_BENCH_CONNECTIONS", "32"))
+CONNECTIONS = int(os.environ.get("GRIDGOV_BENCH_CONNECTIONS", "0"))  # 0: 2 × workers
 GRIDS = int(os.environ.get("GRIDGOV_BENCH_GRIDS", "300"))
 
 
@@ -211,6 +211,8 @@ def server() -> Server:
             f"127.0.0.1:{port}",
             "--workers",
             str(workers),
+            "--config",
+            "python:gridgov.bench._gunicorn_conf",
             "--backlog",
             "2048",
             "--log-level",
@@ -515,7 +517,7 @@ def measure(
     srv = server()
     seconds = SECONDS if seconds is None else seconds
     warmup = WARMUP if warmup is None else warmup
-    connections = connections or CONNECTIONS
+    connections = connections or CONNECTIONS or 2 * srv.workers
     runner = _run_wrk if _have_wrk() else _run_python
     if warmup > 0:
         runner(srv.base_url, load, warmup, connections)
