@@ -135,7 +135,9 @@ class PublicAppealOut(Schema):
     closed_at: dt.datetime | None
     result: str
     rating: str
+    merged: bool = Field(description="已与同一问题的其他反映合并办理；显示合并后的进度")
     can_rate: bool
+    can_withdraw: bool
     timeline: list[PublicEventOut]
 
 
@@ -604,22 +606,26 @@ def inbox_read(request: HttpRequest, payload: ReadIn) -> Any:
 
 
 def public_out(appeal: Appeal) -> dict[str, Any]:
+    """The reporter's view; a merged duplicate shows the progress of its merged case."""
+    t = sel.appeal_track(tracking_code=appeal.tracking_code)
+    shown = t.shown
     return {
         "tracking_code": appeal.tracking_code,
-        "status": appeal.status,
-        "status_label": str(Status(appeal.status).label),
+        "status": shown.status,
+        "status_label": str(Status(shown.status).label),
+        "merged": t.merged,
         "category": str(appeal.category),
         "description": appeal.description,
         "created_at": appeal.created_at,
-        "deadline": appeal.deadline,
-        "closed_at": appeal.closed_at,
-        "result": appeal.result,
+        "deadline": shown.deadline,
+        "closed_at": shown.closed_at,
+        "result": shown.result,
         "rating": appeal.rating,
-        "can_rate": appeal.status == Status.HANDLED,
+        "can_rate": t.can_rate,
+        "can_withdraw": t.can_withdraw,
         "timeline": [
             {"action": e.action, "action_label": str(Action(e.action).label), "at": e.at}
-            for e in sel.public_timeline(appeal=appeal)
-            if e.action not in (Action.REMIND, Action.OVERDUE, Action.WHISTLE_FLAG)
+            for e in t.events
         ],
     }
 

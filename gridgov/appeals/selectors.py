@@ -256,6 +256,39 @@ def appeal_list_for_reporter(*, actor: Any) -> QuerySet:
     )
 
 
+@dataclass
+class Tracking:
+    """What a reporter sees by tracking code. A merged duplicate shows the progress of the
+    case it was merged into (``shown``) without revealing that case's own code."""
+
+    appeal: Appeal
+    shown: Appeal
+    merged: bool
+    events: list[AppealEvent]
+    can_rate: bool
+    can_withdraw: bool
+
+
+HIDDEN_FROM_REPORTER = ("remind", "overdue", "whistle_flag", "merge_receive")
+
+
+def appeal_track(*, tracking_code: str) -> Tracking:
+    """The public status of an appeal by its tracking code (NotFound for unknown codes)."""
+    from gridgov.appeals.models import TRANSITIONS, Action
+
+    appeal = appeal_get_by_code(tracking_code=tracking_code)
+    shown = appeal.duplicate_of if appeal.duplicate_of_id else appeal
+    events = [e for e in public_timeline(appeal=shown) if e.action not in HIDDEN_FROM_REPORTER]
+    return Tracking(
+        appeal=appeal,
+        shown=shown,
+        merged=appeal.duplicate_of_id is not None,
+        events=events,
+        can_rate=appeal.status == Status.HANDLED,
+        can_withdraw=appeal.status in TRANSITIONS[Action.WITHDRAW][0],
+    )
+
+
 def inbox_unread_count(*, actor: Any) -> int:
     """Unread notifications of the actor (an indexed count over one user's rows)."""
     return Notification.objects.filter(user_id=getattr(actor, "pk", None), read_at=None).count()

@@ -197,3 +197,27 @@ def test_public_endpoints_are_rate_limited(client, cats, settings):
     settings.GRIDGOV_ANON_RATE_PER_MINUTE = 2
     codes = [client.get(f"{BASE}/public/NOSUCHCODE").status_code for _ in range(3)]
     assert codes == [404, 404, 429]
+
+
+def test_merged_duplicate_tracks_the_merged_case_without_its_code(client, staff, cats, personas):
+    from gridgov.appeals import services as s
+
+    body = {
+        "category_id": cats.lift.pk,
+        "description": "电梯坏了",
+        "latitude": POINT_A[0],
+        "longitude": POINT_A[1],
+    }
+    first = post(client, "/public/", body, {}).json()["tracking_code"]
+    second = post(client, "/public/", body, {}).json()["tracking_code"]
+    primary = Appeal.objects.get(tracking_code=first)
+    s.appeal_merge(
+        actor=personas.operator,
+        appeal=primary,
+        duplicates=[Appeal.objects.get(tracking_code=second)],
+    )
+    s.appeal_register(actor=personas.operator, appeal=primary)
+    track = client.get(f"{BASE}/public/{second}").json()
+    assert track["merged"] is True and track["status"] == Status.REGISTERED
+    assert first not in json.dumps(track)
+    assert track["can_rate"] is False and track["can_withdraw"] is False
