@@ -336,3 +336,69 @@ def test_cli_export(territory, personas, tmp_path):
     target = tmp_path / "out.csv"
     call_command("ledger", "export", "regions", str(target), "--as", "org")
     assert "A社区" in target.read_bytes().decode("utf-8-sig")
+
+
+def test_businesses_import_checks_credit_code_and_closing(territory, personas):
+    from gridgov.ledgers.kinds import credit_code_error
+    from gridgov.people.models import Business
+
+    assert credit_code_error("91350100M000100Y43") is None  # a published example
+    head = [
+        "名称",
+        "类型",
+        "统一社会信用代码",
+        "所属辖区编码",
+        "联系电话",
+        "状态",
+        "开业日期",
+        "关闭日期",
+    ]
+    rows = [
+        head,
+        ["老王面馆", "商铺", "", "410205001001", "13700001111", "营业", "2020-01-01", ""],
+        ["坏代码", "企业", "91350100M000100Y44", "410205001001", "", "", "", ""],
+        ["关了", "商铺", "", "410205001001", "", "已关闭", "2020-01-01", ""],
+        ["老王面馆", "商铺", "", "410205001001", "", "", "", ""],
+        ["怪", "摊位", "", "410205001001", "", "", "2020-13-01", ""],
+    ]
+    with pytest.raises(ImportRejected) as err:
+        ledger_import(
+            actor=personas.worker_a, kind="businesses", data=csv_bytes(rows), filename="b.csv"
+        )
+    assert _problems(err.value) == {
+        (3, "统一社会信用代码"),
+        (4, "关闭日期"),
+        (5, "名称"),
+        (6, "类型"),
+        (6, "开业日期"),
+    }
+    result = ledger_import(
+        actor=personas.worker_a, kind="businesses", data=csv_bytes(rows[:2]), filename="b.csv"
+    )
+    assert result.counts == {"businesses": 1}
+    shop = Business.objects.get()
+    assert shop.grid == territory.grid_a and str(shop.opened_on) == "2020-01-01"
+
+
+def test_houses_import_and_duplicates_against_database(territory, personas):
+    head = ["楼栋编码", "房号", "面积", "居住类型"]
+    rows = [
+        head,
+        ["410205001001001001", "1-101", "86.5", "出租"],
+        ["410205001001001001", "1-102", "-3", "别墅"],
+    ]
+    with pytest.raises(ImportRejected) as err:
+        ledger_import(
+            actor=personas.worker_a, kind="houses", data=csv_bytes(rows), filename="h.csv"
+        )
+    assert _problems(err.value) == {(3, "面积"), (3, "居住类型")}
+    ledger_import(
+        actor=personas.worker_a, kind="houses", data=csv_bytes(rows[:2]), filename="h.csv"
+    )
+    house = House.objects.get()
+    assert house.tenure == Tenure.RENTED and str(house.area_m2) == "86.50"
+    with pytest.raises(ImportRejected) as err:
+        ledger_import(
+            actor=personas.worker_a, kind="houses", data=csv_bytes(rows[:2]), filename="h.csv"
+        )
+    assert "已存在" in err.value.problems[0].message

@@ -223,3 +223,29 @@ def test_other_pages_render(client, registry, personas):
     c = _login(client, personas.worker_a)
     for name in ("party_members", "roles", "partner_units", "new_orgs", "houses"):
         assert c.get(reverse(f"people:{name}")).status_code == 200
+
+
+def test_admin_resident_list_masks_personal_data(client, registry, territory):
+    from gridgov.accounts.models import User
+
+    root = User.objects.create_superuser("root", password="pass-1234")
+    client.force_login(root)
+    html = client.get("/admin/people/resident/").content.decode()
+    assert "138****5678" in html and "王**" in html
+    assert "13812345678" not in html and registry.tenant.id_number not in html
+
+
+def test_residents_page_query_count_does_not_grow_with_rows(client, registry, personas, territory):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from gridgov.people import services
+
+    c = _login(client, personas.worker_a)
+    with CaptureQueriesContext(connection) as few:
+        c.get(reverse("people:residents"))
+    for i in range(20):
+        services.resident_create(actor=personas.worker_a, region=territory.comm_a, name=f"张{i}")
+    with CaptureQueriesContext(connection) as many:
+        c.get(reverse("people:residents"))
+    assert len(many) == len(few)
