@@ -20,18 +20,19 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext_lazy
 
 from gridgov.core.errors import RateLimited
 
 WINDOW_SECONDS = 60
-MESSAGE = "请求过于频繁, 请在 {seconds} 秒后再试"
+MESSAGE = gettext_lazy("请求过于频繁, 请在 %(seconds)s 秒后再试")
 
 
 class TooManyRequests(RateLimited):
     """A RateLimited error that knows when the client may retry (the Retry-After header)."""
 
     def __init__(self, retry_after: int) -> None:
-        super().__init__(MESSAGE.format(seconds=retry_after))
+        super().__init__(MESSAGE % {"seconds": retry_after})
         self.retry_after = retry_after
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
 
 from gridgov.appeals.models import Appeal, Category, Channel
 from gridgov.core.errors import ValidationFailed
@@ -34,7 +35,8 @@ def check_attributes(category: Category, attributes: dict[str, list[str]]) -> li
     for code in attributes:
         if code not in fields:
             raise ValidationFailed(
-                f"attribute[{code}] 不是该服务的属性", field=f"attribute[{code}]"
+                _("%(name)s 不是该服务的属性") % {"name": f"attribute[{code}]"},
+                field=f"attribute[{code}]",
             )
     lines = []
     for code, field in fields.items():
@@ -42,28 +44,38 @@ def check_attributes(category: Category, attributes: dict[str, list[str]]) -> li
         values = [v.strip() for v in attributes.get(code, []) if v.strip()]
         if not values:
             if field.get("required"):
-                raise ValidationFailed(f"{name} 为必填项", field=name)
+                raise ValidationFailed(_("%(name)s 为必填项") % {"name": name}, field=name)
             continue
         datatype = field["datatype"]
         if datatype != "multivaluelist" and len(values) > 1:
-            raise ValidationFailed(f"{name} 只能有一个值", field=name)
+            raise ValidationFailed(_("%(name)s 只能有一个值") % {"name": name}, field=name)
         value = values[0]
         if datatype == "number":
             try:
                 float(value)
             except ValueError:
-                raise ValidationFailed(f"{name} 须为数字", field=name) from None
+                raise ValidationFailed(
+                    _("%(name)s 须为数字") % {"name": name}, field=name
+                ) from None
         elif datatype == "datetime":
             try:
                 ok = parse_datetime(value.replace(" ", "+")) is not None
             except ValueError:
                 ok = False
             if not ok:
-                raise ValidationFailed(f"{name} 不是有效的日期时间", field=name)
+                raise ValidationFailed(
+                    _("%(name)s 不是有效的日期时间") % {"name": name}, field=name
+                )
         elif datatype == "string" and len(value) > MAX_ATTRIBUTE_STRING:
-            raise ValidationFailed(f"{name} 不能超过 {MAX_ATTRIBUTE_STRING} 个字符", field=name)
+            raise ValidationFailed(
+                _("%(name)s 不能超过 %(n)s 个字符") % {"name": name, "n": MAX_ATTRIBUTE_STRING},
+                field=name,
+            )
         elif datatype == "text" and len(value) > MAX_ATTRIBUTE_TEXT:
-            raise ValidationFailed(f"{name} 不能超过 {MAX_ATTRIBUTE_TEXT} 个字符", field=name)
+            raise ValidationFailed(
+                _("%(name)s 不能超过 %(n)s 个字符") % {"name": name, "n": MAX_ATTRIBUTE_TEXT},
+                field=name,
+            )
         elif datatype in ("singlevaluelist", "multivaluelist"):
             names = {
                 str(v.get("key")): str(v.get("name", v.get("key")))
@@ -72,7 +84,11 @@ def check_attributes(category: Category, attributes: dict[str, list[str]]) -> li
             }
             bad = [v for v in values if v not in names]
             if bad:
-                raise ValidationFailed(f"{name} 的取值不在列表中: {', '.join(bad)}", field=name)
+                raise ValidationFailed(
+                    _("%(name)s 的取值不在列表中: %(values)s")
+                    % {"name": name, "values": ", ".join(bad)},
+                    field=name,
+                )
             value = "、".join(names[v] for v in values)
         label = str(field.get("description") or code)
         lines.append(f"{label}: {value}")
@@ -117,9 +133,9 @@ def _place(
             if grid_path is not None and grid_path.startswith(scope_path):
                 return None
         if not address:
-            raise ValidationFailed("lat/long 不在您管辖范围内的任何网格中", field="lat")
+            raise ValidationFailed(_("lat/long 不在您管辖范围内的任何网格中"), field="lat")
     elif not address:
-        raise ValidationFailed("须提供位置: lat 和 long, 或 address_string", field="lat")
+        raise ValidationFailed(_("须提供位置: lat 和 long, 或 address_string"), field="lat")
     return scope_region or district
 
 
@@ -151,10 +167,12 @@ def open311_intake(
     from gridgov.appeals.services import appeal_intake
 
     if not service_code:
-        raise ValidationFailed("service_code 为必填项", field="service_code")
+        raise ValidationFailed(_("service_code 为必填项"), field="service_code")
     category = selectors.service_get(district_code=district_code, code=service_code)
     if category is None:
-        raise ValidationFailed(f"service_code 不存在: {service_code}", field="service_code")
+        raise ValidationFailed(
+            _("service_code 不存在: %(value)s") % {"value": service_code}, field="service_code"
+        )
     district = category.district
     if address_id and not address:
         address = address_id
@@ -162,7 +180,7 @@ def open311_intake(
         key=key, district=district, latitude=latitude, longitude=longitude, address=address
     )
     if len(address) > 255:
-        raise ValidationFailed("address_string 不能超过255个字符", field="address_string")
+        raise ValidationFailed(_("address_string 不能超过255个字符"), field="address_string")
     lines = check_attributes(category, attributes)
     text = description.strip() or category.name
     extra = list(lines)
@@ -173,7 +191,7 @@ def open311_intake(
     if extra:
         text = text + "\n【附加信息】" + "；".join(extra)
     if len(phone) > 20:
-        raise ValidationFailed("phone 不能超过20个字符", field="phone")
+        raise ValidationFailed(_("phone 不能超过20个字符"), field="phone")
     reporter_name = f"{last_name}{first_name}".strip()[:64]
     return appeal_intake(
         actor=actor,

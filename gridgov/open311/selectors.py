@@ -12,6 +12,8 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from gridgov.appeals.models import (
     FINAL_STATUSES,
@@ -30,12 +32,12 @@ MAX_ROWS = 1000  # the spec's cap on one response
 MAX_WINDOW = timedelta(days=90)  # the spec's widest date range
 DATATYPES = ("string", "number", "datetime", "text", "singlevaluelist", "multivaluelist")
 DATATYPE_DESCRIPTIONS = {
-    "string": "单行文本",
-    "number": "数字",
-    "datetime": "日期时间(ISO 8601, 含时区)",
-    "text": "多行文本",
-    "singlevaluelist": "从列表中选择一项",
-    "multivaluelist": "从列表中选择一项或多项",
+    "string": gettext_lazy("单行文本"),
+    "number": gettext_lazy("数字"),
+    "datetime": gettext_lazy("日期时间(ISO 8601, 含时区)"),
+    "text": gettext_lazy("多行文本"),
+    "singlevaluelist": gettext_lazy("从列表中选择一项"),
+    "multivaluelist": gettext_lazy("从列表中选择一项或多项"),
 }
 
 _PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
@@ -68,10 +70,11 @@ def parse_w3_datetime(raw: str, *, field: str) -> datetime:
         parsed = None
     if parsed is None:
         raise ValidationFailed(
-            f"{field} 不是有效的日期时间(例: 2026-11-01T08:00:00+08:00)", field=field
+            _("%(name)s 不是有效的日期时间(例: 2026-11-01T08:00:00+08:00)") % {"name": field},
+            field=field,
         )
     if timezone.is_naive(parsed):
-        raise ValidationFailed(f"{field} 须带时区(Z 或 +08:00)", field=field)
+        raise ValidationFailed(_("%(name)s 须带时区(Z 或 +08:00)") % {"name": field}, field=field)
     return parsed
 
 
@@ -131,7 +134,7 @@ def service_definition(category: Category) -> dict[str, Any]:
                 "code": str(field["code"]),
                 "datatype": field["datatype"],
                 "required": bool(field.get("required")),
-                "datatype_description": DATATYPE_DESCRIPTIONS[field["datatype"]],
+                "datatype_description": str(DATATYPE_DESCRIPTIONS[field["datatype"]]),
                 "order": int(field.get("order") or index),
                 "description": str(field.get("description") or field["code"]),
                 "values": [
@@ -219,7 +222,7 @@ def request_list(
     if ids:
         if len(ids) > MAX_ROWS:
             raise ValidationFailed(
-                f"service_request_id 最多 {MAX_ROWS} 个", field="service_request_id"
+                _("service_request_id 最多 %(n)s 个") % {"n": MAX_ROWS}, field="service_request_id"
             )
         return _rows(qs.filter(tracking_code__in=ids).order_by("-created_at", "-pk"))
 
@@ -236,7 +239,8 @@ def request_list(
         unknown = [c for c in codes if c not in known]
         if unknown:
             raise ValidationFailed(
-                f"service_code 不存在: {', '.join(unknown)}", field="service_code"
+                _("service_code 不存在: %(value)s") % {"value": ", ".join(unknown)},
+                field="service_code",
             )
         qs = qs.filter(category__code__in=codes)
 
@@ -244,7 +248,7 @@ def request_list(
     if statuses:
         bad = [s for s in statuses if s not in ("open", "closed")]
         if bad:
-            raise ValidationFailed("status 只能是 open 或 closed", field="status")
+            raise ValidationFailed(_("status 只能是 open 或 closed"), field="status")
         if set(statuses) == {"open"}:
             qs = qs.filter(status__in=OPEN_STATUSES)
         elif set(statuses) == {"closed"}:
@@ -263,9 +267,9 @@ def request_list(
     elif end is None:
         end = start + MAX_WINDOW
     if start > end:
-        raise ValidationFailed("start_date 不能晚于 end_date", field="start_date")
+        raise ValidationFailed(_("start_date 不能晚于 end_date"), field="start_date")
     if end - start > MAX_WINDOW:
-        raise ValidationFailed("start_date 与 end_date 相隔不能超过90天", field="end_date")
+        raise ValidationFailed(_("start_date 与 end_date 相隔不能超过90天"), field="end_date")
     qs = qs.filter(created_at__gte=start, created_at__lte=end)
 
     offset = (page - 1) * size
@@ -279,9 +283,12 @@ def _int_param(params: dict[str, str], name: str, default: int, low: int, high: 
     try:
         value = int(raw)
     except ValueError:
-        raise ValidationFailed(f"{name} 须为整数", field=name) from None
+        raise ValidationFailed(_("%(name)s 须为整数") % {"name": name}, field=name) from None
     if value < low or value > high:
-        raise ValidationFailed(f"{name} 须在 {low} 到 {high} 之间", field=name)
+        raise ValidationFailed(
+            _("%(name)s 须在 %(low)s 到 %(high)s 之间") % {"name": name, "low": low, "high": high},
+            field=name,
+        )
     return value
 
 
@@ -296,7 +303,7 @@ def status_notes(row: dict[str, Any], labels: dict[str, str]) -> str:
     status = row["status"]
     label = labels.get(status, status)
     if status == Status.MERGED:
-        return f"{label}(与其他同一问题的诉求合并办理)"
+        return _("%(label)s(与其他同一问题的诉求合并办理)") % {"label": label}
     if status in FINAL_STATUSES and row["result"]:
         return f"{label}: {mask_text(row['result'])[:500]}"
     return label
@@ -352,4 +359,6 @@ def token_lookup(*, district_code: str, token: str, key_id: int | None) -> Appea
 def service_notice(appeal: Appeal) -> str:
     if appeal.deadline is None:
         return ""
-    return f"办理时限: {timezone.localtime(appeal.deadline):%Y-%m-%d %H:%M}"
+    return _("办理时限: %(deadline)s") % {
+        "deadline": f"{timezone.localtime(appeal.deadline):%Y-%m-%d %H:%M}"
+    }

@@ -10,6 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from gridgov.accounts.models import Role, User
 from gridgov.core.audit import audit
@@ -38,12 +39,12 @@ def apikey_create(*, actor: Any, name: str, region: Region | None = None) -> tup
     """
     name = (name or "").strip()
     if not name:
-        raise ValidationFailed("请填写名称", field="name")
+        raise ValidationFailed(_("请填写名称"), field="name")
     if len(name) > 64:
-        raise ValidationFailed("名称不能超过64个字", field="name")
+        raise ValidationFailed(_("名称不能超过64个字"), field="name")
     scope = region or district_region()
     if scope is None:
-        raise ValidationFailed("未找到本区县辖区, 请先建立辖区或指定范围", field="region")
+        raise ValidationFailed(_("未找到本区县辖区, 请先建立辖区或指定范围"), field="region")
     clear = KEY_PREFIX + secrets.token_urlsafe(32)
     prefix = clear[:12]
     user = User(
@@ -72,7 +73,7 @@ def apikey_revoke(*, actor: Any, key_id: int) -> ApiKey:
     """Revoke a key at once; its service user is deactivated. Errors: NotFound."""
     key = ApiKey.objects.select_for_update().filter(pk=key_id).first()
     if key is None:
-        raise NotFound("API密钥不存在", field="id")
+        raise NotFound(_("API密钥不存在"), field="id")
     if key.revoked_at is not None:
         return key
     key.revoked_at = timezone.now()

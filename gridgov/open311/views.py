@@ -14,6 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
@@ -77,7 +78,7 @@ def _district(request: HttpRequest) -> str:
     jurisdiction = _params(request).get("jurisdiction_id", "").strip()
     code = settings.GRIDGOV_DISTRICT_CODE
     if jurisdiction and jurisdiction != code:
-        raise Open311Error(404, f"jurisdiction_id 不存在: {jurisdiction}")
+        raise Open311Error(404, _("jurisdiction_id 不存在: %(value)s") % {"value": jurisdiction})
     return code
 
 
@@ -107,7 +108,7 @@ def discovery(request: HttpRequest, *, fmt: str) -> HttpResponse:
     data = {
         "changeset": CHANGESET,
         "contact": getattr(settings, "DEFAULT_FROM_EMAIL", ""),
-        "key_service": "由区指挥中心发放 API 密钥 (manage.py apikey create)",
+        "key_service": _("由区指挥中心发放 API 密钥"),
         "endpoints": [
             {
                 "specification": SPEC_URL,
@@ -135,7 +136,7 @@ def service_definition(request: HttpRequest, code: str, *, fmt: str) -> HttpResp
     district = _district(request)
     category = selectors.service_get(district_code=district, code=code)
     if category is None:
-        raise Open311Error(404, f"service_code 不存在: {code}")
+        raise Open311Error(404, _("service_code 不存在: %(value)s") % {"value": code})
     return render(fmt, "service_definition", selectors.service_definition(category))
 
 
@@ -150,7 +151,7 @@ def requests(request: HttpRequest, *, fmt: str) -> HttpResponse:
     district = _district(request)
     key, supplied = _api_key(request)
     if supplied and key is None:
-        raise Open311Error(403, "api_key 无效或已吊销")
+        raise Open311Error(403, _("api_key 无效或已吊销"))
     rows = selectors.request_list(
         district_code=district, scope_path=_scope_path(key), params=request.GET.dict()
     )
@@ -163,10 +164,10 @@ def request_detail(request: HttpRequest, code: str, *, fmt: str) -> HttpResponse
     district = _district(request)
     key, supplied = _api_key(request)
     if supplied and key is None:
-        raise Open311Error(403, "api_key 无效或已吊销")
+        raise Open311Error(403, _("api_key 无效或已吊销"))
     row = selectors.request_get(district_code=district, scope_path=_scope_path(key), code=code)
     if row is None:
-        raise Open311Error(404, f"service_request_id 不存在: {code}")
+        raise Open311Error(404, _("service_request_id 不存在: %(value)s") % {"value": code})
     return render(fmt, "service_requests", selectors.requests_as_open311([row], request))
 
 
@@ -179,7 +180,7 @@ def token_detail(request: HttpRequest, token: str, *, fmt: str) -> HttpResponse:
         district_code=district, token=token, key_id=key.pk if key is not None else None
     )
     if appeal is None:
-        raise Open311Error(404, f"token 不存在: {token}")
+        raise Open311Error(404, _("token 不存在: %(value)s") % {"value": token})
     return render(
         fmt, "service_requests", [{"service_request_id": appeal.tracking_code, "token": token}]
     )
@@ -192,9 +193,13 @@ def _float(params: QueryDict, name: str, low: float, high: float) -> float | Non
     try:
         value = float(raw)
     except ValueError:
-        raise Open311Error(400, f"{name} 须为数字") from None
+        raise Open311Error(400, _("%(name)s 须为数字") % {"name": name}) from None
     if not math.isfinite(value) or value < low or value > high:
-        raise Open311Error(400, f"{name} 须在 {low:g} 到 {high:g} 之间")
+        raise Open311Error(
+            400,
+            _("%(name)s 须在 %(low)s 到 %(high)s 之间")
+            % {"name": name, "low": f"{low:g}", "high": f"{high:g}"},
+        )
     return value
 
 
@@ -204,22 +209,22 @@ def _post_request(request: HttpRequest, fmt: str) -> HttpResponse:
     district = _district(request)
     key, supplied = _api_key(request)
     if supplied and key is None:
-        raise Open311Error(403, "api_key 无效或已吊销")
+        raise Open311Error(403, _("api_key 无效或已吊销"))
     if key is None:
         retry_after = check_rate(request, scope=RATE_SCOPE)
         if retry_after is not None:
             raise TooManyRequests(retry_after)
         if not settings.GRIDGOV_OPEN311_ANONYMOUS_POST:
-            raise Open311Error(403, "api_key 缺失: 提交诉求需要 API 密钥")
+            raise Open311Error(403, _("api_key 缺失: 提交诉求需要 API 密钥"))
 
     params = request.POST
     latitude = _float(params, "lat", -90, 90)
     longitude = _float(params, "long", -180, 180)
     if (latitude is None) != (longitude is None):
-        raise Open311Error(400, "lat 和 long 须同时提供")
+        raise Open311Error(400, _("lat 和 long 须同时提供"))
     description = params.get("description", "")
     if len(description) > MAX_DESCRIPTION:
-        raise Open311Error(400, f"description 不能超过 {MAX_DESCRIPTION} 个字符")
+        raise Open311Error(400, _("description 不能超过 %(n)s 个字符") % {"n": MAX_DESCRIPTION})
     started = timezone.now()
     appeal = open311_intake(
         actor=key.user if key is not None else None,
