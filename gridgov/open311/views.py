@@ -57,11 +57,15 @@ def open311_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
 
     def wrapped(request: HttpRequest, *args: Any, fmt: str, **kwargs: Any) -> HttpResponse:
         try:
-            return view(request, *args, fmt=fmt, **kwargs)
+            response = view(request, *args, fmt=fmt, **kwargs)
         except DomainError as exc:
             err = _error_for(exc)
         except Open311Error as exc:
             err = exc
+        else:
+            if response.status_code != 405:
+                return response
+            err = Open311Error(405, _("不支持该请求方法"), {"Allow": response["Allow"]})
         return render_errors(fmt, err.status, err.description, headers=err.headers)
 
     wrapped.__name__ = view.__name__

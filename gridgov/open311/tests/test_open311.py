@@ -602,6 +602,8 @@ def test_media_url_points_at_the_first_intake_photo(client, o311):
 
 @pytest.mark.django_db
 def test_wrong_method_and_format_are_not_served(client, o311):
-    assert client.delete(f"{BASE}/requests.json").status_code == 405
-    assert client.post(f"{BASE}/services.json").status_code == 405
+    assert_errors_json(client.delete(f"{BASE}/requests.json"), 405)
+    refused = client.post(f"{BASE}/services.xml")
+    assert_errors_xml(refused, 405)
+    assert refused["Allow"] == "GET"
     assert client.get(f"{BASE}/services.csv").status_code == 404
