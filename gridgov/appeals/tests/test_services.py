@@ -23,7 +23,7 @@ from gridgov.appeals.models import (
 )
 from gridgov.appeals.tests.helpers import new_appeal
 from gridgov.conftest import make_user
-from gridgov.core.errors import Conflict, PermissionDenied, ValidationFailed
+from gridgov.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from gridgov.core.models import AuditLog
 
 
@@ -177,3 +177,60 @@ def test_available_actions_follow_state_and_role(personas, cats, territory):
     street = appeal_available_actions(actor=p.street_official, appeal=appeal)
     assert {"supervise", "whistle", "withdraw"} <= set(street)
     assert "verify" not in street  # not handled yet
+
+
+def test_operator_places_an_address_only_self_service_appeal(personas, cats, territory):
+    appeal = s.appeal_intake(
+        actor=None,
+        channel="self_service",
+        category=cats.sanitation,
+        description="路边垃圾",
+        address="幸福路12号",
+    )
+    assert appeal.region == territory.district and appeal.grid is None
+    with pytest.raises(NotFound):  # district-level until placed: community staff do not see it
+        s.appeal_register(actor=personas.worker_b, appeal=appeal, region=territory.comm_b)
+    s.appeal_register(actor=personas.operator, appeal=appeal, grid=territory.grid_a)
+    appeal.refresh_from_db()
+    assert (appeal.region, appeal.grid) == (territory.comm_a, territory.grid_a)
+    assert appeal.region_path == territory.comm_a.path
+    event = appeal.events.get(action=Action.REGISTER)
+    assert event.data["changes"]["region"] == [territory.district.pk, territory.comm_a.pk]
+
+
+def test_reporter_withdraws_with_tracking_code_only(personas, cats):
+    appeal = s.appeal_intake(
+        actor=None,
+        channel="self_service",
+        category=cats.sanitation,
+        description="已自行解决",
+        address="幸福路12号",
+    )
+    with pytest.raises(Exception) as err:
+        s.appeal_withdraw(actor=None, appeal=appeal.pk, tracking_code="AAAAAAAAAA")
+    assert err.value.status == 404
+    s.appeal_withdraw(actor=None, appeal=appeal.pk, tracking_code=appeal.tracking_code.lower())
+    appeal.refresh_from_db()
+    assert appeal.status == Status.WITHDRAWN
+    assert appeal.events.latest("pk").actor is None
+
+
+def test_management_commands_seed_and_tick(territory, settings):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    settings.GRIDGOV_DISTRICT_CODE = territory.district.code
+    out = StringIO()
+    call_command("appeals_seed_categories", stdout=out)
+    assert "categories=" in out.getvalue() and Category.objects.exists()
+    out = StringIO()
+    call_command("appeals_tick", stdout=out)
+    assert out.getvalue().split() == ["overdue=0", "reminded=0", "late_whistles=0", "sent=0"]
+
+
+def test_celery_tick_task_runs_the_same_job(personas, cats):
+    from gridgov.appeals.tasks import appeals_tick
+
+    result = appeals_tick.apply().get()
+    assert set(result) == {"overdue", "reminded", "late_whistles", "sent"}
