@@ -44,7 +44,8 @@ def _schedule(ids: list[int]) -> None:
 
         deliver_outbox.delay(ids)
 
-    transaction.on_commit(enqueue)
+    # robust: a broker outage must not fail the request; the tick retries unsent rows.
+    transaction.on_commit(enqueue, robust=True)
 
 
 def notify_users(

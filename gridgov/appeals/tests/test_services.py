@@ -234,3 +234,29 @@ def test_celery_tick_task_runs_the_same_job(personas, cats):
 
     result = appeals_tick.apply().get()
     assert set(result) == {"overdue", "reminded", "late_whistles", "sent"}
+
+
+def test_broker_outage_after_commit_does_not_fail_and_tick_sends_later(
+    personas, cats, django_capture_on_commit_callbacks
+):
+    from unittest import mock
+
+    from gridgov.appeals.notify import deliver_due
+
+    with mock.patch(
+        "gridgov.appeals.tasks.deliver_outbox.delay", side_effect=ConnectionError("broker down")
+    ):
+        with django_capture_on_commit_callbacks(execute=True):
+            appeal = s.appeal_intake(
+                actor=None,
+                channel="self_service",
+                category=cats.sanitation,
+                description="路灯坏了",
+                address="幸福路1号",
+                reporter_phone="13700002222",
+            )
+    msg = OutboxMessage.objects.get(recipient="13700002222")
+    assert msg.sent_at is None and appeal.pk
+    assert deliver_due() == 1
+    msg.refresh_from_db()
+    assert msg.sent_at is not None
