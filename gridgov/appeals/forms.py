@@ -73,16 +73,19 @@ def category_choices(district: Region | None) -> list[Any]:
 
 
 def category_filter_choices(district: Region | None) -> list[Any]:
-    """For filters: top-level categories (include their children) and the children."""
+    """For filters: top-level categories (which include their children) and the children."""
     out: list[Any] = [("", _("全部"))]
-    for value, label in category_choices(district)[1:]:
-        if isinstance(label, list):
-            parent = Category.objects.filter(district=district, name=value, parent=None).first()
-            if parent is not None:
-                out.append((str(parent.pk), f"{value}（全部）"))
-            out += [(v, f"{value} / {n}") for v, n in label]
-        else:
-            out.append((value, label))
+    if district is None:
+        return out
+    rows = list(
+        Category.objects.filter(district=district, is_active=True)
+        .select_related("parent")
+        .order_by("order", "code")
+    )
+    for top in (r for r in rows if not r.parent_id):
+        kids = [r for r in rows if r.parent_id == top.pk]
+        out.append((str(top.pk), f"{top.name}（全部）" if kids else top.name))
+        out += [(str(k.pk), f"{top.name} / {k.name}") for k in kids]
     return out
 
 

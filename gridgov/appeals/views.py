@@ -911,26 +911,26 @@ def supervision(request: HttpRequest) -> HttpResponse:
 
 
 PERIODS = [
-    ("today", "今日"),
-    ("week", "本周"),
-    ("month", "本月"),
-    ("quarter", "本季度"),
-    ("year", "本年"),
+    ("today", _l("今日")),
+    ("week", _l("本周")),
+    ("month", _l("本月")),
+    ("quarter", _l("本季度")),
+    ("year", _l("本年")),
 ]
 GROUPINGS = [
-    ("none", "合计"),
-    ("region", "按辖区"),
-    ("department", "按部门"),
-    ("category", "按分类"),
-    ("month", "按月"),
+    ("none", _l("合计")),
+    ("region", _l("按辖区")),
+    ("department", _l("按部门")),
+    ("category", _l("按分类")),
+    ("month", _l("按月")),
 ]
 RATE_COLUMNS = [
-    ("response_rate", "响应率"),
-    ("resolution_rate", "解决率"),
-    ("satisfaction_rate", "满意率"),
-    ("on_time_rate", "按期办结率"),
-    ("closure_rate", "办结率"),
-    ("rework_rate", "返工率"),
+    ("response_rate", _l("响应率")),
+    ("resolution_rate", _l("解决率")),
+    ("satisfaction_rate", _l("满意率")),
+    ("on_time_rate", _l("按期办结率")),
+    ("closure_rate", _l("办结率")),
+    ("rework_rate", _l("返工率")),
 ]
 
 
@@ -959,9 +959,9 @@ def stats(request: HttpRequest) -> HttpResponse:
             "total": total,
             "total_cells": cells(total),
             "formulas": [(k, v) for k, v in data["formulas"].items()],
-            "columns": [_(label) for _key, label in RATE_COLUMNS],
-            "periods": [(k, _(v)) for k, v in PERIODS],
-            "groupings": [(k, _(v)) for k, v in GROUPINGS],
+            "columns": [label for _key, label in RATE_COLUMNS],
+            "periods": PERIODS,
+            "groupings": GROUPINGS,
             "group_by": group_by,
             "period": period,
             "start": data["start"],

@@ -728,3 +728,61 @@ def test_a5_self_service_report_track_rate(personas, cats, territory):
     assert appeal.status == Status.VERIFIED and appeal.rating == Rating.SATISFIED
     ev = AppealEvent.objects.get(appeal=appeal, action=Action.VERIFY)
     assert ev.data["by_reporter"] is True
+
+
+def test_extension_request_and_decision_through_the_detail_page(personas, appeal_a, territory):
+    s.appeal_dispatch(actor=personas.worker_a, appeal=appeal_a, department=territory.dept)
+    s.appeal_accept(actor=personas.handler, appeal=appeal_a)
+    url = lambda a: reverse("appeals:act", args=[appeal_a.pk, a])  # noqa: E731
+    handler = as_user(personas.handler)
+    bad = handler.post(
+        url("extend_request"),
+        {"extend_request-working_days": "40", "extend_request-reason": "需协调"},
+    )
+    assert bad.status_code == 400 and "需协调" in text(bad)
+    ok = handler.post(
+        url("extend_request"),
+        {"extend_request-working_days": "3", "extend_request-reason": "需协调产权单位"},
+    )
+    assert ok.status_code == 302
+    old_deadline = Appeal.objects.get(pk=appeal_a.pk).deadline
+    worker = as_user(personas.worker_a)
+    assert 'id="action-extend_decide"' in text(
+        worker.get(reverse("appeals:detail", args=[appeal_a.pk]))
+    )
+    assert worker.post(url("extend_decide"), {"extend_decide-approve": "1"}).status_code == 302
+    appeal_a.refresh_from_db()
+    assert appeal_a.extension_count == 1 and appeal_a.deadline > old_deadline
+
+
+def test_escalate_return_reopen_and_refusals_through_the_page(personas, appeal_a, territory):
+    url = lambda a: reverse("appeals:act", args=[appeal_a.pk, a])  # noqa: E731
+    gw = as_user(personas.grid_worker)
+    # A grid worker may not whistle departments: 403 with the reason, nothing changes.
+    refused = gw.post(url("whistle"), {"whistle-departments": [territory.dept.pk]})
+    assert refused.status_code == 403 and "权限" in text(refused)
+    s.appeal_dispatch(actor=personas.worker_a, appeal=appeal_a, grid=territory.grid_a)
+    assert gw.post(url("escalate"), {"escalate-reason": "网格无法解决"}).status_code == 302
+    appeal_a.refresh_from_db()
+    assert appeal_a.assigned_level == "community" and appeal_a.status == Status.DISPATCHED
+    worker = as_user(personas.worker_a)
+    assert worker.post(url("accept"), {}).status_code == 302
+    empty = worker.post(url("return"), {"return-reason": ""})
+    assert empty.status_code == 400
+    worker.post(url("handle"), {"handle-result": "已处理"})
+    worker.post(url("verify"), {"verify-rating": Rating.UNSATISFIED, "verify-resolved": "0"})
+    assert worker.post(url("reopen"), {"reopen-reason": "居民不满意"}).status_code == 302
+    appeal_a.refresh_from_db()
+    assert appeal_a.status == Status.ACCEPTED and appeal_a.reopened_count == 1
+    assert worker.get(url("reopen")).status_code == 405
+    assert worker.post(reverse("appeals:act", args=[appeal_a.pk, "explode"]), {}).status_code == 404
+
+
+def test_queue_query_count_does_not_grow_with_rows(personas, cats, django_assert_max_num_queries):
+    for i in range(6):
+        new_appeal(personas.grid_worker, cats.lift, description=f"电梯{i}")
+    client = as_user(personas.worker_a)
+    client.get(reverse("appeals:queue"))  # warm caches (session, categories)
+    with django_assert_max_num_queries(10):
+        response = client.get(reverse("appeals:queue"))
+    assert text(response).count('name="ids"') == 6
