@@ -14,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 from shapely.geometry import shape
 
 from gridgov.core.errors import ValidationFailed
@@ -65,7 +66,7 @@ def _mask_date(value: str) -> str:
 
 
 def _exists(msg: str) -> str:
-    return f"{msg}不存在或不在您的辖区内"
+    return _("%(v0)s不存在或不在您的辖区内") % {"v0": msg}
 
 
 class Kind:
@@ -131,12 +132,19 @@ class RegionsKind(Kind):
                 "parent_region": None,
             }
             if code and not CODE_RE.match(code):
-                ctx.err(row, "编码", "编码只能包含数字、字母、-、_，最长40位")
+                ctx.err(row, "编码", _("编码只能包含数字、字母、-、_，最长40位"))
             elif code and code in ctx._regions and ctx._regions[code] is not None:
-                ctx.err(row, "编码", f"编码 {code} 已存在于系统中")
+                ctx.err(row, "编码", (_("编码 %(v0)s 已存在于系统中") % {"v0": code}))
             kind = parse_choice(kind_text, RegionKind) if kind_text else None
             if kind_text and kind is None:
-                ctx.err(row, "层级", f"层级“{kind_text}”无效，可填：{labels(RegionKind)}")
+                ctx.err(
+                    row,
+                    "层级",
+                    (
+                        _("层级“%(v0)s”无效，可填：%(v1)s")
+                        % {"v0": kind_text, "v1": labels(RegionKind)}
+                    ),
+                )
             item["kind"] = kind
             for header, lo, hi, key in (
                 ("纬度", -90, 90, "latitude"),
@@ -151,19 +159,24 @@ class RegionsKind(Kind):
             row, kind, parent_code = item["row"], item["kind"], item["parent_code"]
             if not parent_code:
                 if kind and kind != RegionKind.DISTRICT:
-                    ctx.err(row, "上级编码", "除区县外须填写上级编码")
+                    ctx.err(row, "上级编码", _("除区县外须填写上级编码"))
                 elif kind == RegionKind.DISTRICT and ctx.scope != "":
-                    ctx.err(row, "上级编码", "只有系统管理员可以导入区县")
+                    ctx.err(row, "上级编码", _("只有系统管理员可以导入区县"))
                 continue
             parent_item = by_code.get(parent_code)
             parent_region = None if parent_item else ctx.region(parent_code)
             if parent_item is None and parent_region is None:
-                ctx.err(row, "上级编码", _exists(f"上级编码 {parent_code} "))
+                ctx.err(row, "上级编码", _exists(_("上级编码 %(v0)s ") % {"v0": parent_code}))
                 continue
             parent_kind = parent_item["kind"] if parent_item else parent_region.kind  # type: ignore[union-attr]
             if kind and parent_kind and kind not in ALLOWED_CHILDREN[parent_kind]:
                 ctx.err(
-                    row, "层级", f"{RegionKind(parent_kind).label}下不能设{RegionKind(kind).label}"
+                    row,
+                    "层级",
+                    (
+                        _("%(v0)s下不能设%(v1)s")
+                        % {"v0": RegionKind(parent_kind).label, "v1": RegionKind(kind).label}
+                    ),
                 )
             item["parent_item"], item["parent_region"] = parent_item, parent_region
         _depths(items, "parent_item", ctx, "上级编码")
@@ -216,10 +229,14 @@ def _float(row: Row, header: str, lo: float, hi: float, ctx: Context) -> float |
     try:
         value = float(text)
     except ValueError:
-        ctx.err(row, header, f"{header}应为数字")
+        ctx.err(row, header, (_("%(v0)s应为数字") % {"v0": header}))
         return None
     if not lo <= value <= hi:
-        ctx.err(row, header, f"{header}应在 {lo} 到 {hi} 之间")
+        ctx.err(
+            row,
+            header,
+            (_("%(v0)s应在 %(v1)s 到 %(v2)s 之间") % {"v0": header, "v1": lo, "v2": hi}),
+        )
         return None
     return value
 
@@ -230,7 +247,7 @@ def _depths(items: list[dict[str, Any]], parent_key: str, ctx: Context, column: 
         seen, node, depth = set(), item, 0
         while node.get(parent_key) is not None:
             if id(node) in seen:
-                ctx.err(item["row"], column, "上级关系形成循环")
+                ctx.err(item["row"], column, _("上级关系形成循环"))
                 break
             seen.add(id(node))
             node, depth = node[parent_key], depth + 1
@@ -272,9 +289,9 @@ class GridsKind(Kind):
                 "polygon": None,
             }
             if code and not CODE_RE.match(code):
-                ctx.err(row, "网格编码", "编码只能包含数字、字母、-、_，最长40位")
+                ctx.err(row, "网格编码", _("编码只能包含数字、字母、-、_，最长40位"))
             elif code and ctx._grids.get(code) is not None:
-                ctx.err(row, "网格编码", f"网格编码 {code} 已存在于系统中")
+                ctx.err(row, "网格编码", (_("网格编码 %(v0)s 已存在于系统中") % {"v0": code}))
             level_text = row.get("网格层级")
             item["level"] = None
             if level_text:
@@ -284,13 +301,19 @@ class GridsKind(Kind):
                         raise ValueError
                     item["level"] = level
                 except ValueError:
-                    ctx.err(row, "网格层级", "网格层级应为 1 到 5 的整数")
+                    ctx.err(row, "网格层级", _("网格层级应为 1 到 5 的整数"))
             community_code = row.get("所属社区编码")
             community = ctx.region(community_code) if community_code else None
             if community_code and community is None:
-                ctx.err(row, "所属社区编码", _exists(f"社区编码 {community_code} "))
+                ctx.err(
+                    row, "所属社区编码", _exists(_("社区编码 %(v0)s ") % {"v0": community_code})
+                )
             elif community is not None and community.kind != RegionKind.COMMUNITY:
-                ctx.err(row, "所属社区编码", f"{community_code} 不是社区：网格只能建在社区之下")
+                ctx.err(
+                    row,
+                    "所属社区编码",
+                    (_("%(v0)s 不是社区：网格只能建在社区之下") % {"v0": community_code}),
+                )
                 community = None
             item["community"] = community
             items.append(item)
@@ -299,7 +322,9 @@ class GridsKind(Kind):
         polygons = ctx.geojson or {}
         for code in polygons:
             if code not in by_code:
-                ctx.err(None, "GeoJSON", f"GeoJSON 中的网格编码 {code} 不在本表中")
+                ctx.err(
+                    None, "GeoJSON", (_("GeoJSON 中的网格编码 %(v0)s 不在本表中") % {"v0": code})
+                )
         for item in items:
             row, level = item["row"], item["level"]
             parent_code = row.get("上级网格编码")
@@ -308,31 +333,49 @@ class GridsKind(Kind):
                 parent_item = by_code.get(parent_code)
                 parent_grid = None if parent_item else ctx.grid(parent_code)
                 if parent_item is None and parent_grid is None:
-                    ctx.err(row, "上级网格编码", _exists(f"上级网格 {parent_code} "))
+                    ctx.err(
+                        row, "上级网格编码", _exists(_("上级网格 %(v0)s ") % {"v0": parent_code})
+                    )
                 else:
                     p_level = parent_item["level"] if parent_item else parent_grid.level  # type: ignore[union-attr]
                     p_comm = parent_item["community"] if parent_item else parent_grid.region  # type: ignore[union-attr]
                     if level and p_level and level != p_level + 1:
                         ctx.err(
-                            row, "网格层级", f"上级网格为{p_level}级，本网格应为{p_level + 1}级"
+                            row,
+                            "网格层级",
+                            (
+                                _("上级网格为%(v0)s级，本网格应为%(v1)s级")
+                                % {"v0": p_level, "v1": p_level + 1}
+                            ),
                         )
                     if item["community"] and p_comm and p_comm.pk != item["community"].pk:
-                        ctx.err(row, "上级网格编码", "上级网格须属于同一社区")
+                        ctx.err(row, "上级网格编码", _("上级网格须属于同一社区"))
                     item["parent_item"], item["parent_grid"] = parent_item, parent_grid
             elif level and level > 1:
-                ctx.err(row, "上级网格编码", "二级及以下网格须填写上级网格编码")
+                ctx.err(row, "上级网格编码", _("二级及以下网格须填写上级网格编码"))
             if item["code"] in polygons:
                 try:
                     item["polygon"] = validate_polygon(polygons[item["code"]])
                 except ValidationFailed as exc:
-                    ctx.err(row, "GeoJSON", f"网格 {item['code']} 的范围无效：{exc.message}")
+                    ctx.err(
+                        row,
+                        "GeoJSON",
+                        (
+                            _("网格 %(v0)s 的范围无效：%(v1)s")
+                            % {"v0": item["code"], "v1": exc.message}
+                        ),
+                    )
         for item in items:  # a child's polygon lies inside its parent's
             parent_poly = (item["parent_item"] or {}).get("polygon") or (
                 item["parent_grid"].polygon if item["parent_grid"] else None
             )
             if item["polygon"] and parent_poly:
                 if not shape(parent_poly).buffer(1e-9).covers(shape(item["polygon"])):
-                    ctx.err(item["row"], "GeoJSON", f"网格 {item['code']} 的范围超出上级网格范围")
+                    ctx.err(
+                        item["row"],
+                        "GeoJSON",
+                        (_("网格 %(v0)s 的范围超出上级网格范围") % {"v0": item["code"]}),
+                    )
         _depths(items, "parent_item", ctx, "上级网格编码")
         return items
 
@@ -397,14 +440,14 @@ def parse_geojson(data: bytes, ctx: Context) -> dict[str, Any]:
     try:
         doc = json.loads(data.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        ctx.err(None, "GeoJSON", f"GeoJSON 文件无法解析：{exc}")
+        ctx.err(None, "GeoJSON", (_("GeoJSON 文件无法解析：%(v0)s") % {"v0": exc}))
         return {}
     if (
         not isinstance(doc, dict)
         or doc.get("type") != "FeatureCollection"
         or not isinstance(doc.get("features"), list)
     ):
-        ctx.err(None, "GeoJSON", "GeoJSON 须为 FeatureCollection")
+        ctx.err(None, "GeoJSON", _("GeoJSON 须为 FeatureCollection"))
         return {}
     out: dict[str, Any] = {}
     for n, feature in enumerate(doc["features"], 1):
@@ -412,10 +455,14 @@ def parse_geojson(data: bytes, ctx: Context) -> dict[str, Any]:
         code = str(props.get("网格编码") or props.get("code") or props.get("grid_code") or "")
         code = code.strip()
         if not code:
-            ctx.err(None, "GeoJSON", f"第 {n} 个要素缺少“网格编码”属性")
+            ctx.err(None, "GeoJSON", (_("第 %(v0)s 个要素缺少“网格编码”属性") % {"v0": n}))
             continue
         if code in out:
-            ctx.err(None, "GeoJSON", f"第 {n} 个要素的网格编码 {code} 重复")
+            ctx.err(
+                None,
+                "GeoJSON",
+                (_("第 %(v0)s 个要素的网格编码 %(v1)s 重复") % {"v0": n, "v1": code}),
+            )
             continue
         out[code] = feature.get("geometry")
     return out
@@ -436,9 +483,9 @@ class _GridResolver:
         if code:
             grid = self.ctx.grid(code)
             if grid is None:
-                self.ctx.err(row, header, _exists(f"网格编码 {code} "))
+                self.ctx.err(row, header, _exists(_("网格编码 %(v0)s ") % {"v0": code}))
             elif not region.path.startswith(grid.region_path):
-                self.ctx.err(row, header, f"网格 {code} 不在该辖区所在社区")
+                self.ctx.err(row, header, (_("网格 %(v0)s 不在该辖区所在社区") % {"v0": code}))
                 grid = None
             return grid
         parts = [p for p in region.path.split("/") if p]
@@ -489,18 +536,25 @@ class HousesKind(Kind):
             code, room = row.get("楼栋编码"), row.get("房号")
             region = ctx.region(code) if code else None
             if code and region is None:
-                ctx.err(row, "楼栋编码", _exists(f"楼栋编码 {code} "))
+                ctx.err(row, "楼栋编码", _exists(_("楼栋编码 %(v0)s ") % {"v0": code}))
             elif region is not None and region.kind not in HOUSE_REGION_KINDS:
-                ctx.err(row, "楼栋编码", "房屋应属于社区、小区、楼栋或单元")
+                ctx.err(row, "楼栋编码", _("房屋应属于社区、小区、楼栋或单元"))
                 region = None
             if len(room) > 32:
-                ctx.err(row, "房号", "房号过长（最多32个字）")
+                ctx.err(row, "房号", _("房号过长（最多32个字）"))
             if (code, room) in existing:
-                ctx.err(row, "房号", f"{code} {room} 已存在于系统中")
+                ctx.err(row, "房号", (_("%(v0)s %(v1)s 已存在于系统中") % {"v0": code, "v1": room}))
             tenure_text = row.get("居住类型")
             tenure = parse_choice(tenure_text, Tenure) if tenure_text else Tenure.OWNER_OCCUPIED
             if tenure is None:
-                ctx.err(row, "居住类型", f"居住类型“{tenure_text}”无效，可填：{labels(Tenure)}")
+                ctx.err(
+                    row,
+                    "居住类型",
+                    (
+                        _("居住类型“%(v0)s”无效，可填：%(v1)s")
+                        % {"v0": tenure_text, "v1": labels(Tenure)}
+                    ),
+                )
             area = None
             if row.get("面积"):
                 try:
@@ -508,7 +562,7 @@ class HousesKind(Kind):
                     if area <= 0 or area >= Decimal("1000000"):
                         raise InvalidOperation
                 except InvalidOperation:
-                    ctx.err(row, "面积", "面积应为大于0的数字（平方米）")
+                    ctx.err(row, "面积", _("面积应为大于0的数字（平方米）"))
             grid = grids.resolve(row, "网格编码", region) if region else None
             items.append(
                 {
@@ -633,25 +687,27 @@ class ResidentsKind(Kind):
             ctx.tick("校验", i, len(rows))
             item: dict[str, Any] = {"row": row, "name": row.get("姓名")}
             if len(item["name"]) > 64:
-                ctx.err(row, "姓名", "姓名过长（最多64个字）")
+                ctx.err(row, "姓名", _("姓名过长（最多64个字）"))
             id_number = row.get("身份证号").upper()
             id_ok = bool(id_number) and id_number_error(id_number) is None
             if id_number and not id_ok:
                 err = id_number_error(id_number) or ""
                 ctx.err(
-                    row, "身份证号", err + ("（请将该列设为文本格式）" if "E+" in id_number else "")
+                    row,
+                    "身份证号",
+                    err + (_("（请将该列设为文本格式）") if "E+" in id_number else ""),
                 )
             elif id_number in taken:
-                ctx.err(row, "身份证号", "系统中已有此身份证号的居民")
+                ctx.err(row, "身份证号", _("系统中已有此身份证号的居民"))
             item["id_number"] = id_number
             gender_text = row.get("性别")
             gender = parse_choice(gender_text, Gender) if gender_text else ""
             if gender is None:
-                ctx.err(row, "性别", "性别应填“男”或“女”")
+                ctx.err(row, "性别", _("性别应填“男”或“女”"))
             elif id_ok:
                 derived = gender_from_id(id_number)
                 if gender and gender != derived:
-                    ctx.err(row, "性别", "性别与身份证号不符")
+                    ctx.err(row, "性别", _("性别与身份证号不符"))
                 gender = gender or derived
             item["gender"] = gender or ""
             phone = row.get("联系电话").replace(" ", "")
@@ -662,7 +718,7 @@ class ResidentsKind(Kind):
             if row.get("出生日期"):
                 birth = parse_date(row.get("出生日期"))
                 if birth is None or birth > dt.date.today() or birth.year < 1900:
-                    ctx.err(row, "出生日期", "出生日期无效（格式如 1990-01-31）")
+                    ctx.err(row, "出生日期", _("出生日期无效（格式如 1990-01-31）"))
             elif id_ok:
                 birth = birth_date_from_id(id_number)
             item["birth_date"] = birth
@@ -672,7 +728,7 @@ class ResidentsKind(Kind):
             item["region"] = region
             room = row.get("房号")
             if room and not row.get("楼栋"):
-                ctx.err(row, "楼栋", "填写房号时须填写楼栋")
+                ctx.err(row, "楼栋", _("填写房号时须填写楼栋"))
             item["house_key"] = (building.code, room) if building and room else None
             if item["house_key"]:
                 house_keys.add(item["house_key"])
@@ -680,12 +736,17 @@ class ResidentsKind(Kind):
             role = parse_choice(role_text, OccupancyRole) if role_text else None
             if role_text and role is None:
                 ctx.err(
-                    row, "居住关系", f"居住关系“{role_text}”无效，可填：{labels(OccupancyRole)}"
+                    row,
+                    "居住关系",
+                    (
+                        _("居住关系“%(v0)s”无效，可填：%(v1)s")
+                        % {"v0": role_text, "v1": labels(OccupancyRole)}
+                    ),
                 )
             item["role"] = role or OccupancyRole.OWNER
             party = yes_no(row.get("党员"))
             if party is None:
-                ctx.err(row, "党员", "党员一列应填“是”或“否”")
+                ctx.err(row, "党员", _("党员一列应填“是”或“否”"))
             item["party"] = bool(party)
             item["tags"] = ",".join(
                 t.strip() for t in row.get("标签").replace("，", ",").split(",") if t.strip()
@@ -836,7 +897,7 @@ class _NameIndex:
             found = self._named({RegionKind.COMMUNITY}, value, "")
             region = found[0] if len(found) == 1 else None
         if region is None or region.kind != RegionKind.COMMUNITY:
-            self.ctx.err(row, header, _exists(f"社区编码 {value} "))
+            self.ctx.err(row, header, _exists(_("社区编码 %(v0)s ") % {"v0": value}))
             return None
         return region
 
@@ -851,10 +912,10 @@ class _NameIndex:
             )
             region = found[0] if len(found) == 1 else None
         if region is None or region.kind not in HOUSE_REGION_KINDS:
-            self.ctx.err(row, header, _exists(f"楼栋 {value} "))
+            self.ctx.err(row, header, _exists(_("楼栋 %(v0)s ") % {"v0": value}))
             return None
         if not region.path.startswith(community.path):
-            self.ctx.err(row, header, f"楼栋 {value} 不在所属社区内")
+            self.ctx.err(row, header, (_("楼栋 %(v0)s 不在所属社区内") % {"v0": value}))
             return None
         return region
 
@@ -868,11 +929,11 @@ _CREDIT_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 2
 def credit_code_error(value: str) -> str | None:
     """GB 32100 unified social credit code: 18 characters with a check character."""
     if len(value) != 18 or any(c not in _CREDIT_ALPHABET for c in value):
-        return "统一社会信用代码应为18位数字或大写字母（不含 I、O、Z、S、V）"
+        return _("统一社会信用代码应为18位数字或大写字母（不含 I、O、Z、S、V）")
     total = sum(_CREDIT_ALPHABET.index(c) * w for c, w in zip(value, _CREDIT_WEIGHTS, strict=False))
     check = (31 - total % 31) % 31
     if _CREDIT_ALPHABET[check] != value[17]:
-        return "统一社会信用代码校验位不正确"
+        return _("统一社会信用代码校验位不正确")
     return None
 
 
@@ -921,16 +982,23 @@ class BusinessesKind(Kind):
             code = row.get("所属辖区编码")
             region = ctx.region(code) if code else None
             if code and region is None:
-                ctx.err(row, "所属辖区编码", _exists(f"辖区编码 {code} "))
+                ctx.err(row, "所属辖区编码", _exists(_("辖区编码 %(v0)s ") % {"v0": code}))
             kind_text = row.get("类型")
             kind = parse_choice(kind_text, BusinessKind) if kind_text else BusinessKind.SHOP
             if kind is None:
-                ctx.err(row, "类型", f"类型“{kind_text}”无效，可填：{labels(BusinessKind)}")
+                ctx.err(
+                    row,
+                    "类型",
+                    (
+                        _("类型“%(v0)s”无效，可填：%(v1)s")
+                        % {"v0": kind_text, "v1": labels(BusinessKind)}
+                    ),
+                )
             credit = row.get("统一社会信用代码").upper()
             if credit and (err := credit_code_error(credit)):
                 ctx.err(row, "统一社会信用代码", err)
             elif credit in taken:
-                ctx.err(row, "统一社会信用代码", "系统中已有此统一社会信用代码")
+                ctx.err(row, "统一社会信用代码", _("系统中已有此统一社会信用代码"))
             phone = row.get("联系电话").replace(" ", "")
             if phone and (err := phone_error(phone)):
                 ctx.err(row, "联系电话", err)
@@ -939,18 +1007,25 @@ class BusinessesKind(Kind):
                 parse_choice(status_text, BusinessStatus) if status_text else BusinessStatus.OPEN
             )
             if status is None:
-                ctx.err(row, "状态", f"状态“{status_text}”无效，可填：{labels(BusinessStatus)}")
+                ctx.err(
+                    row,
+                    "状态",
+                    (
+                        _("状态“%(v0)s”无效，可填：%(v1)s")
+                        % {"v0": status_text, "v1": labels(BusinessStatus)}
+                    ),
+                )
             dates = {}
             for header in ("开业日期", "关闭日期"):
                 dates[header] = parse_date(row.get(header)) if row.get(header) else None
                 if row.get(header) and dates[header] is None:
-                    ctx.err(row, header, f"{header}无效（格式如 2024-05-01）")
+                    ctx.err(row, header, (_("%(v0)s无效（格式如 2024-05-01）") % {"v0": header}))
             if status == BusinessStatus.CLOSED and not row.get("关闭日期"):
-                ctx.err(row, "关闭日期", "状态为已关闭时须填写关闭日期")
+                ctx.err(row, "关闭日期", _("状态为已关闭时须填写关闭日期"))
             if status == BusinessStatus.OPEN and dates["关闭日期"]:
-                ctx.err(row, "关闭日期", "营业中的商铺不应有关闭日期")
+                ctx.err(row, "关闭日期", _("营业中的商铺不应有关闭日期"))
             if dates["开业日期"] and dates["关闭日期"] and dates["关闭日期"] < dates["开业日期"]:
-                ctx.err(row, "关闭日期", "关闭日期早于开业日期")
+                ctx.err(row, "关闭日期", _("关闭日期早于开业日期"))
             items.append(
                 {
                     "row": row,
@@ -1060,22 +1135,32 @@ class PartyOrgsKind(Kind):
             ctx.tick("校验", i, len(rows))
             code = row.get("组织编码")
             if code and not CODE_RE.match(code):
-                ctx.err(row, "组织编码", "编码只能包含数字、字母、-、_，最长40位")
+                ctx.err(row, "组织编码", _("编码只能包含数字、字母、-、_，最长40位"))
             elif code in taken or (code in known and known[code].code == ""):
-                ctx.err(row, "组织编码", f"组织编码 {code} 已存在于系统中")
+                ctx.err(row, "组织编码", (_("组织编码 %(v0)s 已存在于系统中") % {"v0": code}))
             kind_text = row.get("组织类型")
             kind = parse_choice(kind_text, PartyOrgKind) if kind_text else None
             if kind_text and kind is None:
-                ctx.err(row, "组织类型", f"组织类型“{kind_text}”无效，可填：{labels(PartyOrgKind)}")
+                ctx.err(
+                    row,
+                    "组织类型",
+                    (
+                        _("组织类型“%(v0)s”无效，可填：%(v1)s")
+                        % {"v0": kind_text, "v1": labels(PartyOrgKind)}
+                    ),
+                )
             region_code = row.get("所属辖区编码")
             region = ctx.region(region_code) if region_code else None
             if region_code and region is None:
-                ctx.err(row, "所属辖区编码", _exists(f"辖区编码 {region_code} "))
+                ctx.err(row, "所属辖区编码", _exists(_("辖区编码 %(v0)s ") % {"v0": region_code}))
             elif region is not None and kind and region.kind not in PARTY_REGION_KINDS[kind]:
                 ctx.err(
                     row,
                     "所属辖区编码",
-                    f"{PartyOrgKind(kind).label}不能挂在“{region.get_kind_display()}”一级",
+                    (
+                        _("%(v0)s不能挂在“%(v1)s”一级")
+                        % {"v0": PartyOrgKind(kind).label, "v1": region.get_kind_display()}
+                    ),
                 )
             item = {
                 "row": row,
@@ -1093,12 +1178,12 @@ class PartyOrgsKind(Kind):
             parent_code = row.get("上级组织编码")
             if not parent_code:
                 if kind and kind != PartyOrgKind.WORKING_COMMITTEE:
-                    ctx.err(row, "上级组织编码", "只有街道党工委可以没有上级组织")
+                    ctx.err(row, "上级组织编码", _("只有街道党工委可以没有上级组织"))
                 continue
             parent_item = by_code.get(parent_code)
             parent_org = None if parent_item else known.get(parent_code)
             if parent_item is None and parent_org is None:
-                ctx.err(row, "上级组织编码", _exists(f"上级组织 {parent_code} "))
+                ctx.err(row, "上级组织编码", _exists(_("上级组织 %(v0)s ") % {"v0": parent_code}))
                 continue
             p_kind = parent_item["kind"] if parent_item else parent_org.kind  # type: ignore[union-attr]
             p_region = parent_item["region"] if parent_item else parent_org.region  # type: ignore[union-attr]
@@ -1106,10 +1191,13 @@ class PartyOrgsKind(Kind):
                 ctx.err(
                     row,
                     "组织类型",
-                    f"{PartyOrgKind(p_kind).label}下不能设立{PartyOrgKind(kind).label}",
+                    (
+                        _("%(v0)s下不能设立%(v1)s")
+                        % {"v0": PartyOrgKind(p_kind).label, "v1": PartyOrgKind(kind).label}
+                    ),
                 )
             if region and p_region and not region.path.startswith(p_region.path):
-                ctx.err(row, "所属辖区编码", "所属辖区须在上级组织的辖区之内")
+                ctx.err(row, "所属辖区编码", _("所属辖区须在上级组织的辖区之内"))
             item["parent_item"], item["parent_org"] = parent_item, parent_org
         _depths(items, "parent_item", ctx, "上级组织编码")
         return items
@@ -1213,20 +1301,27 @@ class PartyMembersKind(Kind):
             kind_text = row.get("党员类型")
             kind = parse_choice(kind_text, MemberKind) if kind_text else None
             if kind_text and kind is None:
-                ctx.err(row, "党员类型", f"党员类型“{kind_text}”无效，可填：{labels(MemberKind)}")
+                ctx.err(
+                    row,
+                    "党员类型",
+                    (
+                        _("党员类型“%(v0)s”无效，可填：%(v1)s")
+                        % {"v0": kind_text, "v1": labels(MemberKind)}
+                    ),
+                )
             org_code = row.get("所在党组织编码")
             branch = orgs.get(org_code) if org_code else None
             if org_code and branch is None:
-                ctx.err(row, "所在党组织编码", _exists(f"党组织 {org_code} "))
+                ctx.err(row, "所在党组织编码", _exists(_("党组织 %(v0)s ") % {"v0": org_code}))
             elif branch is not None and branch.kind in (
                 PartyOrgKind.WORKING_COMMITTEE,
                 PartyOrgKind.HOUSEHOLD,
             ):
-                ctx.err(row, "所在党组织编码", "党员应编入党支部、大党委或党小组")
+                ctx.err(row, "所在党组织编码", _("党员应编入党支部、大党委或党小组"))
             code = row.get("居住社区编码")
             community = ctx.region(code) if code else None
             if code and (community is None or community.kind != RegionKind.COMMUNITY):
-                ctx.err(row, "居住社区编码", _exists(f"社区编码 {code} "))
+                ctx.err(row, "居住社区编码", _exists(_("社区编码 %(v0)s ") % {"v0": code}))
                 community = None
             id_number = row.get("身份证号").upper()
             resident = None
@@ -1234,7 +1329,7 @@ class PartyMembersKind(Kind):
                 if err := id_number_error(id_number):
                     ctx.err(row, "身份证号", err)
                 elif id_number in linked:
-                    ctx.err(row, "身份证号", "该居民已登记为党员")
+                    ctx.err(row, "身份证号", _("该居民已登记为党员"))
                 else:
                     resident = residents.get(id_number)
             phone = row.get("联系电话").replace(" ", "")
@@ -1242,10 +1337,10 @@ class PartyMembersKind(Kind):
                 ctx.err(row, "联系电话", err)
             workplace = row.get("工作单位")
             if kind == MemberKind.IN_SERVICE and not workplace:
-                ctx.err(row, "工作单位", "在职党员须填写工作单位")
+                ctx.err(row, "工作单位", _("在职党员须填写工作单位"))
             joined = parse_date(row.get("入党日期")) if row.get("入党日期") else None
             if row.get("入党日期") and (joined is None or joined > dt.date.today()):
-                ctx.err(row, "入党日期", "入党日期无效（格式如 2001-07-01，且不晚于今天）")
+                ctx.err(row, "入党日期", _("入党日期无效（格式如 2001-07-01，且不晚于今天）"))
             items.append(
                 {
                     "row": row,
@@ -1296,7 +1391,7 @@ class PartyMembersKind(Kind):
             Resident.objects.filter(pk__in=chunk).update(is_party_member=True)
         ctx.tick("写入", len(members), len(members))
         if new_units:
-            ctx.notes.append(f"新登记共建单位 {len(new_units)} 个")
+            ctx.notes.append(_("新登记共建单位 %(v0)s 个") % {"v0": len(new_units)})
         return {"party_members": len(members), "partner_units": len(new_units)}
 
     def export(self, actor: Any) -> Iterator[list[str]]:

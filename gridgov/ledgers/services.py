@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import DatabaseError, IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from gridgov.accounts import capabilities as caps
 from gridgov.accounts.models import PiiAccessLog
@@ -32,7 +33,7 @@ class ImportRejected(ValidationFailed):
     def __init__(self, problems: list[Problem]) -> None:
         first = problems[0]
         super().__init__(
-            f"文件有 {len(problems)} 处问题，未导入任何数据",
+            _("文件有 %(n)s 处问题，未导入任何数据") % {"n": len(problems)},
             field=first.column,
             row=first.row,
             details=[p.as_dict() for p in problems],
@@ -71,7 +72,7 @@ def kind_get(key: str) -> Kind:
     try:
         return KINDS[key]
     except KeyError:
-        raise NotFound("没有这种台账") from None
+        raise NotFound(_("没有这种台账")) from None
 
 
 def ledger_template(*, kind: str, fmt: str) -> bytes:
@@ -108,11 +109,11 @@ def _check_headers(spec: Kind, headers: list[str]) -> list[Problem]:
     seen: set[str] = set()
     for h in headers:
         if h and h in seen and h in spec.headers:
-            problems.append(Problem(1, h, f"表头“{h}”重复"))
+            problems.append(Problem(1, h, (_("表头“%(v0)s”重复") % {"v0": h})))
         seen.add(h)
     for col in spec.columns:
         if col.required and col.header not in headers:
-            problems.append(Problem(1, col.header, f"缺少必填列“{col.header}”"))
+            problems.append(Problem(1, col.header, (_("缺少必填列“%(v0)s”") % {"v0": col.header})))
     return problems
 
 
@@ -137,11 +138,11 @@ def ledger_validate(
     if ctx.problems:
         return ctx, []
     if not table.rows:
-        ctx.err(None, "文件", "文件中没有数据行")
+        ctx.err(None, "文件", _("文件中没有数据行"))
         return ctx, []
     if geojson is not None:
         if not isinstance(spec, GridsKind):
-            ctx.err(None, "GeoJSON", "只有网格台账可以附带 GeoJSON 文件")
+            ctx.err(None, "GeoJSON", _("只有网格台账可以附带 GeoJSON 文件"))
         else:
             ctx.geojson = parse_geojson(geojson, ctx)
     index = {h: i for i, h in reversed(list(enumerate(table.headers)))}
@@ -154,14 +155,17 @@ def ledger_validate(
         row = Row(number, values)
         for col in spec.columns:
             if col.required and not row.get(col.header):
-                ctx.err(row, col.header, f"“{col.header}”不能为空")
+                ctx.err(row, col.header, (_("“%(v0)s”不能为空") % {"v0": col.header}))
         key = spec.row_key(row)
         if key is not None and all(key):
             if key in seen:
                 ctx.err(
                     row,
                     spec.key_headers(row)[0],
-                    f"与第 {seen[key]} 行重复（{'、'.join(spec.key_headers(row))}）",
+                    (
+                        _("与第 %(v0)s 行重复（%(v1)s）")
+                        % {"v0": seen[key], "v1": "、".join(spec.key_headers(row))}
+                    ),
                 )
             else:
                 seen[key] = number
@@ -188,7 +192,7 @@ def ledger_import(
     """
     caps.require_cap(actor, caps.IMPORT_LEDGERS)
     if user_scope_path(actor) is None:
-        raise NotFound("您没有管辖范围")
+        raise NotFound(_("您没有管辖范围"))
     ctx, items = ledger_validate(
         actor=actor, kind=kind, data=data, filename=filename, geojson=geojson, progress=progress
     )
@@ -207,10 +211,10 @@ def ledger_import(
             )
     except IntegrityError as exc:  # a concurrent change took a key between check and write
         raise ImportRejected(
-            [Problem(None, "文件", f"写入时发生冲突，未导入任何数据：{exc}")]
+            [Problem(None, "文件", (_("写入时发生冲突，未导入任何数据：%(v0)s") % {"v0": exc}))]
         ) from exc
     except DatabaseError as exc:
-        raise ImportRejected([Problem(None, "文件", "数据库写入失败，未导入任何数据")]) from exc
+        raise ImportRejected([Problem(None, "文件", _("数据库写入失败，未导入任何数据"))]) from exc
     return ImportResult(kind=kind, rows=len(items), counts=counts, notes=ctx.notes)
 
 
@@ -228,16 +232,16 @@ def ledger_export(
     caps.require_cap(actor, caps.EXPORT_LEDGERS)
     spec = kind_get(kind)
     if fmt not in ("xlsx", "csv"):
-        raise ValidationFailed("导出格式只能是 xlsx 或 csv", field="format")
+        raise ValidationFailed(_("导出格式只能是 xlsx 或 csv"), field="format")
     scope = user_scope_path(actor)
     if scope is None:
-        raise NotFound("您没有管辖范围")
+        raise NotFound(_("您没有管辖范围"))
     pii = _pii_headers(spec)
     if unmasked and pii:
         caps.require_cap(actor, caps.REVEAL_PII)
         reason = (reason or "").strip()
         if not reason:
-            raise ValidationFailed("导出完整个人信息须填写事由", field="reason")
+            raise ValidationFailed(_("导出完整个人信息须填写事由"), field="reason")
         PiiAccessLog.objects.create(
             actor=actor,
             subject_type=f"ledgers.{kind}",
@@ -273,5 +277,5 @@ def grids_geojson_export(*, actor: Any) -> bytes:
     """The polygons of the grids in the actor's jurisdiction as a FeatureCollection."""
     caps.require_cap(actor, caps.EXPORT_LEDGERS)
     if user_scope_path(actor) is None:
-        raise NotFound("您没有管辖范围")
+        raise NotFound(_("您没有管辖范围"))
     return GridsKind.export_geojson(actor)

@@ -15,6 +15,7 @@ import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font, PatternFill
 
@@ -51,7 +52,7 @@ def format_of(filename: str) -> str:
     for fmt in FORMATS:
         if name.endswith("." + fmt):
             return fmt
-    raise TableError("文件类型不支持：请上传 .xlsx 或 .csv 文件")
+    raise TableError(_("文件类型不支持：请上传 .xlsx 或 .csv 文件"))
 
 
 def read_table(data: bytes, filename: str) -> Table:
@@ -60,11 +61,11 @@ def read_table(data: bytes, filename: str) -> Table:
     raw_rows: Iterable[Sequence[object]]
     if fmt == "xlsx":
         if not zipfile.is_zipfile(io.BytesIO(data)):
-            raise TableError("文件不是有效的 Excel (.xlsx) 文件")
+            raise TableError(_("文件不是有效的 Excel (.xlsx) 文件"))
         try:
             wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         except Exception as exc:  # openpyxl raises many types for damaged files
-            raise TableError("Excel 文件无法读取，请另存为 .xlsx 后重试") from exc
+            raise TableError(_("Excel 文件无法读取，请另存为 .xlsx 后重试")) from exc
         raw_rows = wb.worksheets[0].iter_rows(values_only=True)
     else:
         text = None
@@ -75,7 +76,7 @@ def read_table(data: bytes, filename: str) -> Table:
             except UnicodeDecodeError:
                 continue
         if text is None or "\x00" in text:
-            raise TableError("CSV 文件编码无法识别，请保存为 UTF-8 编码")
+            raise TableError(_("CSV 文件编码无法识别，请保存为 UTF-8 编码"))
         raw_rows = csv.reader(io.StringIO(text))
     headers: list[str] | None = None
     rows: list[tuple[int, list[str]]] = []
@@ -91,9 +92,9 @@ def read_table(data: bytes, filename: str) -> Table:
             continue
         rows.append((number, cells))
         if len(rows) > MAX_ROWS:
-            raise TableError(f"文件超过 {MAX_ROWS} 行，请分批导入")
+            raise TableError(_("文件超过 %(v0)s 行，请分批导入") % {"v0": MAX_ROWS})
     if headers is None:
-        raise TableError("文件是空的：第一行应为表头")
+        raise TableError(_("文件是空的：第一行应为表头"))
     del header_row
     return Table(headers=headers, rows=rows)
 
@@ -117,7 +118,7 @@ def write_table(
             writer.writerow(row)
         return buf.getvalue().encode("utf-8")
     if fmt != "xlsx":
-        raise TableError("导出格式只能是 xlsx 或 csv")
+        raise TableError(_("导出格式只能是 xlsx 或 csv"))
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(sheet_title[:31])
     for idx in text_columns:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import F, Prefetch, QuerySet
+from django.utils.translation import gettext as _
 
 from gridgov.accounts import capabilities as caps
 from gridgov.core.errors import NotFound, ValidationFailed
@@ -42,10 +43,10 @@ def _get(qs: QuerySet, actor: Any, pk: Any, what: str) -> Any:
     try:
         pk = int(pk)
     except (TypeError, ValueError):
-        raise NotFound(f"未找到该{what}") from None
+        raise NotFound(_("未找到该%(what)s") % {"what": what}) from None
     obj = _scoped(qs, actor).filter(pk=pk).first()
     if obj is None:
-        raise NotFound(f"未找到该{what}")
+        raise NotFound(_("未找到该%(what)s") % {"what": what})
     return obj
 
 
@@ -59,10 +60,10 @@ def region_get(*, actor: Any, region_id: Any) -> Region:
     try:
         pk = int(region_id)
     except (TypeError, ValueError):
-        raise NotFound("未找到该辖区") from None
+        raise NotFound(_("未找到该辖区")) from None
     region = _scope_regions(actor).filter(pk=pk).first()
     if region is None:
-        raise NotFound("未找到该辖区")
+        raise NotFound(_("未找到该辖区"))
     return region
 
 
@@ -72,7 +73,7 @@ def region_options(*, actor: Any, kinds: set[str]) -> QuerySet[Region]:
 
 
 def grid_get(*, actor: Any, grid_id: Any) -> Grid:
-    return _get(Grid.objects.select_related("region"), actor, grid_id, "网格")
+    return _get(Grid.objects.select_related("region"), actor, grid_id, _("网格"))
 
 
 def grid_options(*, actor: Any) -> QuerySet[Grid]:
@@ -124,7 +125,7 @@ def resident_get(*, actor: Any, resident_id: Any) -> Resident:
             ),
         )
     )
-    return _get(qs, actor, resident_id, "居民")
+    return _get(qs, actor, resident_id, _("居民"))
 
 
 def resident_masked(resident: Resident) -> dict[str, Any]:
@@ -161,7 +162,7 @@ def house_list(
         qs = qs.filter(grid_id=grid_get(actor=actor, grid_id=grid_id).pk)
     if tenure:
         if tenure not in Tenure.values:
-            raise ValidationFailed("居住类型无效", field="tenure")
+            raise ValidationFailed(_("居住类型无效"), field="tenure")
         qs = qs.filter(tenure=tenure)
     return qs
 
@@ -176,7 +177,7 @@ def house_get(*, actor: Any, house_id: Any) -> House:
             ),
         )
     )
-    return _get(qs, actor, house_id, "房屋")
+    return _get(qs, actor, house_id, _("房屋"))
 
 
 def occupancy_masked(occ: Occupancy) -> dict[str, Any]:
@@ -207,7 +208,7 @@ def business_list(
     qs = _scoped(Business.objects.select_related("region", "grid"), actor)
     if status:
         if status not in BusinessStatus.values:
-            raise ValidationFailed("状态无效", field="status")
+            raise ValidationFailed(_("状态无效"), field="status")
         qs = qs.filter(status=status)
     if kind:
         qs = qs.filter(kind=kind)
@@ -217,7 +218,9 @@ def business_list(
 
 
 def business_get(*, actor: Any, business_id: Any) -> Business:
-    return _get(Business.objects.select_related("region", "grid"), actor, business_id, "商铺企业")
+    return _get(
+        Business.objects.select_related("region", _("grid")), actor, business_id, "商铺企业"
+    )
 
 
 # ── party tree and members ──────────────────────────────────────────────────
@@ -252,7 +255,7 @@ def party_org_options(*, actor: Any) -> QuerySet[PartyOrg]:
 
 
 def party_org_get(*, actor: Any, org_id: Any) -> PartyOrg:
-    return _get(PartyOrg.objects.select_related("region", "parent"), actor, org_id, "党组织")
+    return _get(PartyOrg.objects.select_related("region", _("parent")), actor, org_id, "党组织")
 
 
 def party_member_list(
@@ -295,7 +298,7 @@ def new_org_list(*, actor: Any, coverage: str = "", kind: str = "") -> QuerySet[
         qs = qs.exclude(coverage=PartyCoverage.NONE)
     elif coverage:
         if coverage not in PartyCoverage.values:
-            raise ValidationFailed("党建覆盖状态无效", field="coverage")
+            raise ValidationFailed(_("党建覆盖状态无效"), field="coverage")
         qs = qs.filter(coverage=coverage)
     if kind:
         qs = qs.filter(kind=kind)
@@ -303,11 +306,11 @@ def new_org_list(*, actor: Any, coverage: str = "", kind: str = "") -> QuerySet[
 
 
 def new_org_get(*, actor: Any, new_org_id: Any) -> NewOrg:
-    return _get(NewOrg.objects.select_related("region"), actor, new_org_id, "三新组织")
+    return _get(NewOrg.objects.select_related("region"), actor, new_org_id, _("三新组织"))
 
 
 def role_get(*, actor: Any, role_id: Any) -> RoleAssignment:
-    return _get(RoleAssignment.objects.select_related("grid", "region"), actor, role_id, "任职")
+    return _get(RoleAssignment.objects.select_related("grid", _("region")), actor, role_id, "任职")
 
 
 # ── counts for the territory pages ──────────────────────────────────────────

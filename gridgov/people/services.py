@@ -17,6 +17,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from gridgov.accounts import capabilities as caps
 from gridgov.accounts.models import Role, User
@@ -88,7 +89,7 @@ class PersonInput:
 def _can_edit(actor: Any, path: str) -> None:
     caps.require_cap(actor, caps.EDIT_REGISTRY)
     if not in_scope(actor, path):
-        raise NotFound("未找到该记录")
+        raise NotFound(_("未找到该记录"))
 
 
 def _clean_text(
@@ -96,9 +97,11 @@ def _clean_text(
 ) -> str:
     value = (value or "").strip()
     if required and not value:
-        raise ValidationFailed(f"请填写{label}", field=field)
+        raise ValidationFailed(_("请填写%(label)s") % {"label": label}, field=field)
     if len(value) > max_length:
-        raise ValidationFailed(f"{label}过长（最多{max_length}个字）", field=field)
+        raise ValidationFailed(
+            _("%(label)s过长（最多%(n)s个字）") % {"label": label, "n": max_length}, field=field
+        )
     return value
 
 
@@ -118,7 +121,7 @@ def _clean_id_number(value: str) -> str:
 
 def _choice(value: str, choices: Any, *, field: str, label: str) -> str:
     if value not in choices.values:
-        raise ValidationFailed(f"{label}无效", field=field)
+        raise ValidationFailed(_("%(label)s无效") % {"label": label}, field=field)
     return value
 
 
@@ -126,7 +129,7 @@ def _grid_for(region: Region, grid: Grid | None) -> Grid | None:
     """The given grid (checked to cover ``region``) or the community's only level-1 grid."""
     if grid is not None:
         if not region.path.startswith(grid.region_path):
-            raise ValidationFailed("网格不属于该辖区所在社区", field="grid")
+            raise ValidationFailed(_("网格不属于该辖区所在社区"), field="grid")
         return grid
     candidates = [
         g
@@ -169,7 +172,7 @@ def resident_create(
     Errors: ValidationFailed naming the field; NotFound outside the jurisdiction.
     """
     if region is None and house is None:
-        raise ValidationFailed("请选择所属辖区或房屋", field="region")
+        raise ValidationFailed(_("请选择所属辖区或房屋"), field="region")
     region = region or house.region  # type: ignore[union-attr]
     _can_edit(actor, region.path)
     if (
@@ -177,12 +180,12 @@ def resident_create(
         and not house.region_path.startswith(region.path)
         and not region.path.startswith(house.region_path)
     ):
-        raise ValidationFailed("房屋不在所选辖区内", field="house")
-    name = _clean_text(name, field="name", label="姓名", required=True, max_length=64)
+        raise ValidationFailed(_("房屋不在所选辖区内"), field="house")
+    name = _clean_text(name, field="name", label=_("姓名"), required=True, max_length=64)
     id_number = _clean_id_number(id_number)
     phone = _clean_phone(phone)
     if gender:
-        _choice(gender, Gender, field="gender", label="性别")
+        _choice(gender, Gender, field="gender", label=_("性别"))
     elif id_number:
         gender = gender_from_id(id_number)
     if birth_date is None and id_number:
@@ -206,7 +209,7 @@ def resident_create(
         role = occupancy_role or (
             OccupancyRole.TENANT if house.tenure == Tenure.RENTED else OccupancyRole.OWNER
         )
-        _choice(role, OccupancyRole, field="occupancy_role", label="居住关系")
+        _choice(role, OccupancyRole, field="occupancy_role", label=_("居住关系"))
         Occupancy.objects.create(
             house=house,
             resident=resident,
@@ -256,13 +259,13 @@ def resident_update(
             changed.append(field)
 
     if name is not _UNSET:
-        put("name", _clean_text(name, field="name", label="姓名", required=True, max_length=64))
+        put("name", _clean_text(name, field="name", label=_("姓名"), required=True, max_length=64))
     if phone is not _UNSET:
         put("phone", _clean_phone(phone))
     if id_number is not _UNSET:
         put("id_number", _clean_id_number(id_number))
     if gender is not _UNSET:
-        put("gender", _choice(gender, Gender, field="gender", label="性别") if gender else "")
+        put("gender", _choice(gender, Gender, field="gender", label=_("性别")) if gender else "")
     if tags is not _UNSET:
         put("tags", _clean_tags(tags))
     if grid is not _UNSET:
@@ -305,19 +308,19 @@ def house_create(
         RegionKind.UNIT,
         RegionKind.COMMUNITY,
     }:
-        raise ValidationFailed("房屋应属于社区、小区、楼栋或单元", field="region")
-    room = _clean_text(room, field="room", label="房号", required=True, max_length=32)
-    _choice(tenure, Tenure, field="tenure", label="居住类型")
+        raise ValidationFailed(_("房屋应属于社区、小区、楼栋或单元"), field="region")
+    room = _clean_text(room, field="room", label=_("房号"), required=True, max_length=32)
+    _choice(tenure, Tenure, field="tenure", label=_("居住类型"))
     if House.objects.filter(region=region, room=room).exists():
-        raise ValidationFailed("该楼栋已有此房号", field="room")
+        raise ValidationFailed(_("该楼栋已有此房号"), field="room")
     if area_m2 is not None and area_m2 <= 0:
-        raise ValidationFailed("面积应大于0", field="area_m2")
+        raise ValidationFailed(_("面积应大于0"), field="area_m2")
     house = House(
         region=region,
         room=room,
         tenure=tenure,
         area_m2=area_m2,
-        address=_clean_text(address, field="address", label="地址", max_length=255)
+        address=_clean_text(address, field="address", label=_("地址"), max_length=255)
         or f"{region.name}{room}",
         grid=_grid_for(region, grid),
     )
@@ -358,9 +361,9 @@ def occupancy_change(
     )
     _can_edit(actor, house.region_path)
     moved_on = moved_on or timezone.localdate()
-    _choice(role, OccupancyRole, field="role", label="居住关系")
+    _choice(role, OccupancyRole, field="role", label=_("居住关系"))
     if tenure is not None:
-        _choice(tenure, Tenure, field="tenure", label="居住类型")
+        _choice(tenure, Tenure, field="tenure", label=_("居住类型"))
     current = list(Occupancy.objects.select_for_update().filter(house=house, ended_on=None))
     if leaving is None:
         ending = [o for o in current if o.role == OccupancyRole.TENANT]
@@ -368,12 +371,12 @@ def occupancy_change(
         wanted = set(leaving)
         ending = [o for o in current if o.resident_id in wanted]
         if len({o.resident_id for o in ending}) != len(wanted):
-            raise ValidationFailed("所选迁出人员不是该房屋的现住人员", field="leaving")
+            raise ValidationFailed(_("所选迁出人员不是该房屋的现住人员"), field="leaving")
     for occ in ending:
         if moved_on < occ.started_on:
-            raise ValidationFailed("迁出日期早于入住日期", field="moved_on")
+            raise ValidationFailed(_("迁出日期早于入住日期"), field="moved_on")
     if not ending and not arriving:
-        raise ValidationFailed("请填写新住户或选择迁出人员", field="arriving")
+        raise ValidationFailed(_("请填写新住户或选择迁出人员"), field="arriving")
     for occ in ending:
         occ.ended_on = moved_on
         occ.save(update_fields=["ended_on"])
@@ -391,7 +394,7 @@ def occupancy_change(
                 gender=person.gender,
             )
         elif not in_scope(actor, person.region_path):
-            raise NotFound("未找到该居民")
+            raise NotFound(_("未找到该居民"))
         Occupancy.objects.create(house=house, resident=person, role=role, started_on=moved_on)
         arrived.append(person)
     still = Occupancy.objects.filter(house=house, ended_on=None)
@@ -441,17 +444,19 @@ def business_open(
 ) -> Business:
     """Record a shop or enterprise that opened (企)."""
     _can_edit(actor, region.path)
-    _choice(kind, BusinessKind, field="kind", label="类型")
+    _choice(kind, BusinessKind, field="kind", label=_("类型"))
     business = Business(
         region=region,
         grid=_grid_for(region, grid),
         kind=kind,
-        name=_clean_text(name, field="name", label="名称", required=True),
-        address=_clean_text(address, field="address", label="地址", max_length=255),
+        name=_clean_text(name, field="name", label=_("名称"), required=True),
+        address=_clean_text(address, field="address", label=_("地址"), max_length=255),
         credit_code=_clean_text(
-            credit_code, field="credit_code", label="统一社会信用代码", max_length=32
+            credit_code, field="credit_code", label=_("统一社会信用代码"), max_length=32
         ).upper(),
-        contact_name=_clean_text(contact_name, field="contact_name", label="联系人", max_length=64),
+        contact_name=_clean_text(
+            contact_name, field="contact_name", label=_("联系人"), max_length=64
+        ),
         contact_phone=_clean_phone(contact_phone, "contact_phone"),
         status=BusinessStatus.OPEN,
         opened_on=opened_on or timezone.localdate(),
@@ -475,10 +480,10 @@ def business_close(
     business = Business.objects.select_for_update().get(pk=business.pk)
     _can_edit(actor, business.region_path)
     if BusinessStatus.CLOSED not in BUSINESS_TRANSITIONS[business.status]:
-        raise Conflict("该商铺已关闭", field="status")
+        raise Conflict(_("该商铺已关闭"), field="status")
     closed_on = closed_on or timezone.localdate()
     if business.opened_on and closed_on < business.opened_on:
-        raise ValidationFailed("关闭日期早于开业日期", field="closed_on")
+        raise ValidationFailed(_("关闭日期早于开业日期"), field="closed_on")
     old = business.status
     business.status = BusinessStatus.CLOSED
     business.closed_on = closed_on
@@ -514,29 +519,33 @@ def party_org_create(
     territory must lie inside the parent's territory and suit the kind.
     """
     _can_edit(actor, region.path)
-    _choice(kind, PartyOrgKind, field="kind", label="组织类型")
-    name = _clean_text(name, field="name", label="名称", required=True)
+    _choice(kind, PartyOrgKind, field="kind", label=_("组织类型"))
+    name = _clean_text(name, field="name", label=_("名称"), required=True)
     if parent is None:
         if kind != PartyOrgKind.WORKING_COMMITTEE:
-            raise ValidationFailed("只有街道党工委可以没有上级组织", field="parent")
+            raise ValidationFailed(_("只有街道党工委可以没有上级组织"), field="parent")
     else:
         if not in_scope(actor, parent.region_path):
-            raise NotFound("未找到上级组织")
+            raise NotFound(_("未找到上级组织"))
         if kind not in PARTY_CHILDREN[parent.kind]:
             raise ValidationFailed(
-                f"{parent.get_kind_display()}下不能设立{PartyOrgKind(kind).label}", field="kind"
+                _("%(parent)s下不能设立%(kind)s")
+                % {"parent": parent.get_kind_display(), "kind": PartyOrgKind(kind).label},
+                field="kind",
             )
         if not region.path.startswith(parent.region_path):
-            raise ValidationFailed("所属辖区须在上级组织的辖区之内", field="region")
+            raise ValidationFailed(_("所属辖区须在上级组织的辖区之内"), field="region")
     if region.kind not in PARTY_REGION_KINDS[kind]:
         raise ValidationFailed(
-            f"{PartyOrgKind(kind).label}不能挂在“{region.get_kind_display()}”一级", field="region"
+            _("%(kind)s不能挂在“%(level)s”一级")
+            % {"kind": PartyOrgKind(kind).label, "level": region.get_kind_display()},
+            field="region",
         )
     if household is not None and not household.region_path.startswith(region.path):
-        raise ValidationFailed("中心户房屋不在所属辖区内", field="household")
-    code = _clean_text(code, field="code", label="组织编码", max_length=40)
+        raise ValidationFailed(_("中心户房屋不在所属辖区内"), field="household")
+    code = _clean_text(code, field="code", label=_("组织编码"), max_length=40)
     if code and PartyOrg.objects.filter(code=code).exists():
-        raise ValidationFailed("组织编码已被使用", field="code")
+        raise ValidationFailed(_("组织编码已被使用"), field="code")
     org = PartyOrg(
         kind=kind,
         code=code,
@@ -544,7 +553,7 @@ def party_org_create(
         region=region,
         parent=parent,
         household=household,
-        secretary=_clean_text(secretary, field="secretary", label="书记", max_length=64),
+        secretary=_clean_text(secretary, field="secretary", label=_("书记"), max_length=64),
     )
     org.save()
     audit(
@@ -572,24 +581,24 @@ def party_member_create(
 ) -> PartyMember:
     """Register a party member with their branch and home community (region)."""
     _can_edit(actor, home_community.path)
-    _choice(kind, MemberKind, field="kind", label="党员类型")
+    _choice(kind, MemberKind, field="kind", label=_("党员类型"))
     if home_community.kind != RegionKind.COMMUNITY:
-        raise ValidationFailed("居住社区须为社区一级", field="home_community")
+        raise ValidationFailed(_("居住社区须为社区一级"), field="home_community")
     if not in_scope(actor, branch.region_path):
-        raise NotFound("未找到该党组织")
+        raise NotFound(_("未找到该党组织"))
     if branch.kind in {PartyOrgKind.WORKING_COMMITTEE, PartyOrgKind.HOUSEHOLD}:
-        raise ValidationFailed("党员应编入党支部、大党委或党小组", field="branch")
+        raise ValidationFailed(_("党员应编入党支部、大党委或党小组"), field="branch")
     if kind == MemberKind.IN_SERVICE and workplace is None:
-        raise ValidationFailed("在职党员须填写工作单位", field="workplace")
+        raise ValidationFailed(_("在职党员须填写工作单位"), field="workplace")
     if resident is not None:
         if not in_scope(actor, resident.region_path):
-            raise NotFound("未找到该居民")
+            raise NotFound(_("未找到该居民"))
         if PartyMember.objects.filter(resident=resident).exists():
-            raise Conflict("该居民已登记为党员", field="resident")
+            raise Conflict(_("该居民已登记为党员"), field="resident")
     if joined_on and joined_on > timezone.localdate():
-        raise ValidationFailed("入党日期不能晚于今天", field="joined_on")
+        raise ValidationFailed(_("入党日期不能晚于今天"), field="joined_on")
     member = PartyMember(
-        name=_clean_text(name, field="name", label="姓名", required=True, max_length=64),
+        name=_clean_text(name, field="name", label=_("姓名"), required=True, max_length=64),
         phone=_clean_phone(phone),
         kind=kind,
         branch=branch,
@@ -658,26 +667,28 @@ def role_assign(
     an account becomes the grid's owner when it has none. A representative
     without an account gets one (see ``_representative_account``).
     """
-    _choice(kind, RoleKind, field="kind", label="角色")
+    _choice(kind, RoleKind, field="kind", label=_("角色"))
     if grid is None and region is None:
-        raise ValidationFailed("请选择网格或辖区", field="grid")
+        raise ValidationFailed(_("请选择网格或辖区"), field="grid")
     if kind in GRID_ROLES and grid is None:
-        raise ValidationFailed(f"{RoleKind(kind).label}须指定网格", field="grid")
+        raise ValidationFailed(
+            _("%(role)s须指定网格") % {"role": RoleKind(kind).label}, field="grid"
+        )
     if grid is not None:
         grid = Grid.objects.select_for_update(of=("self",)).select_related("region").get(pk=grid.pk)
         if region is not None and not region.path.startswith(grid.region_path):
-            raise ValidationFailed("辖区不在网格所属社区内", field="region")
+            raise ValidationFailed(_("辖区不在网格所属社区内"), field="region")
         region = region or grid.region
     assert region is not None
     _can_edit(actor, region.path)
     person_name = _clean_text(
-        person_name, field="person_name", label="姓名", required=True, max_length=64
+        person_name, field="person_name", label=_("姓名"), required=True, max_length=64
     )
     phone = _clean_phone(phone)
     if resident is not None and not in_scope(actor, resident.region_path):
-        raise NotFound("未找到该居民")
+        raise NotFound(_("未找到该居民"))
     if user is not None and user.scope_region_id and not in_scope(actor, user.scope_region.path):
-        raise NotFound("未找到该账号")
+        raise NotFound(_("未找到该账号"))
     if kind == RoleKind.REPRESENTATIVE and user is None:
         user = _representative_account(grid=grid, person_name=person_name, phone=phone)  # type: ignore[arg-type]
     assignment = RoleAssignment(
@@ -688,7 +699,7 @@ def role_assign(
         phone=phone,
         resident=resident,
         user=user,
-        detail=_clean_text(detail, field="detail", label="说明"),
+        detail=_clean_text(detail, field="detail", label=_("说明")),
         started_on=started_on or timezone.localdate(),
     )
     assignment.save()
@@ -719,10 +730,10 @@ def role_end(
     assignment = RoleAssignment.objects.select_for_update().get(pk=assignment.pk)
     _can_edit(actor, assignment.region_path)
     if assignment.ended_on is not None:
-        raise Conflict("该任职已结束", field="ended_on")
+        raise Conflict(_("该任职已结束"), field="ended_on")
     ended_on = ended_on or timezone.localdate()
     if ended_on < assignment.started_on:
-        raise ValidationFailed("卸任日期早于任职日期", field="ended_on")
+        raise ValidationFailed(_("卸任日期早于任职日期"), field="ended_on")
     assignment.ended_on = ended_on
     assignment.save(update_fields=["ended_on", "updated_at"])
     if assignment.kind == RoleKind.GRID_WORKER and assignment.grid_id and assignment.user_id:
@@ -760,12 +771,14 @@ def partner_unit_create(
     _can_edit(actor, region.path)
     unit = PartnerUnit(
         region=region,
-        name=_clean_text(name, field="name", label="名称", required=True),
-        category=_clean_text(category, field="category", label="单位类别", max_length=64),
+        name=_clean_text(name, field="name", label=_("名称"), required=True),
+        category=_clean_text(category, field="category", label=_("单位类别"), max_length=64),
         has_party_org=bool(has_party_org),
-        contact_name=_clean_text(contact_name, field="contact_name", label="联系人", max_length=64),
+        contact_name=_clean_text(
+            contact_name, field="contact_name", label=_("联系人"), max_length=64
+        ),
         contact_phone=_clean_phone(contact_phone, "contact_phone"),
-        address=_clean_text(address, field="address", label="地址", max_length=255),
+        address=_clean_text(address, field="address", label=_("地址"), max_length=255),
     )
     unit.save()
     audit(
@@ -780,11 +793,11 @@ def partner_unit_create(
 
 def _clean_counts(member_count: int, party_member_count: int) -> None:
     if member_count < 0:
-        raise ValidationFailed("从业人员数不能为负", field="member_count")
+        raise ValidationFailed(_("从业人员数不能为负"), field="member_count")
     if party_member_count < 0:
-        raise ValidationFailed("党员数不能为负", field="party_member_count")
+        raise ValidationFailed(_("党员数不能为负"), field="party_member_count")
     if party_member_count > member_count:
-        raise ValidationFailed("党员数不能多于从业人员数", field="party_member_count")
+        raise ValidationFailed(_("党员数不能多于从业人员数"), field="party_member_count")
 
 
 @transaction.atomic
@@ -800,12 +813,12 @@ def new_org_create(
 ) -> NewOrg:
     """Register a "三新" organisation with its party coverage."""
     _can_edit(actor, region.path)
-    _choice(kind, NewOrgKind, field="kind", label="类型")
-    _choice(coverage, PartyCoverage, field="coverage", label="党建覆盖")
+    _choice(kind, NewOrgKind, field="kind", label=_("类型"))
+    _choice(coverage, PartyCoverage, field="coverage", label=_("党建覆盖"))
     _clean_counts(member_count, party_member_count)
     org = NewOrg(
         region=region,
-        name=_clean_text(name, field="name", label="名称", required=True),
+        name=_clean_text(name, field="name", label=_("名称"), required=True),
         kind=kind,
         coverage=coverage,
         member_count=member_count,
@@ -829,11 +842,11 @@ def new_org_set_coverage(
     """Change how a "三新" organisation is covered by party work."""
     new_org = NewOrg.objects.select_for_update().get(pk=new_org.pk)
     _can_edit(actor, new_org.region_path)
-    _choice(coverage, PartyCoverage, field="coverage", label="党建覆盖")
+    _choice(coverage, PartyCoverage, field="coverage", label=_("党建覆盖"))
     count = new_org.party_member_count if party_member_count is None else party_member_count
     _clean_counts(new_org.member_count, count)
     if coverage == PartyCoverage.OWN_ORG and count < 3:
-        raise ValidationFailed("单独建立党组织须有3名以上党员", field="coverage")
+        raise ValidationFailed(_("单独建立党组织须有3名以上党员"), field="coverage")
     old = new_org.coverage
     new_org.coverage = coverage
     new_org.party_member_count = count

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from django.utils.translation import gettext as _
+
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
@@ -25,15 +27,15 @@ def id_number_error(value: str) -> str | None:
         or not value[:17].isdigit()
         or not (value[17].isdigit() or value[17] == "X")
     ):
-        return "身份证号应为18位（最后一位可为X）"
+        return _("身份证号应为18位（最后一位可为X）")
     try:
         born = dt.date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
     except ValueError:
-        return "身份证号中的出生日期无效"
+        return _("身份证号中的出生日期无效")
     if born.year < 1900 or born > dt.date.today():
-        return "身份证号中的出生日期无效"
+        return _("身份证号中的出生日期无效")
     if id_check_digit(value[:17]) != value[17]:
-        return "身份证号校验位不正确"
+        return _("身份证号校验位不正确")
     return None
 
 
@@ -56,4 +58,4 @@ def phone_error(value: str) -> str | None:
     value = value.strip().replace(" ", "")
     if _MOBILE.match(value) or _LANDLINE.match(value):
         return None
-    return "联系电话应为11位手机号或带区号的固定电话"
+    return _("联系电话应为11位手机号或带区号的固定电话")
