@@ -21,6 +21,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
 from django.views.decorators.http import require_GET, require_POST
@@ -358,7 +359,12 @@ def my_tasks(request: HttpRequest) -> HttpResponse:
     user = request.user
     qs = sel.appeal_list(actor=user, open_only=True)
     if not svc.is_department_user(user):
-        qs = qs.filter(Q(assigned_user=user) | Q(grid__owner=user))
+        # Mine, my grid's, and those sent to my community/street that nobody has accepted yet.
+        qs = qs.filter(
+            Q(assigned_user=user)
+            | Q(grid__owner=user)
+            | Q(assigned_region_id=user.scope_region_id, assigned_user=None)
+        )
     page = keyset_page(qs, cursor=request.GET.get("cursor") or None, size=PAGE_SIZE)
     return render(
         request,
@@ -814,6 +820,11 @@ def act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
             status = _add_domain_error(form, exc)
         else:
             messages.success(request, _("已完成：%(a)s") % {"a": ACTION_FORMS[action][0]})
+            back = request.POST.get("next", "")
+            if back and url_has_allowed_host_and_scheme(
+                back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+            ):
+                return redirect(back)
             return redirect("appeals:detail", pk=appeal.pk)
     appeal = sel.appeal_get(actor=request.user, appeal_id=pk)
     return _detail_page(request, appeal, bound=(action, form), status=status)

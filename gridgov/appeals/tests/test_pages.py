@@ -341,6 +341,17 @@ def test_my_tasks_lists_my_grid_cases_with_deadline_colour(personas, appeal_a, c
     page = text(as_user(personas.grid_worker).get(reverse("appeals:my_tasks")))
     assert appeal_a.tracking_code in page and other.tracking_code not in page
     assert "badge green" in page
+    # Sent to community A and not yet accepted: on the community worker's list.
+    assert appeal_a.tracking_code not in text(
+        as_user(personas.worker_a).get(reverse("appeals:my_tasks"))
+    )
+    s.appeal_dispatch(actor=personas.worker_a, appeal=appeal_a, region=appeal_a.region)
+    assert appeal_a.tracking_code in text(
+        as_user(personas.worker_a).get(reverse("appeals:my_tasks"))
+    )
+    assert appeal_a.tracking_code not in text(
+        as_user(personas.worker_b).get(reverse("appeals:my_tasks"))
+    )
 
 
 # ---------------------------------------------------------------- operator
@@ -558,11 +569,17 @@ def test_supervision_lists_overdue_and_supervises(personas, appeal_a):
     assert appeal_a.tracking_code in page and "badge red" in page
     response = client.post(
         reverse("appeals:act", args=[appeal_a.pk, "supervise"]),
-        {"supervise-note": "请今日办结"},
+        {"supervise-note": "请今日办结", "next": "/appeals/supervision/?show=red"},
     )
     assert response.status_code == 302
+    assert response["Location"] == "/appeals/supervision/?show=red"
+    evil = client.post(
+        reverse("appeals:act", args=[appeal_a.pk, "supervise"]),
+        {"supervise-note": "再督", "next": "https://evil.example/"},
+    )
+    assert evil["Location"] == reverse("appeals:detail", args=[appeal_a.pk])
     appeal_a.refresh_from_db()
-    assert appeal_a.supervision_count == 1
+    assert appeal_a.supervision_count == 2
     assert appeal_a.tracking_code in text(
         client.get(reverse("appeals:supervision") + "?show=supervised")
     )
@@ -786,3 +803,11 @@ def test_queue_query_count_does_not_grow_with_rows(personas, cats, django_assert
     with django_assert_max_num_queries(10):
         response = client.get(reverse("appeals:queue"))
     assert text(response).count('name="ids"') == 6
+
+
+def test_detail_page_query_budget(personas, appeal_a, django_assert_max_num_queries):
+    client = as_user(personas.worker_a)
+    url = reverse("appeals:detail", args=[appeal_a.pk])
+    client.get(url)
+    with django_assert_max_num_queries(20):
+        assert client.get(url).status_code == 200
