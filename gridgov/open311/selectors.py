@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.files.storage import default_storage
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -183,21 +183,13 @@ def request_base(*, district_code: str, scope_path: str | None) -> QuerySet[Appe
 
 
 def _rows(qs: QuerySet[Appeal]) -> list[dict[str, Any]]:
-    """Value rows with ``photo`` (the first intake photo's file name, or "")."""
-    rows = list(qs.values(*REQUEST_COLUMNS))
-    if rows:
-        photos: dict[int, str] = {}
-        for appeal_id, name in (
-            AppealPhoto.objects.filter(
-                appeal_id__in=[r["pk"] for r in rows], stage=PhotoStage.INTAKE
-            )
-            .order_by("-pk")
-            .values_list("appeal_id", "file")
-        ):
-            photos[appeal_id] = name  # ordered newest first: the oldest wins
-        for row in rows:
-            row["photo"] = photos.get(row["pk"], "")
-    return rows
+    """Value rows with ``photo`` (the first intake photo's file name, or ""): one query."""
+    first_photo = (
+        AppealPhoto.objects.filter(appeal_id=OuterRef("pk"), stage=PhotoStage.INTAKE)
+        .order_by("pk")
+        .values("file")[:1]
+    )
+    return list(qs.annotate(photo=Subquery(first_photo)).values(*REQUEST_COLUMNS, "photo"))
 
 
 def _split(raw: str) -> list[str]:
