@@ -102,6 +102,8 @@ def test_a1_doorstep_report_on_phone_to_closure(
         # The community whistles the urban-management department.
         login(page, base, "worker_a")
         page.goto(detail)
+        page.locator("#action-whistle summary").click()
+        screenshot(page, "appeals-a1-community-detail")
         act(page, "whistle", lambda p: p.get_by_label("城市管理局").check())
         assert page.locator("#status").inner_text() == "已派遣"
 
