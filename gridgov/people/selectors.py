@@ -219,7 +219,7 @@ def business_list(
 
 def business_get(*, actor: Any, business_id: Any) -> Business:
     return _get(
-        Business.objects.select_related("region", _("grid")), actor, business_id, "商铺企业"
+        Business.objects.select_related("region", "grid"), actor, business_id, _("商铺企业")
     )
 
 
@@ -255,7 +255,7 @@ def party_org_options(*, actor: Any) -> QuerySet[PartyOrg]:
 
 
 def party_org_get(*, actor: Any, org_id: Any) -> PartyOrg:
-    return _get(PartyOrg.objects.select_related("region", _("parent")), actor, org_id, "党组织")
+    return _get(PartyOrg.objects.select_related("region", "parent"), actor, org_id, _("党组织"))
 
 
 def party_member_list(
@@ -310,7 +310,7 @@ def new_org_get(*, actor: Any, new_org_id: Any) -> NewOrg:
 
 
 def role_get(*, actor: Any, role_id: Any) -> RoleAssignment:
-    return _get(RoleAssignment.objects.select_related("grid", _("region")), actor, role_id, "任职")
+    return _get(RoleAssignment.objects.select_related("grid", "region"), actor, role_id, _("任职"))
 
 
 # ── counts for the territory pages ──────────────────────────────────────────
