@@ -7,6 +7,7 @@ from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from gridgov.accounts.capabilities import APPEAL_VIEW, CONFIGURE, has_cap
 from gridgov.appeals.models import (
@@ -113,7 +114,7 @@ class AppealAdmin(ScopedAdmin):
     exclude = ("reporter_name", "reporter_phone", "idempotency_key")
     readonly_fields = ("masked_reporter",)
 
-    @admin.display(description="反映人（已脱敏）")
+    @admin.display(description=_("反映人（已脱敏）"))
     def masked_reporter(self, obj: Appeal) -> str:
         return f"{mask_name(obj.reporter_name)} {mask_phone(obj.reporter_phone)}".strip()
 

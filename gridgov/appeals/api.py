@@ -13,6 +13,7 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 from ninja.responses import Status as HttpStatus
 
@@ -319,7 +320,7 @@ def _obj(model: Any, pk: int | None, field: str) -> Any:
         return None
     obj = model.objects.filter(pk=pk).first()
     if obj is None:
-        raise ValidationFailed("所选对象不存在", field=field)
+        raise ValidationFailed(_("所选对象不存在"), field=field)
     return obj
 
 
@@ -332,7 +333,7 @@ def _idempotency(request: HttpRequest, prefix: str) -> str | None:
     if not key:
         return None
     if len(key) > 100:
-        raise ValidationFailed("Idempotency-Key 过长", field="Idempotency-Key")
+        raise ValidationFailed(_("Idempotency-Key 过长"), field="Idempotency-Key")
     return f"{prefix}:{key}"
 
 
@@ -410,7 +411,7 @@ def stats(request: HttpRequest, group_by: str = "none", period: str = "month") -
         "end": result["end"],
         "total": row(result["total"]),
         "rows": [row(r) for r in result["rows"]],
-        "formulas": result["formulas"],
+        "formulas": {k: str(v) for k, v in result["formulas"].items()},
     }
 
 
@@ -549,7 +550,7 @@ def escalate(request: HttpRequest, appeal_id: int, payload: ReasonIn) -> Any:
 def whistle(request: HttpRequest, appeal_id: int, payload: WhistleIn) -> Any:
     depts = list(Department.objects.filter(pk__in=payload.department_ids))
     if len(depts) != len(set(payload.department_ids)):
-        raise ValidationFailed("所选部门不存在", field="department_ids")
+        raise ValidationFailed(_("所选部门不存在"), field="department_ids")
     return _act(request, appeal_id, svc.appeal_whistle, departments=depts, note=payload.note)
 
 

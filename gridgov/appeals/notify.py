@@ -14,6 +14,7 @@ from typing import Any
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from gridgov.appeals.channels import get_channel
 from gridgov.appeals.models import Appeal, Notification, OutboxChannel, OutboxMessage
@@ -82,7 +83,7 @@ def notify_users(
                 created_at=timezone.now(),
                 channel=OutboxChannel.EMAIL,
                 recipient=user.email,
-                payload={"subject": "【网格治理】" + text[:40], "text": text},
+                payload={"subject": _("【网格治理】") + text[:40], "text": text},
                 dedupe_key=f"{key}:email" if key else None,
             )
             if msg is not None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.files.base import ContentFile
+from django.utils.translation import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from gridgov.core.errors import ValidationFailed
@@ -29,7 +30,7 @@ def _read(upload: Any) -> tuple[bytes, str]:
     name = getattr(upload, "name", "photo") or "photo"
     size = getattr(upload, "size", None)
     if size is not None and size > MAX_PHOTO_BYTES:
-        raise ValidationFailed(f"照片 {name} 超过 8 MB", field="photos")
+        raise ValidationFailed(_("照片 %(name)s 超过 8 MB") % {"name": name}, field="photos")
     if hasattr(upload, "seek"):
         upload.seek(0)
     return upload.read(), name
@@ -42,12 +43,14 @@ def clean_photo(upload: Any) -> CleanPhoto:
     """
     data, name = _read(upload)
     if len(data) > MAX_PHOTO_BYTES:
-        raise ValidationFailed(f"照片 {name} 超过 8 MB", field="photos")
+        raise ValidationFailed(_("照片 %(name)s 超过 8 MB") % {"name": name}, field="photos")
     try:
         image = Image.open(io.BytesIO(data))
         fmt = image.format
         if fmt not in FORMATS:
-            raise ValidationFailed(f"照片 {name} 须为 JPEG 或 PNG 格式", field="photos")
+            raise ValidationFailed(
+                _("照片 %(name)s 须为 JPEG 或 PNG 格式") % {"name": name}, field="photos"
+            )
         image.load()
         # Keep the picture the right way up, then drop every metadata block.
         image = ImageOps.exif_transpose(image)
@@ -62,7 +65,7 @@ def clean_photo(upload: Any) -> CleanPhoto:
         raise
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
         raise ValidationFailed(
-            f"照片 {name} 无法识别，须为 JPEG 或 PNG 格式", field="photos"
+            _("照片 %(name)s 无法识别，须为 JPEG 或 PNG 格式") % {"name": name}, field="photos"
         ) from exc
     content_type, ext = FORMATS[fmt]
     body = out.getvalue()
@@ -74,5 +77,5 @@ def clean_photo(upload: Any) -> CleanPhoto:
 def clean_photos(uploads: Any) -> list[CleanPhoto]:
     uploads = list(uploads or ())
     if len(uploads) > MAX_PHOTOS:
-        raise ValidationFailed(f"照片最多 {MAX_PHOTOS} 张", field="photos")
+        raise ValidationFailed(_("照片最多 %(count)s 张") % {"count": MAX_PHOTOS}, field="photos")
     return [clean_photo(u) for u in uploads]

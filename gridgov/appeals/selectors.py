@@ -14,6 +14,8 @@ from typing import Any
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from gridgov.accounts import capabilities as caps
 from gridgov.appeals.deadlines import deadline_colour  # noqa: F401  (re-exported for pages)
@@ -86,7 +88,7 @@ def appeal_list(
         statuses = [status] if isinstance(status, str) else list(status)
         bad = [s for s in statuses if s not in Status.values]
         if bad:
-            raise ValidationFailed("状态无效", field="status")
+            raise ValidationFailed(_("状态无效"), field="status")
         qs = qs.filter(status__in=statuses)
     if open_only:
         qs = qs.filter(status__in=sorted(OPEN_STATUSES - {Status.MERGED}))
@@ -103,7 +105,7 @@ def appeal_list(
         qs = qs.filter(assigned_department_id=department_id)
     if colour:
         if colour not in COLOURS:
-            raise ValidationFailed("时限颜色无效", field="colour")
+            raise ValidationFailed(_("时限颜色无效"), field="colour")
         now = now or timezone.now()
         qs = qs.filter(status__in=sorted(OPEN_STATUSES - {Status.MERGED}), deadline__isnull=False)
         if colour == "red":
@@ -125,7 +127,7 @@ def appeal_get(*, actor: Any, appeal_id: int | str) -> Appeal:
     try:
         pk = int(appeal_id)
     except (TypeError, ValueError) as exc:
-        raise NotFound("诉求不存在") from exc
+        raise NotFound(_("诉求不存在")) from exc
     row = (
         _visible(actor)
         .select_related(*LIST_RELATED, "reporter", "duplicate_of")
@@ -133,7 +135,7 @@ def appeal_get(*, actor: Any, appeal_id: int | str) -> Appeal:
         .first()
     )
     if row is None:
-        raise NotFound("诉求不存在")
+        raise NotFound(_("诉求不存在"))
     return row
 
 
@@ -150,7 +152,7 @@ def appeal_get_by_code(*, tracking_code: str) -> Appeal:
         else None
     )
     if row is None:
-        raise NotFound("查询码不存在")
+        raise NotFound(_("查询码不存在"))
     return row
 
 
@@ -314,16 +316,24 @@ def supervision_queue(*, actor: Any, now: dt.datetime | None = None) -> QuerySet
 
 # ---------------------------------------------------------------- rates
 
-FORMULAS: dict[str, str] = {
-    "valid": "有效件 = 期间内受理的诉求 − 不予受理 − 撤回 − 被合并的重复件（重复件只计主件一次）",
-    "response_rate": "响应率 = 受理后规定时限（默认 24 小时）内签收的件数 ÷ 有效件",
-    "resolution_rate": "解决率 = 回访中“已解决”的件数 ÷ 已回访件数",
-    "satisfaction_rate": "满意率 = (满意件数 + 基本满意件数 × 折算值（默认 0.8）) ÷ 已回访件数",
-    "on_time_rate": "按期办结率 = 在办理时限（含批准的延期）内结案的件数 ÷ 已结案件数",
-    "closure_rate": "办结率 = 已结案件数 ÷ 有效件",
-    "rework_rate": "返工率 = 至少返工一次的件数 ÷ 已处置过的件数",
-    "median_hours": "办理时长中位数 = 已结案件从受理到结案的小时数的中位数",
-    "score": "综合得分 = 响应率 × 响应权重 + 解决率 × 解决权重 + 满意率 × 满意权重（权重可配置）",
+FORMULAS: dict[str, Any] = {  # lazy: shown in the reader's language
+    "valid": gettext_lazy(
+        "有效件 = 期间内受理的诉求 − 不予受理 − 撤回 − 被合并的重复件（重复件只计主件一次）"
+    ),
+    "response_rate": gettext_lazy("响应率 = 受理后规定时限（默认 24 小时）内签收的件数 ÷ 有效件"),
+    "resolution_rate": gettext_lazy("解决率 = 回访中“已解决”的件数 ÷ 已回访件数"),
+    "satisfaction_rate": gettext_lazy(
+        "满意率 = (满意件数 + 基本满意件数 × 折算值（默认 0.8）) ÷ 已回访件数"
+    ),
+    "on_time_rate": gettext_lazy(
+        "按期办结率 = 在办理时限（含批准的延期）内结案的件数 ÷ 已结案件数"
+    ),
+    "closure_rate": gettext_lazy("办结率 = 已结案件数 ÷ 有效件"),
+    "rework_rate": gettext_lazy("返工率 = 至少返工一次的件数 ÷ 已处置过的件数"),
+    "median_hours": gettext_lazy("办理时长中位数 = 已结案件从受理到结案的小时数的中位数"),
+    "score": gettext_lazy(
+        "综合得分 = 响应率 × 响应权重 + 解决率 × 解决权重 + 满意率 × 满意权重（权重可配置）"
+    ),
 }
 
 GROUPS = ("region", "department", "category", "month", "none")
@@ -398,7 +408,7 @@ def period_bounds(period: str, now: dt.datetime | None = None) -> tuple[dt.datet
     elif period == "year":
         start = day.replace(month=1, day=1)
     else:
-        raise ValidationFailed("统计周期无效", field="period")
+        raise ValidationFailed(_("统计周期无效"), field="period")
     return start, now + dt.timedelta(seconds=1)
 
 
@@ -422,7 +432,7 @@ def appeal_stats(
     dashboards over many years read roll-ups instead.
     """
     if group_by not in GROUPS:
-        raise ValidationFailed("分组方式无效", field="group_by")
+        raise ValidationFailed(_("分组方式无效"), field="group_by")
     now = now or timezone.now()
     if start is None or end is None:
         start, end = period_bounds(period or "month", now)
@@ -455,7 +465,7 @@ def appeal_stats(
         "category__parent__name",
     )
     groups: dict[Any, RateRow] = {}
-    total = RateRow(key=None, label="合计")
+    total = RateRow(key=None, label=_("合计"))
     settings_cache: dict[int, Any] = {}
     district_of_total = None
     for (
@@ -486,14 +496,14 @@ def appeal_stats(
         if group_by == "region":
             key, label = region_id, region_name
         elif group_by == "department":
-            key, label = dept_id, dept_name or "未派部门"
+            key, label = dept_id, dept_name or _("未派部门")
         elif group_by == "category":
             key, label = (parent_id, parent_name) if parent_id else (cat_id, cat_name)
         elif group_by == "month":
             local = timezone.localtime(created)
             key = label = f"{local:%Y-%m}"
         else:
-            key, label = None, "合计"
+            key, label = None, _("合计")
         targets = (
             [total]
             if group_by == "none"

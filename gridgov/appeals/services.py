@@ -18,6 +18,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from gridgov.accounts import capabilities as caps
 from gridgov.accounts.models import Role, User
@@ -122,10 +123,10 @@ def _lock(appeal: Appeal | int, actor: Any, *, tracking_code: str | None = None)
     pk = appeal.pk if isinstance(appeal, Appeal) else appeal
     row = Appeal.objects.select_for_update().filter(pk=pk).first()
     if row is None:
-        raise NotFound("诉求不存在")
+        raise NotFound(_("诉求不存在"))
     if can_view(actor, row) or _is_reporter(actor, row, tracking_code):
         return row
-    raise NotFound("诉求不存在")
+    raise NotFound(_("诉求不存在"))
 
 
 def _check_transition(appeal: Appeal, action: str) -> None:
@@ -133,22 +134,26 @@ def _check_transition(appeal: Appeal, action: str) -> None:
     allowed, _target = TRANSITIONS[action]
     if appeal.status not in allowed:
         raise Conflict(
-            f"诉求当前状态为「{Status(appeal.status).label}」，不能执行「{Action(action).label}」",
+            _("诉求当前状态为「%(status_label)s」，不能执行「%(action_label)s」")
+            % {"status_label": Status(appeal.status).label, "action_label": Action(action).label},
             field="status",
         )
 
 
 def _require(actor: Any, *capabilities: str) -> None:
     if not any(caps.has_cap(actor, c) for c in capabilities):
-        raise PermissionDenied("您没有执行此操作的权限")
+        raise PermissionDenied(_("您没有执行此操作的权限"))
 
 
 def _require_text(value: str, field: str, label: str, max_length: int = 500) -> str:
     value = (value or "").strip()
     if not value:
-        raise ValidationFailed(f"请填写{label}", field=field)
+        raise ValidationFailed(_("请填写%(label)s") % {"label": label}, field=field)
     if len(value) > max_length:
-        raise ValidationFailed(f"{label}不能超过 {max_length} 字", field=field)
+        raise ValidationFailed(
+            _("%(label)s不能超过 %(max_length)s 字") % {"label": label, "max_length": max_length},
+            field=field,
+        )
     return value
 
 
@@ -271,7 +276,10 @@ def _tell_reporters(appeal: Appeal, *, text: str, dedupe: str, kind: str) -> Non
         *Appeal.objects.filter(duplicate_of=appeal).select_related("reporter", "reporter_user"),
     ]
     for row in rows:
-        code_text = f"{text}（查询码 {row.tracking_code}）"
+        code_text = _("%(text)s（查询码 %(tracking_code)s）") % {
+            "text": text,
+            "tracking_code": row.tracking_code,
+        }
         if row.reporter_user_id:
             notify.notify_users(
                 users=[row.reporter_user],
@@ -312,31 +320,31 @@ def _place(
         return grid.region, grid
     if region is not None:
         if (region.district_id or region.pk) != category.district_id:
-            raise ValidationFailed("所属辖区与分类不属于同一区县", field="region")
+            raise ValidationFailed(_("所属辖区与分类不属于同一区县"), field="region")
         if (
             _authenticated(actor)
             and caps.has_cap(actor, caps.APPEAL_INTAKE)
             and not in_scope(actor, region.path)
         ):
-            raise ValidationFailed("所选辖区不在您的管辖范围内", field="region")
+            raise ValidationFailed(_("所选辖区不在您的管辖范围内"), field="region")
         return region, None
     if channel in ANONYMOUS_CHANNELS:
         # Placed later by the operator (appeal_register with region=…).
         return category.district, None
     if latitude is not None:
-        raise ValidationFailed("该位置不在任何网格内，请选择所属辖区", field="region")
-    raise ValidationFailed("请在地图上选点或选择所属辖区", field="location")
+        raise ValidationFailed(_("该位置不在任何网格内，请选择所属辖区"), field="region")
+    raise ValidationFailed(_("请在地图上选点或选择所属辖区"), field="location")
 
 
 def _check_point(latitude: float | None, longitude: float | None) -> None:
     if (latitude is None) != (longitude is None):
         raise ValidationFailed(
-            "经纬度须同时填写", field="latitude" if latitude is None else "longitude"
+            _("经纬度须同时填写"), field="latitude" if latitude is None else "longitude"
         )
     if latitude is not None and not -90 <= latitude <= 90:
-        raise ValidationFailed("纬度须在 -90 到 90 之间", field="latitude")
+        raise ValidationFailed(_("纬度须在 -90 到 90 之间"), field="latitude")
     if longitude is not None and not -180 <= longitude <= 180:
-        raise ValidationFailed("经度须在 -180 到 180 之间", field="longitude")
+        raise ValidationFailed(_("经度须在 -180 到 180 之间"), field="longitude")
 
 
 def appeal_intake(
@@ -376,27 +384,27 @@ def appeal_intake(
             existing.replayed = True
             return existing
     if channel not in Channel.values:
-        raise ValidationFailed("来源渠道无效", field="channel")
+        raise ValidationFailed(_("来源渠道无效"), field="channel")
     if channel not in ANONYMOUS_CHANNELS:
         _require(actor, caps.APPEAL_INTAKE)
     if category is None or not category.is_active:
-        raise ValidationFailed("请选择有效的诉求分类", field="category")
-    description = _require_text(description, "description", "诉求内容", MAX_DESCRIPTION)
+        raise ValidationFailed(_("请选择有效的诉求分类"), field="category")
+    description = _require_text(description, "description", _("诉求内容"), MAX_DESCRIPTION)
     priority = priority or category.default_priority
     if priority not in Priority.values:
-        raise ValidationFailed("紧急程度无效", field="priority")
+        raise ValidationFailed(_("紧急程度无效"), field="priority")
     _check_point(latitude, longitude)
     address = (address or "").strip()
     if len(address) > 255:
-        raise ValidationFailed("地址不能超过 255 字", field="address")
+        raise ValidationFailed(_("地址不能超过 255 字"), field="address")
     reporter_name = (reporter_name or "").strip()[:64]
     reporter_phone = (reporter_phone or "").strip()
     if reporter_phone and (
         len(reporter_phone) > 20 or not reporter_phone.replace("-", "").replace("+", "").isdigit()
     ):
-        raise ValidationFailed("联系电话格式不正确", field="reporter_phone")
+        raise ValidationFailed(_("联系电话格式不正确"), field="reporter_phone")
     if reporter is not None and reporter.district_id != category.district_id:
-        raise ValidationFailed("反映人不属于本区县", field="reporter")
+        raise ValidationFailed(_("反映人不属于本区县"), field="reporter")
     place, grid = _place(
         actor=actor,
         channel=channel,
@@ -446,7 +454,8 @@ def appeal_intake(
                 notify.notify_phone(
                     phone=reporter_phone,
                     dedupe=f"intake:{appeal.tracking_code}",
-                    text=f"您反映的问题已受理，查询码 {appeal.tracking_code}，可凭码查询进度并评价。",
+                    text=_("您反映的问题已受理，查询码 %(tracking_code)s，可凭码查询进度并评价。")
+                    % {"tracking_code": appeal.tracking_code},
                 )
     except IntegrityError:
         if idempotency_key:
@@ -485,24 +494,24 @@ def appeal_register(
         changes: dict[str, Any] = {}
         if category is not None and category.pk != row.category_id:
             if not category.is_active or category.district_id != row.district_id:
-                raise ValidationFailed("请选择有效的诉求分类", field="category")
+                raise ValidationFailed(_("请选择有效的诉求分类"), field="category")
             changes["category"] = [row.category_id, category.pk]
             row.category = category
         if priority is not None and priority != row.priority:
             if priority not in Priority.values:
-                raise ValidationFailed("紧急程度无效", field="priority")
+                raise ValidationFailed(_("紧急程度无效"), field="priority")
             changes["priority"] = [row.priority, priority]
             row.priority = priority
         if grid is not None:
             if not in_scope(actor, grid.region_path):
-                raise ValidationFailed("所选网格不在您的管辖范围内", field="grid")
+                raise ValidationFailed(_("所选网格不在您的管辖范围内"), field="grid")
             row.grid = grid
             region = grid.region
         if region is not None and region.pk != row.region_id:
             if (region.district_id or region.pk) != row.district_id or not in_scope(
                 actor, region.path
             ):
-                raise ValidationFailed("所选辖区不在您的管辖范围内", field="region")
+                raise ValidationFailed(_("所选辖区不在您的管辖范围内"), field="region")
             changes["region"] = [row.region_id, region.pk]
             row.region = region
         row.deadline = compute_deadline(
@@ -555,12 +564,12 @@ def appeal_dispatch(
         _require(actor, caps.APPEAL_DISPATCH)
         targets = [t for t in (grid, region, department) if t is not None]
         if len(targets) != 1:
-            raise ValidationFailed("请选择一个派遣对象：网格、社区/街道或部门", field="target")
+            raise ValidationFailed(_("请选择一个派遣对象：网格、社区/街道或部门"), field="target")
         data: dict[str, Any] = {}
         row.assigned_user = None
         if grid is not None:
             if not in_scope(actor, grid.region_path):
-                raise ValidationFailed("所选网格不在您的管辖范围内", field="grid")
+                raise ValidationFailed(_("所选网格不在您的管辖范围内"), field="grid")
             row.assigned_level, row.assigned_region, row.assigned_department = (
                 Level.GRID,
                 grid.region,
@@ -571,16 +580,16 @@ def appeal_dispatch(
             data = {"grid": grid.pk, "grid_name": grid.name}
         elif region is not None:
             if region.kind not in (RegionKind.COMMUNITY, RegionKind.STREET, RegionKind.TOWNSHIP):
-                raise ValidationFailed("只能派遣到社区或街道", field="region")
+                raise ValidationFailed(_("只能派遣到社区或街道"), field="region")
             if not in_scope(actor, region.path):
-                raise ValidationFailed("所选辖区不在您的管辖范围内", field="region")
+                raise ValidationFailed(_("所选辖区不在您的管辖范围内"), field="region")
             level = Level.COMMUNITY if region.kind == RegionKind.COMMUNITY else Level.STREET
             row.assigned_level, row.assigned_region, row.assigned_department = (level, region, None)
             data = {"region": region.pk, "region_name": region.name}
         else:
             assert department is not None
             if department.district_id != row.district_id or not department.is_active:
-                raise ValidationFailed("所选部门无效", field="department")
+                raise ValidationFailed(_("所选部门无效"), field="department")
             row.assigned_level, row.assigned_region, row.assigned_department = (
                 Level.DEPARTMENT,
                 None,
@@ -610,7 +619,8 @@ def appeal_dispatch(
             users=handlers_of(row),
             appeal=row,
             kind=NotificationKind.DISPATCHED,
-            text=f"新派遣诉求 {row.tracking_code}：{row.description[:60]}",
+            text=_("新派遣诉求 %(tracking_code)s：%(description)s")
+            % {"tracking_code": row.tracking_code, "description": row.description[:60]},
             dedupe=f"dispatch:{row.pk}:{row.events.count()}",
         )
         row.dispatch_target = target_name
@@ -650,7 +660,7 @@ def appeal_accept(*, actor: Any, appeal: Appeal | int, note: str = "") -> Appeal
             return row
         _check_transition(row, Action.ACCEPT)
         if not is_handler(actor, row):
-            raise PermissionDenied("该诉求未派遣给您或您的部门")
+            raise PermissionDenied(_("该诉求未派遣给您或您的部门"))
         data: dict[str, Any] = {}
         if whistle is not None:
             whistle.reported_at, whistle.reported_by = now, actor
@@ -701,8 +711,8 @@ def appeal_handle(
         row = _lock(appeal, actor)
         _check_transition(row, Action.HANDLE)
         if not is_handler(actor, row):
-            raise PermissionDenied("该诉求未派遣给您或您的部门")
-        result = _require_text(result, "result", "办理结果", MAX_DESCRIPTION)
+            raise PermissionDenied(_("该诉求未派遣给您或您的部门"))
+        result = _require_text(result, "result", _("办理结果"), MAX_DESCRIPTION)
         from_status = row.status
         row.status, row.result, row.handled_at = Status.HANDLED, result, timezone.now()
         row.save(update_fields=["status", "result", "handled_at", "updated_at"])
@@ -719,7 +729,7 @@ def appeal_handle(
             users=dispatchers_of(row),
             appeal=row,
             kind=NotificationKind.OTHER,
-            text=f"诉求 {row.tracking_code} 已处置，请回访",
+            text=_("诉求 %(tracking_code)s 已处置，请回访") % {"tracking_code": row.tracking_code},
             dedupe=f"handled:{row.pk}:{row.events.count()}",
         )
     return row
@@ -731,8 +741,8 @@ def appeal_return(*, actor: Any, appeal: Appeal | int, reason: str) -> Appeal:
         row = _lock(appeal, actor)
         _check_transition(row, Action.RETURN)
         if not is_handler(actor, row):
-            raise PermissionDenied("该诉求未派遣给您或您的部门")
-        reason = _require_text(reason, "reason", "退单理由")
+            raise PermissionDenied(_("该诉求未派遣给您或您的部门"))
+        reason = _require_text(reason, "reason", _("退单理由"))
         data = {
             "level": row.assigned_level,
             "department": row.assigned_department_id,
@@ -766,7 +776,8 @@ def appeal_return(*, actor: Any, appeal: Appeal | int, reason: str) -> Appeal:
             users=dispatchers,
             appeal=row,
             kind=NotificationKind.RETURNED,
-            text=f"诉求 {row.tracking_code} 被退单：{reason[:80]}",
+            text=_("诉求 %(tracking_code)s 被退单：%(reason)s")
+            % {"tracking_code": row.tracking_code, "reason": reason[:80]},
             dedupe=f"returned:{row.pk}:{row.returned_count}",
         )
     return row
@@ -793,11 +804,11 @@ def appeal_verify(
             _is_reporter(actor, row, tracking_code)
             or (caps.has_cap(actor, caps.APPEAL_VERIFY) and in_scope(actor, row.region_path))
         ):
-            raise PermissionDenied("您没有执行此操作的权限")
+            raise PermissionDenied(_("您没有执行此操作的权限"))
         if rating not in Rating.values:
-            raise ValidationFailed("请选择评价：满意、基本满意或不满意", field="rating")
+            raise ValidationFailed(_("请选择评价：满意、基本满意或不满意"), field="rating")
         if resolved is None:
-            raise ValidationFailed("请选择问题是否解决", field="resolved")
+            raise ValidationFailed(_("请选择问题是否解决"), field="resolved")
         comment = (comment or "").strip()[:255]
         from_status = row.status
         row.status, row.rating, row.resolved, row.rating_comment = (
@@ -830,7 +841,7 @@ def appeal_close(*, actor: Any, appeal: Appeal | int, note: str = "") -> Appeal:
         _check_transition(row, Action.CLOSE)
         _require(actor, caps.APPEAL_VERIFY, caps.APPEAL_DISPATCH)
         if not in_scope(actor, row.region_path):
-            raise PermissionDenied("只有属地工作人员可以结案")
+            raise PermissionDenied(_("只有属地工作人员可以结案"))
         now = timezone.now()
         from_status = row.status
         row.status, row.closed_at = Status.CLOSED, now
@@ -847,7 +858,7 @@ def appeal_close(*, actor: Any, appeal: Appeal | int, note: str = "") -> Appeal:
         _tell_reporters(
             row,
             kind=NotificationKind.OUTCOME,
-            text=f"您反映的问题已办结：{row.result[:80]}",
+            text=_("您反映的问题已办结：%(result)s") % {"result": row.result[:80]},
             dedupe=f"outcome:{row.pk}:{row.reopened_count}",
         )
     return row
@@ -871,8 +882,8 @@ def appeal_reopen(
                 and in_scope(actor, row.region_path)
             )
         ):
-            raise PermissionDenied("您没有执行此操作的权限")
-        reason = _require_text(reason, "reason", "返工理由")
+            raise PermissionDenied(_("您没有执行此操作的权限"))
+        reason = _require_text(reason, "reason", _("返工理由"))
         from_status = row.status
         data = {"rating": row.rating, "resolved": row.resolved}
         row.status = Status.ACCEPTED
@@ -896,7 +907,8 @@ def appeal_reopen(
             users=handlers_of(row),
             appeal=row,
             kind=NotificationKind.OTHER,
-            text=f"诉求 {row.tracking_code} 返工：{reason[:80]}",
+            text=_("诉求 %(tracking_code)s 返工：%(reason)s")
+            % {"tracking_code": row.tracking_code, "reason": reason[:80]},
             dedupe=f"reopen:{row.pk}:{row.reopened_count}",
         )
     return row
@@ -908,7 +920,7 @@ def appeal_reject(*, actor: Any, appeal: Appeal | int, reason: str) -> Appeal:
         row = _lock(appeal, actor)
         _check_transition(row, Action.REJECT)
         _require(actor, caps.APPEAL_INTAKE, caps.APPEAL_DISPATCH)
-        reason = _require_text(reason, "reason", "不予受理理由")
+        reason = _require_text(reason, "reason", _("不予受理理由"))
         from_status = row.status
         row.status, row.closed_at = Status.REJECTED, timezone.now()
         row.save(update_fields=["status", "closed_at", "updated_at"])
@@ -916,7 +928,7 @@ def appeal_reject(*, actor: Any, appeal: Appeal | int, reason: str) -> Appeal:
         _tell_reporters(
             row,
             kind=NotificationKind.OUTCOME,
-            text=f"您反映的问题不予受理：{reason[:80]}",
+            text=_("您反映的问题不予受理：%(reason)s") % {"reason": reason[:80]},
             dedupe=f"reject:{row.pk}",
         )
     return row
@@ -934,7 +946,7 @@ def appeal_withdraw(
             _is_reporter(actor, row, tracking_code)
             or (caps.has_cap(actor, caps.APPEAL_INTAKE) and in_scope(actor, row.region_path))
         ):
-            raise PermissionDenied("只有反映人或受理人员可以撤回")
+            raise PermissionDenied(_("只有反映人或受理人员可以撤回"))
         from_status = row.status
         row.status, row.closed_at = Status.WITHDRAWN, timezone.now()
         row.save(update_fields=["status", "closed_at", "updated_at"])
@@ -950,7 +962,8 @@ def appeal_withdraw(
                 users=handlers_of(row),
                 appeal=row,
                 kind=NotificationKind.OTHER,
-                text=f"诉求 {row.tracking_code} 已被反映人撤回",
+                text=_("诉求 %(tracking_code)s 已被反映人撤回")
+                % {"tracking_code": row.tracking_code},
                 dedupe=f"withdraw:{row.pk}",
             )
     return row
@@ -964,12 +977,12 @@ def appeal_extend_request(
         row = _lock(appeal, actor)
         _check_transition(row, Action.EXTEND_REQUEST)
         if not is_handler(actor, row):
-            raise PermissionDenied("该诉求未派遣给您或您的部门")
+            raise PermissionDenied(_("该诉求未派遣给您或您的部门"))
         if ExtensionRequest.objects.filter(appeal=row, approved=None).exists():
-            raise Conflict("已有待审批的延期申请", field="working_days")
+            raise Conflict(_("已有待审批的延期申请"), field="working_days")
         if not isinstance(working_days, int) or not 1 <= working_days <= 30:
-            raise ValidationFailed("延长天数须在 1 到 30 个工作日之间", field="working_days")
-        reason = _require_text(reason, "reason", "延期理由")
+            raise ValidationFailed(_("延长天数须在 1 到 30 个工作日之间"), field="working_days")
+        reason = _require_text(reason, "reason", _("延期理由"))
         request = ExtensionRequest.objects.create(
             appeal=row,
             requested_by=actor,
@@ -990,7 +1003,8 @@ def appeal_extend_request(
             users=dispatchers_of(row),
             appeal=row,
             kind=NotificationKind.EXTENSION,
-            text=f"诉求 {row.tracking_code} 申请延期 {working_days} 个工作日",
+            text=_("诉求 %(tracking_code)s 申请延期 %(working_days)s 个工作日")
+            % {"tracking_code": row.tracking_code, "working_days": working_days},
             dedupe=f"extreq:{request.pk}",
         )
     return row
@@ -1006,7 +1020,7 @@ def appeal_extend_decide(
         _check_transition(row, Action.EXTEND_DECIDE)
         _require(actor, caps.APPEAL_DISPATCH, caps.APPEAL_SUPERVISE)
         if not in_scope(actor, row.region_path):
-            raise PermissionDenied("只有属地调度或督办人员可以审批延期")
+            raise PermissionDenied(_("只有属地调度或督办人员可以审批延期"))
         request = (
             ExtensionRequest.objects.select_for_update()
             .filter(appeal=row, approved=None)
@@ -1014,7 +1028,7 @@ def appeal_extend_decide(
             .first()
         )
         if request is None:
-            raise Conflict("没有待审批的延期申请", field="approve")
+            raise Conflict(_("没有待审批的延期申请"), field="approve")
         now = timezone.now()
         request.decided_by, request.decided_at, request.approved = actor, now, bool(approve)
         fields = ["updated_at"]
@@ -1045,12 +1059,13 @@ def appeal_extend_decide(
             },
             at=now,
         )
-        verdict = "批准" if approve else "未批准"
+        verdict = _("批准") if approve else _("未批准")
         notify.notify_users(
             users=[request.requested_by],
             appeal=row,
             kind=NotificationKind.EXTENSION,
-            text=f"诉求 {row.tracking_code} 的延期申请{verdict}",
+            text=_("诉求 %(tracking_code)s 的延期申请%(verdict)s")
+            % {"tracking_code": row.tracking_code, "verdict": verdict},
             dedupe=f"extdec:{request.pk}",
         )
     return row
@@ -1062,7 +1077,7 @@ def appeal_supervise(*, actor: Any, appeal: Appeal | int, note: str) -> Appeal:
         row = _lock(appeal, actor)
         _check_transition(row, Action.SUPERVISE)
         _require(actor, caps.APPEAL_SUPERVISE)
-        note = _require_text(note, "note", "督办意见")
+        note = _require_text(note, "note", _("督办意见"))
         row.supervision_count += 1
         row.save(update_fields=["supervision_count", "updated_at"])
         _record(
@@ -1077,7 +1092,8 @@ def appeal_supervise(*, actor: Any, appeal: Appeal | int, note: str) -> Appeal:
             users=handlers_of(row) or dispatchers_of(row),
             appeal=row,
             kind=NotificationKind.SUPERVISED,
-            text=f"诉求 {row.tracking_code} 被督办：{note[:80]}",
+            text=_("诉求 %(tracking_code)s 被督办：%(note)s")
+            % {"tracking_code": row.tracking_code, "note": note[:80]},
             dedupe=f"supervise:{row.pk}:{row.supervision_count}",
         )
     return row
@@ -1112,16 +1128,16 @@ def appeal_escalate(*, actor: Any, appeal: Appeal | int, reason: str) -> Appeal:
                 and in_scope(actor, region.path)
             )
         ):
-            raise PermissionDenied("只有当前承办单位可以上报")
-        reason = _require_text(reason, "reason", "上报理由")
+            raise PermissionDenied(_("只有当前承办单位可以上报"))
+        reason = _require_text(reason, "reason", _("上报理由"))
         if level == Level.GRID:
             new_level, new_region = Level.COMMUNITY, region
         elif level == Level.COMMUNITY and region is not None and region.parent_id:
             new_level, new_region = Level.STREET, region.parent
         elif level == Level.STREET:
-            raise Conflict("街道已是最高承办层级，请吹哨相关部门", field="level")
+            raise Conflict(_("街道已是最高承办层级，请吹哨相关部门"), field="level")
         else:
-            raise Conflict("部门承办的诉求不能上报，请退单", field="level")
+            raise Conflict(_("部门承办的诉求不能上报，请退单"), field="level")
         from_status = row.status
         row.status = Status.DISPATCHED
         row.assigned_level, row.assigned_region = new_level, new_region
@@ -1153,7 +1169,12 @@ def appeal_escalate(*, actor: Any, appeal: Appeal | int, reason: str) -> Appeal:
             users=handlers_of(row),
             appeal=row,
             kind=NotificationKind.DISPATCHED,
-            text=f"诉求 {row.tracking_code} 上报至{new_region.name}：{reason[:60]}",
+            text=_("诉求 %(tracking_code)s 上报至%(new_region_name)s：%(reason)s")
+            % {
+                "tracking_code": row.tracking_code,
+                "new_region_name": new_region.name,
+                "reason": reason[:60],
+            },
             dedupe=f"escalate:{row.pk}:{row.events.count()}",
         )
     return row
@@ -1180,19 +1201,21 @@ def appeal_whistle(
                 RegionKind.DISTRICT,
             )
         ):
-            raise PermissionDenied("只有社区或街道可以吹哨")
+            raise PermissionDenied(_("只有社区或街道可以吹哨"))
         depts = list({d.pk: d for d in departments}.values())
         if not depts:
-            raise ValidationFailed("请选择至少一个部门", field="departments")
+            raise ValidationFailed(_("请选择至少一个部门"), field="departments")
         for dept in depts:
             if dept.district_id != row.district_id or not dept.is_active:
-                raise ValidationFailed(f"部门「{dept.name}」无效", field="departments")
+                raise ValidationFailed(
+                    _("部门「%(dept_name)s」无效") % {"dept_name": dept.name}, field="departments"
+                )
         already = set(
             AppealWhistle.objects.filter(appeal=row).values_list("department_id", flat=True)
         )
         new = [d for d in depts if d.pk not in already]
         if not new:
-            raise ValidationFailed("所选部门均已吹哨", field="departments")
+            raise ValidationFailed(_("所选部门均已吹哨"), field="departments")
         now = timezone.now()
         settings_row = rate_settings_for(row.district_id)
         report_deadline = workdays.add_working_hours(now, settings_row.whistle_report_hours)
@@ -1242,8 +1265,11 @@ def appeal_whistle(
                 users=_users_of_department(dept.pk),
                 appeal=row,
                 kind=NotificationKind.WHISTLED,
-                text=f"吹哨：诉求 {row.tracking_code} 请于 "
-                f"{timezone.localtime(report_deadline):%m-%d %H:%M} 前报到",
+                text=_("吹哨：诉求 %(tracking_code)s 请于 %(report_deadline)s 前报到")
+                % {
+                    "tracking_code": row.tracking_code,
+                    "report_deadline": format(timezone.localtime(report_deadline), "%m-%d %H:%M"),
+                },
                 dedupe=f"whistle:{row.pk}:d{dept.pk}",
             )
     return row
@@ -1258,23 +1284,25 @@ def appeal_merge(
     primary_id = _get_appeal_id(appeal)
     dup_ids = sorted({_get_appeal_id(d) for d in duplicates})
     if not dup_ids:
-        raise ValidationFailed("请选择要合并的重复件", field="duplicates")
+        raise ValidationFailed(_("请选择要合并的重复件"), field="duplicates")
     if primary_id in dup_ids:
-        raise ValidationFailed("不能把诉求合并到自身", field="duplicates")
+        raise ValidationFailed(_("不能把诉求合并到自身"), field="duplicates")
     with transaction.atomic():
         # Lock in id order so two merges never deadlock.
         locked = {pk: _lock(pk, actor) for pk in sorted([primary_id, *dup_ids])}
         primary = locked[primary_id]
         if primary.status in FINAL_STATUSES and primary.status != Status.CLOSED:
             raise Conflict(
-                f"主件状态为「{Status(primary.status).label}」，不能接收合并", field="appeal"
+                _("主件状态为「%(status_label)s」，不能接收合并")
+                % {"status_label": Status(primary.status).label},
+                field="appeal",
             )
         for pk in dup_ids:
             _check_transition(locked[pk], Action.MERGE)
         _require(actor, caps.APPEAL_DISPATCH)
         for pk in dup_ids:
             if locked[pk].district_id != primary.district_id:
-                raise ValidationFailed("只能合并同一区县的诉求", field="duplicates")
+                raise ValidationFailed(_("只能合并同一区县的诉求"), field="duplicates")
         for pk in dup_ids:
             dup = locked[pk]
             from_status = dup.status
@@ -1307,7 +1335,7 @@ def notification_mark_read(*, actor: Any, ids: Iterable[int] | None = None) -> i
     from gridgov.appeals.models import Notification
 
     if not _authenticated(actor):
-        raise PermissionDenied("请先登录")
+        raise PermissionDenied(_("请先登录"))
     qs = Notification.objects.filter(user=actor, read_at=None)
     if ids is not None:
         qs = qs.filter(pk__in=list(ids))
@@ -1347,7 +1375,8 @@ def appeals_mark_overdue(*, now: dt.datetime | None = None, limit: int = 1000) -
                 users=users,
                 appeal=row,
                 kind=NotificationKind.OVERDUE,
-                text=f"诉求 {row.tracking_code} 已超期，请督办",
+                text=_("诉求 %(tracking_code)s 已超期，请督办")
+                % {"tracking_code": row.tracking_code},
                 dedupe=f"overdue:{row.pk}:{row.deadline.isoformat()}",
             )
             count += 1
@@ -1377,8 +1406,11 @@ def appeals_remind_due(*, now: dt.datetime | None = None, limit: int = 1000) -> 
                 users=users,
                 appeal=row,
                 kind=NotificationKind.REMINDER,
-                text=f"诉求 {row.tracking_code} 将于 "
-                f"{timezone.localtime(row.deadline):%m-%d %H:%M} 到期，请抓紧办理",
+                text=_("诉求 %(tracking_code)s 将于 %(deadline)s 到期，请抓紧办理")
+                % {
+                    "tracking_code": row.tracking_code,
+                    "deadline": format(timezone.localtime(row.deadline), "%m-%d %H:%M"),
+                },
                 dedupe=key,
             )
             if made:
@@ -1426,7 +1458,11 @@ def appeals_flag_late_whistles(*, now: dt.datetime | None = None, limit: int = 1
                 users=users,
                 appeal=appeal,
                 kind=NotificationKind.WHISTLE_LATE,
-                text=f"{whistle.department.name} 未按时报到（诉求 {appeal.tracking_code}）",
+                text=_("%(department_name)s 未按时报到（诉求 %(tracking_code)s）")
+                % {
+                    "department_name": whistle.department.name,
+                    "tracking_code": appeal.tracking_code,
+                },
                 dedupe=f"whistle_late:{whistle.pk}",
             )
     return len(rows)
@@ -1587,7 +1623,7 @@ def seed_default_categories(*, district: Region, actor: Any = None) -> list[Cate
     made: list[Category] = []
     with transaction.atomic():
         for order, (code, name, prio, children) in enumerate(DEFAULT_TAXONOMY):
-            top, _ = Category.objects.get_or_create(
+            top, _created = Category.objects.get_or_create(
                 district=district,
                 code=code,
                 defaults={"name": name, "default_priority": prio, "order": order},
@@ -1598,7 +1634,7 @@ def seed_default_categories(*, district: Region, actor: Any = None) -> list[Cate
                     category=top, priority=priority, defaults={"amount": amount, "unit": unit}
                 )
             for child_order, (ccode, cname, cprio, fields) in enumerate(children):
-                child, _ = Category.objects.get_or_create(
+                child, _created = Category.objects.get_or_create(
                     district=district,
                     code=ccode,
                     defaults={
