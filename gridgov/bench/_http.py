@@ -8,7 +8,7 @@ GRIDGOV_BENCH=true (which mounts the bare baseline view). ``measure()`` drives i
 ``wrk`` (installed from Debian when missing and root) or, failing that, a thread-based
 Python generator, for a bounded time after a warm-up.
 
-Tunables (environment): GRIDGOV_BENCH_SECONDS (10), GRIDGOV_BENCH_WARMUP (2),
+Tunables (environment): GRIDGOV_BENCH_SECONDS (10), GRIDGOV_BENCH_WARMUP (5),
 GRIDGOV_BENCH_CONNECTIONS (2 × workers), GRIDGOV_WORKERS (2 × cores), GRIDGOV_BENCH_GRIDS (300).
 """
 
@@ -41,7 +41,7 @@ PY = sys.executable
 PG_ADMIN_URL = os.environ.get("GRIDGOV_BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 DB_NAME = os.environ.get("GRIDGOV_BENCH_DB", "gg_bench")
 SECONDS = float(os.environ.get("GRIDGOV_BENCH_SECONDS", "10"))
-WARMUP = float(os.environ.get("GRIDGOV_BENCH_WARMUP", "2"))
+WARMUP = float(os.environ.get("GRIDGOV_BENCH_WARMUP", "5"))
 CONNECTIONS = int(os.environ.get("GRIDGOV_BENCH_CONNECTIONS", "0"))  # 0: 2 × workers
 GRIDS = int(os.environ.get("GRIDGOV_BENCH_GRIDS", "300"))
 
@@ -228,6 +228,15 @@ def server() -> Server:
     _log(f"gunicorn ready on {base} with {workers} workers, {len(data['boxes'])} grids")
     _server = Server(base_url=base, process=process, data=data, env=env, workers=workers)
     return _server
+
+
+def server_or_none() -> Server | None:
+    """The server, or None (with the reason on stderr) when PostgreSQL is not reachable."""
+    try:
+        return server()
+    except Exception as exc:  # no PostgreSQL, migration or start-up failure: skip, say why
+        _log(f"skipped: cannot start the HTTP benchmark server: {str(exc)[:300]}")
+        return None
 
 
 def _stop(process: subprocess.Popen) -> None:

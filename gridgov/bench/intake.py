@@ -4,14 +4,16 @@ write) against a bare Django view that inserts one row, measured in the same run
 from __future__ import annotations
 
 from gridgov.bench import Figure
-from gridgov.bench._http import Load, measure, server
+from gridgov.bench._http import Load, measure, server_or_none
 
 INTAKE_PATH = "/api/v1/appeals/"
 BARE_PATH = "/open311/bench/bare"
 
 
 def run() -> list[Figure]:
-    srv = server()
+    srv = server_or_none()
+    if srv is None:
+        return []
     data = srv.data
     common = {"boxes": data["boxes"], "categories": data["category_ids"]}
     bare = measure(Load("POST", BARE_PATH, body_kind="bare", **common))

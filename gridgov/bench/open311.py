@@ -4,14 +4,16 @@ a unique Idempotency-Key each) and GET requests.json pages of 100."""
 from __future__ import annotations
 
 from gridgov.bench import Figure
-from gridgov.bench._http import Load, measure, server
+from gridgov.bench._http import Load, measure, server_or_none
 
 POST_PATH = "/open311/v2/requests.json"
 GET_PATH = "/open311/v2/requests.json?page_size=100"
 
 
 def run() -> list[Figure]:
-    srv = server()
+    srv = server_or_none()
+    if srv is None:
+        return []
     data = srv.data
     post = measure(
         Load(
