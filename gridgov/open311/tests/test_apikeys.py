@@ -119,3 +119,26 @@ def test_a_revocation_elsewhere_applies_within_the_cache_ttl(territory, settings
     assert apikey_authenticate(clear) is not None
     settings.GRIDGOV_APIKEY_CACHE_SECONDS = 0
     assert apikey_authenticate(clear) is None
+
+
+@pytest.mark.django_db
+def test_api_key_sees_appeals_only_in_its_region(client, territory, personas):
+    """Cross-jurisdiction: a key scoped to community B gets 404 on community A's appeal."""
+    from gridgov.appeals.models import Category, Channel
+    from gridgov.appeals.services import appeal_intake
+
+    category = Category.objects.create(district=territory.district, code="x", name="其他")
+    appeal = appeal_intake(
+        actor=personas.operator,
+        channel=Channel.HOTLINE,
+        category=category,
+        description="A社区的诉求",
+        latitude=34.755,
+        longitude=114.355,
+    )
+    assert appeal.region == territory.comm_a
+    key_b = run("create", "--name", "B", "--region", territory.comm_b.code)[0].strip()
+    key_all = run("create", "--name", "全区")[0].strip()
+    url = f"/api/v1/appeals/{appeal.pk}"
+    assert client.get(url, headers={"X-API-Key": key_b}).status_code == 404
+    assert client.get(url, headers={"X-API-Key": key_all}).status_code == 200
