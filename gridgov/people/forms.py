@@ -6,7 +6,14 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from gridgov.people.models import BusinessKind, Gender, PartyCoverage, PartyOrgKind, Tenure
+from gridgov.people.models import (
+    BusinessKind,
+    Gender,
+    PartyCoverage,
+    PartyOrgKind,
+    RoleKind,
+    Tenure,
+)
 
 
 class RevealForm(forms.Form):
@@ -103,3 +110,29 @@ class PartyOrgForm(forms.Form):
 class CoverageForm(forms.Form):
     coverage = forms.ChoiceField(label=_("党建覆盖"), choices=PartyCoverage.choices)
     party_member_count = forms.IntegerField(label=_("党员数"), min_value=0, required=False)
+
+
+class RoleAssignForm(forms.Form):
+    """Appoint a grid worker, one of the five heads, a 五老 or a representative."""
+
+    kind = forms.ChoiceField(label=_("角色"), choices=RoleKind.choices)
+    grid = forms.ChoiceField(label=_("网格"), required=False)
+    region = forms.ChoiceField(label=_("或辖区（无网格的岗位）"), required=False)
+    person_name = forms.CharField(label=_("姓名"), max_length=64)
+    phone = forms.CharField(
+        label=_("联系电话"),
+        max_length=20,
+        required=False,
+        widget=forms.TextInput(attrs={"inputmode": "tel"}),
+    )
+    username = forms.CharField(
+        label=_("已有账号（用户名，可不填）"), max_length=150, required=False
+    )
+    detail = forms.CharField(label=_("说明"), max_length=128, required=False)
+
+    def __init__(self, *args, grids=(), regions=(), **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.fields["grid"].choices = [("", "—")] + [(str(g.pk), g.name) for g in grids]
+        self.fields["region"].choices = [("", "—")] + [
+            (str(r.pk), f"{'　' * r.depth}{r.name}") for r in regions
+        ]

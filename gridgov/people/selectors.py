@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from gridgov.accounts import capabilities as caps
 from gridgov.core.errors import NotFound, ValidationFailed
 from gridgov.core.pii import mask_address, mask_id_number, mask_name, mask_phone
-from gridgov.core.scope import scope_queryset, subtree_q
+from gridgov.core.scope import in_scope, scope_queryset, subtree_q
 from gridgov.people.models import (
     Business,
     BusinessStatus,
@@ -74,6 +74,17 @@ def region_options(*, actor: Any, kinds: set[str]) -> QuerySet[Region]:
 
 def grid_get(*, actor: Any, grid_id: Any) -> Grid:
     return _get(Grid.objects.select_related("region"), actor, grid_id, _("网格"))
+
+
+def user_get(*, actor: Any, username: str) -> Any:
+    """An account whose scope lies inside the actor's jurisdiction (404 otherwise)."""
+    from gridgov.accounts.models import User
+
+    caps.require_cap(actor, caps.VIEW_REGISTRY)
+    user = User.objects.select_related("scope_region").filter(username=username.strip()).first()
+    if user is None or user.scope_region is None or not in_scope(actor, user.scope_region.path):
+        raise NotFound(_("未找到该账号"))
+    return user
 
 
 def grid_options(*, actor: Any) -> QuerySet[Grid]:

@@ -15,6 +15,7 @@ urlpatterns = [
     path("party/", views.party_tree, name="party_tree"),
     path("party/members/", views.party_members, name="party_members"),
     path("roles/", views.roles, name="roles"),
+    path("roles/<int:pk>/end/", views.role_end, name="role_end"),
     path("partner-units/", views.partner_units, name="partner_units"),
     path("new-orgs/", views.new_orgs, name="new_orgs"),
     path("new-orgs/<int:pk>/coverage/", views.new_org_coverage, name="new_org_coverage"),

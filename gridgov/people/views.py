@@ -25,6 +25,7 @@ from gridgov.people.forms import (
     CoverageForm,
     PartyOrgForm,
     RevealForm,
+    RoleAssignForm,
 )
 from gridgov.people.models import (
     BusinessKind,
@@ -373,6 +374,60 @@ def party_members(request: HttpRequest) -> HttpResponse:
 @login_required
 def roles(request: HttpRequest) -> HttpResponse:
     g = request.GET
+    form = RoleAssignForm(
+        request.POST or None,
+        grids=selectors.grid_options(actor=request.user)[:2000],
+        regions=selectors.region_options(
+            actor=request.user,
+            kinds={
+                RegionKind.STREET,
+                RegionKind.COMMUNITY,
+                RegionKind.COMPOUND,
+                RegionKind.BUILDING,
+            },
+        )[:2000],
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            grid = (
+                selectors.grid_get(actor=request.user, grid_id=data["grid"])
+                if data["grid"]
+                else None
+            )
+            region = (
+                selectors.region_get(actor=request.user, region_id=data["region"])
+                if data["region"]
+                else None
+            )
+            user = (
+                selectors.user_get(actor=request.user, username=data["username"])
+                if data["username"]
+                else None
+            )
+            role = services.role_assign(
+                actor=request.user,
+                kind=data["kind"],
+                grid=grid,
+                region=region,
+                person_name=data["person_name"],
+                phone=data["phone"],
+                user=user,
+                detail=data["detail"],
+            )
+        except ValidationFailed as exc:
+            _form_error(form, exc)
+        else:
+            note = _("已任命：%(kind)s %(name)s") % {
+                "kind": role.get_kind_display(),
+                "name": role.person_name,
+            }
+            if role.user_id and user is None:
+                note += _("（已开通账号 %(username)s，需管理员设置密码后使用）") % {
+                    "username": role.user.username
+                }
+            messages.success(request, note)
+            return redirect("people:roles")
     qs = selectors.role_list(
         actor=request.user,
         kind=g.get("kind", ""),
@@ -390,8 +445,19 @@ def roles(request: HttpRequest) -> HttpResponse:
             "f": g,
             "rows": rows,
             "kinds": RoleKind.choices,
+            "form": form,
+            "can_edit": caps.has_cap(request.user, caps.EDIT_REGISTRY),
         },
     )
+
+
+@login_required
+@require_POST
+def role_end(request: HttpRequest, pk: int) -> HttpResponse:
+    role = selectors.role_get(actor=request.user, role_id=pk)
+    services.role_end(actor=request.user, assignment=role)
+    messages.success(request, _("%(name)s 已卸任，记录保留。") % {"name": role.person_name})
+    return redirect("people:roles")
 
 
 @login_required

@@ -249,3 +249,75 @@ def test_residents_page_query_count_does_not_grow_with_rows(client, registry, pe
     with CaptureQueriesContext(connection) as many:
         c.get(reverse("people:residents"))
     assert len(many) == len(few)
+
+
+def test_roles_page_appoints_and_ends_a_grid_worker_and_a_representative(
+    client, personas, territory
+):
+    from gridgov.people.models import RoleAssignment
+
+    c = _login(client, personas.worker_b)
+    response = c.post(
+        reverse("people:roles"),
+        {
+            "kind": "grid_worker",
+            "grid": territory.grid_b.pk,
+            "region": "",
+            "person_name": "小李",
+            "phone": "13911112222",
+            "username": "worker_b",
+            "detail": "",
+        },
+        follow=True,
+    )
+    assert "已任命" in response.content.decode()
+    territory.grid_b.refresh_from_db()
+    assert territory.grid_b.owner == personas.worker_b
+    response = c.post(
+        reverse("people:roles"),
+        {
+            "kind": "representative",
+            "grid": territory.grid_b.pk,
+            "region": "",
+            "person_name": "人大代表赵",
+            "phone": "",
+            "username": "",
+            "detail": "人大代表",
+        },
+        follow=True,
+    )
+    html = response.content.decode()
+    assert "已开通账号 rep-" in html and "139****2222" in html
+    # a username outside B's jurisdiction is not found; a grid of A is not offered
+    response = c.post(
+        reverse("people:roles"),
+        {
+            "kind": "grid_head",
+            "grid": territory.grid_b.pk,
+            "region": "",
+            "person_name": "x",
+            "username": "worker_a",
+        },
+    )
+    assert response.status_code == 404
+    assert (
+        c.post(
+            reverse("people:roles"),
+            {"kind": "grid_head", "grid": territory.grid_a.pk, "person_name": "x"},
+        ).status_code
+        == 200
+    )
+    assert not RoleAssignment.objects.filter(grid=territory.grid_a).exists()
+    role = RoleAssignment.objects.get(kind="grid_worker")
+    assert (
+        _login(client, personas.worker_a)
+        .post(reverse("people:role_end", args=[role.pk]))
+        .status_code
+        == 404
+    )
+    c = _login(client, personas.worker_b)
+    c.post(reverse("people:role_end", args=[role.pk]))
+    role.refresh_from_db()
+    assert role.ended_on is not None
+    territory.grid_b.refresh_from_db()
+    assert territory.grid_b.owner is None
