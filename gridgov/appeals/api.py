@@ -318,7 +318,7 @@ def _detail(request: HttpRequest, appeal_id: int) -> dict[str, Any]:
 def _obj(model: Any, pk: int | None, field: str) -> Any:
     if pk is None:
         return None
-    obj = model.objects.filter(pk=pk).first()
+    obj = model.objects.filter(pk=pk).first() if svc.valid_pk(pk) is not None else None
     if obj is None:
         raise ValidationFailed(_("所选对象不存在"), field=field)
     return obj
@@ -548,7 +548,8 @@ def escalate(request: HttpRequest, appeal_id: int, payload: ReasonIn) -> Any:
 
 @router.post("/{int:appeal_id}/whistle", response=AppealDetailOut, summary="吹哨")
 def whistle(request: HttpRequest, appeal_id: int, payload: WhistleIn) -> Any:
-    depts = list(Department.objects.filter(pk__in=payload.department_ids))
+    ids = [pk for pk in payload.department_ids if svc.valid_pk(pk) is not None]
+    depts = list(Department.objects.filter(pk__in=ids))
     if len(depts) != len(set(payload.department_ids)):
         raise ValidationFailed(_("所选部门不存在"), field="department_ids")
     return _act(request, appeal_id, svc.appeal_whistle, departments=depts, note=payload.note)

@@ -22,6 +22,7 @@ from gridgov.appeals.deadlines import deadline_colour  # noqa: F401  (re-exporte
 from gridgov.appeals.duplicates import appeal_duplicate_candidates  # noqa: F401  (re-exported)
 from gridgov.appeals.models import (
     OPEN_STATUSES,
+    TRACKING_ALPHABET,
     Appeal,
     AppealEvent,
     AppealWhistle,
@@ -30,7 +31,7 @@ from gridgov.appeals.models import (
     Rating,
     Status,
 )
-from gridgov.appeals.services import is_department_user, rate_settings_for
+from gridgov.appeals.services import is_department_user, rate_settings_for, valid_pk
 from gridgov.core.errors import NotFound, ValidationFailed
 from gridgov.core.pagination import Page, keyset_page
 from gridgov.core.scope import subtree_q, user_scope_path
@@ -124,10 +125,9 @@ def appeal_page(*, actor: Any, cursor: str | None = None, size: int = 50, **filt
 
 def appeal_get(*, actor: Any, appeal_id: int | str) -> Appeal:
     """One appeal with its related rows; NotFound for missing and outside alike."""
-    try:
-        pk = int(appeal_id)
-    except (TypeError, ValueError) as exc:
-        raise NotFound(_("诉求不存在")) from exc
+    pk = valid_pk(appeal_id)
+    if pk is None:
+        raise NotFound(_("诉求不存在"))
     row = (
         _visible(actor)
         .select_related(*LIST_RELATED, "reporter", "duplicate_of")
@@ -142,6 +142,8 @@ def appeal_get(*, actor: Any, appeal_id: int | str) -> Appeal:
 def appeal_get_by_code(*, tracking_code: str) -> Appeal:
     """The appeal a resident follows with their tracking code (no account needed)."""
     code = (tracking_code or "").strip().upper()
+    if len(code) > 16 or any(ch not in TRACKING_ALPHABET for ch in code):
+        raise NotFound(_("查询码不存在"))
     row = (
         (
             Appeal.objects.select_related("category", "duplicate_of")

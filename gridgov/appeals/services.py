@@ -120,7 +120,9 @@ def _is_reporter(actor: Any, appeal: Appeal, tracking_code: str | None) -> bool:
 
 def _lock(appeal: Appeal | int, actor: Any, *, tracking_code: str | None = None) -> Appeal:
     """Re-read and lock the appeal; 404 when missing or outside the actor's reach."""
-    pk = appeal.pk if isinstance(appeal, Appeal) else appeal
+    pk = appeal.pk if isinstance(appeal, Appeal) else valid_pk(appeal)
+    if pk is None:
+        raise NotFound(_("诉求不存在"))
     row = Appeal.objects.select_for_update().filter(pk=pk).first()
     if row is None:
         raise NotFound(_("诉求不存在"))
@@ -145,8 +147,27 @@ def _require(actor: Any, *capabilities: str) -> None:
         raise PermissionDenied(_("您没有执行此操作的权限"))
 
 
+MAX_PK = 2**63 - 1
+
+
+def valid_pk(value: Any) -> int | None:
+    """An id that can exist in a bigint column, else None (so huge ids answer 404, not 500)."""
+    try:
+        pk = int(value)
+    except (TypeError, ValueError):
+        return None
+    return pk if 0 < pk <= MAX_PK else None
+
+
+def _no_nul(value: str, field: str) -> str:
+    # PostgreSQL text cannot hold NUL; refuse it as bad input rather than fail with a 500.
+    if "\x00" in (value or ""):
+        raise ValidationFailed(_("含有非法字符"), field=field)
+    return value
+
+
 def _require_text(value: str, field: str, label: str, max_length: int = 500) -> str:
-    value = (value or "").strip()
+    value = _no_nul((value or "").strip(), field)
     if not value:
         raise ValidationFailed(_("请填写%(label)s") % {"label": label}, field=field)
     if len(value) > max_length:
@@ -169,6 +190,11 @@ def _record(
 ) -> AppealEvent:
     """Write the history row and the audit row for one step."""
     actor_id = actor.pk if _authenticated(actor) else None
+    note = _no_nul(note or "", "note")
+    if len(note) > MAX_DESCRIPTION:
+        raise ValidationFailed(
+            _("说明不能超过 %(count)s 字") % {"count": MAX_DESCRIPTION}, field="note"
+        )
     event = AppealEvent.objects.create(
         appeal=appeal,
         actor_id=actor_id,
@@ -377,7 +403,7 @@ def appeal_intake(
     Errors: ValidationFailed (field named), PermissionDenied.
     """
     if idempotency_key:
-        idempotency_key = idempotency_key.strip()[:128]
+        idempotency_key = _no_nul(idempotency_key.strip(), "idempotency_key")[:128]
         existing = Appeal.objects.filter(idempotency_key=idempotency_key).first()
         if existing is not None:
             existing.duplicate_candidates = []
@@ -394,10 +420,10 @@ def appeal_intake(
     if priority not in Priority.values:
         raise ValidationFailed(_("紧急程度无效"), field="priority")
     _check_point(latitude, longitude)
-    address = (address or "").strip()
+    address = _no_nul((address or "").strip(), "address")
     if len(address) > 255:
         raise ValidationFailed(_("地址不能超过 255 字"), field="address")
-    reporter_name = (reporter_name or "").strip()[:64]
+    reporter_name = _no_nul((reporter_name or "").strip(), "reporter_name")[:64]
     reporter_phone = (reporter_phone or "").strip()
     if reporter_phone and (
         len(reporter_phone) > 20 or not reporter_phone.replace("-", "").replace("+", "").isdigit()
@@ -809,7 +835,7 @@ def appeal_verify(
             raise ValidationFailed(_("请选择评价：满意、基本满意或不满意"), field="rating")
         if resolved is None:
             raise ValidationFailed(_("请选择问题是否解决"), field="resolved")
-        comment = (comment or "").strip()[:255]
+        comment = _no_nul((comment or "").strip(), "comment")[:255]
         from_status = row.status
         row.status, row.rating, row.resolved, row.rating_comment = (
             Status.VERIFIED,
@@ -1283,6 +1309,8 @@ def appeal_merge(
     primary's outcome; rates count the primary only. Needs APPEAL_DISPATCH."""
     primary_id = _get_appeal_id(appeal)
     dup_ids = sorted({_get_appeal_id(d) for d in duplicates})
+    if any(valid_pk(pk) is None for pk in [primary_id, *dup_ids]):
+        raise NotFound(_("诉求不存在"))
     if not dup_ids:
         raise ValidationFailed(_("请选择要合并的重复件"), field="duplicates")
     if primary_id in dup_ids:
@@ -1338,7 +1366,7 @@ def notification_mark_read(*, actor: Any, ids: Iterable[int] | None = None) -> i
         raise PermissionDenied(_("请先登录"))
     qs = Notification.objects.filter(user=actor, read_at=None)
     if ids is not None:
-        qs = qs.filter(pk__in=list(ids))
+        qs = qs.filter(pk__in=[pk for pk in ids if valid_pk(pk) is not None])
     return qs.update(read_at=timezone.now())
 
 

@@ -221,3 +221,23 @@ def test_merged_duplicate_tracks_the_merged_case_without_its_code(client, staff,
     assert track["merged"] is True and track["status"] == Status.REGISTERED
     assert first not in json.dumps(track)
     assert track["can_rate"] is False and track["can_withdraw"] is False
+
+
+def test_hostile_input_gets_4xx_never_500(client, staff, cats):
+    huge = 10**20
+    assert client.get(f"{BASE}/{huge}", **staff["operator"]).status_code == 404
+    assert post(client, f"/{huge}/accept", {}, staff["operator"]).status_code == 404
+    r = post(client, "/", intake_body(cats, category_id=huge), staff["operator"])
+    assert r.status_code == 400
+    r = post(client, "/", intake_body(cats, description="漏水\x00"), staff["operator"])
+    assert r.status_code == 400 and r.json()["error"]["field"] == "description"
+    r = post(client, "/", intake_body(cats, address="路\x00"), staff["operator"])
+    assert r.status_code == 400 and r.json()["error"]["field"] == "address"
+    assert client.get(f"{BASE}/public/%00").status_code == 404
+    assert client.get(f"{BASE}/public/" + "A" * 300).status_code == 404
+    appeal_id = post(client, "/", intake_body(cats), staff["operator"]).json()["id"]
+    r = post(client, f"/{appeal_id}/register", {"note": "x\x00"}, staff["operator"])
+    assert r.status_code == 400
+    r = post(client, f"/{appeal_id}/merge", {"duplicate_ids": [huge]}, staff["operator"])
+    assert r.status_code == 404
+    assert Appeal.objects.get().status == Status.RECEIVED
