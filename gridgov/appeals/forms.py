@@ -195,6 +195,16 @@ class GridReportForm(PointMixin, CategoryFormMixin, forms.Form):
     """网格员上报: photo and the phone's location; the grid follows from the point."""
 
     category = forms.ChoiceField(label=_("事件分类"))
+    channel = forms.ChoiceField(
+        label=_("来源"),
+        choices=[
+            (Channel.GRID_PATROL, Channel.GRID_PATROL.label),
+            (Channel.DOORSTEP, Channel.DOORSTEP.label),
+        ],
+        initial=Channel.GRID_PATROL,
+        required=False,
+        widget=forms.RadioSelect,
+    )
     priority = forms.ChoiceField(
         label=_("紧急程度"), choices=[("", _("按分类默认")), *Priority.choices], required=False
     )

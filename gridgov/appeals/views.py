@@ -319,7 +319,7 @@ def grid_report(request: HttpRequest) -> HttpResponse:
                 with transaction.atomic():
                     appeal = svc.appeal_intake(
                         actor=request.user,
-                        channel=Channel.GRID_PATROL,
+                        channel=d["channel"] or Channel.GRID_PATROL,
                         category=d["category"],
                         description=d["description"],
                         priority=d["priority"] or None,

@@ -87,6 +87,7 @@ def test_a1_doorstep_report_on_phone_to_closure(
         gw.select_option("#id_category", label="私搭乱建")
         gw.fill("#id_description", "47.49号院邻居违建挡光，王先生反映")
         gw.fill("#id_reporter_name", "王先生")
+        gw.get_by_label("党群之家/服务站").check()  # Mr Wang came to the station
         screenshot(gw, "appeals-a1-grid-report-phone")
         assert gw.evaluate(OVERFLOW) <= 0, "the report form scrolls sideways on a phone"
         with gw.expect_navigation():
@@ -147,6 +148,7 @@ def test_a1_doorstep_report_on_phone_to_closure(
         ctx.close()
     appeal.refresh_from_db()
     assert appeal.status == Status.CLOSED and appeal.rating == Rating.SATISFIED
+    assert appeal.channel == "doorstep"
     assert list(AppealEvent.objects.filter(appeal=appeal).values_list("action", flat=True)) == [
         Action.INTAKE,
         Action.REGISTER,

@@ -308,11 +308,13 @@ def test_grid_worker_report_picks_grid_from_point_and_registers(personas, cats, 
             "longitude": POINT_A[1],
             "photos": [png_file("a.png"), png_file("b.png")],
             "reporter_name": "王先生",
+            "channel": Channel.DOORSTEP,
         },
     )
     assert response.status_code == 302
     appeal = Appeal.objects.get()
     assert appeal.grid == territory.grid_a and appeal.status == Status.REGISTERED
+    assert appeal.channel == Channel.DOORSTEP
     assert appeal.photos.count() == 2
     page = text(client.get(response["Location"]))
     assert "A社区第一网格" in page and "已上报并立案" in page
