@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from gridgov.people.models import (
     BusinessKind,
     Gender,
+    OccupancyRole,
     PartyCoverage,
     PartyOrgKind,
     RoleKind,
@@ -136,3 +137,44 @@ class RoleAssignForm(forms.Form):
         self.fields["region"].choices = [("", "—")] + [
             (str(r.pk), f"{'　' * r.depth}{r.name}") for r in regions
         ]
+
+
+class ResidentCreateForm(forms.Form):
+    """Register a resident (人); with a room, they are recorded as living in that house."""
+
+    name = forms.CharField(label=_("姓名"), max_length=64)
+    gender = forms.ChoiceField(
+        label=_("性别"), required=False, choices=[("", _("（按身份证号）")), *Gender.choices]
+    )
+    id_number = forms.CharField(label=_("身份证号"), max_length=18, required=False)
+    phone = forms.CharField(
+        label=_("联系电话"),
+        max_length=20,
+        required=False,
+        widget=forms.TextInput(attrs={"inputmode": "tel"}),
+    )
+    region = forms.ChoiceField(label=_("所属辖区（社区、小区或楼栋）"))
+    room = forms.CharField(label=_("房号（可不填）"), max_length=32, required=False)
+    occupancy_role = forms.ChoiceField(
+        label=_("居住关系"), required=False, choices=[("", _("（按房屋）")), *OccupancyRole.choices]
+    )
+    tags = forms.CharField(label=_("标签"), max_length=255, required=False)
+    is_party_member = forms.BooleanField(label=_("党员"), required=False)
+
+    def __init__(self, *args, regions=(), **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.fields["region"].choices = [(str(r.pk), f"{'　' * r.depth}{r.name}") for r in regions]
+
+
+class HouseCreateForm(forms.Form):
+    region = forms.ChoiceField(label=_("楼栋（或小区、单元）"))
+    room = forms.CharField(label=_("房号"), max_length=32)
+    tenure = forms.ChoiceField(label=_("居住类型"), choices=Tenure.choices)
+    area_m2 = forms.DecimalField(
+        label=_("面积(平方米)"), max_digits=8, decimal_places=2, required=False, min_value=0
+    )
+    address = forms.CharField(label=_("详细地址（可不填）"), max_length=255, required=False)
+
+    def __init__(self, *args, regions=(), **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.fields["region"].choices = [(str(r.pk), f"{'　' * r.depth}{r.name}") for r in regions]

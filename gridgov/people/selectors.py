@@ -178,6 +178,19 @@ def house_list(
     return qs
 
 
+def house_find(*, actor: Any, region: Region, room: str) -> House:
+    """The house with ``room`` in ``region`` (the region is already in scope), else a
+    ValidationFailed naming the room."""
+    house = (
+        _scoped(House.objects.select_related("region", "grid"), actor)
+        .filter(region=region, room=room.strip())
+        .first()
+    )
+    if house is None:
+        raise ValidationFailed(_("该辖区没有此房号，请先登记房屋"), field="room")
+    return house
+
+
 def house_get(*, actor: Any, house_id: Any) -> House:
     """One house with its occupancy history (current first, then newest), else 404."""
     qs = House.objects.select_related("region", "grid").prefetch_related(

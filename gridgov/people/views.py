@@ -23,7 +23,9 @@ from gridgov.people.forms import (
     BusinessOpenForm,
     ChangeTenantForm,
     CoverageForm,
+    HouseCreateForm,
     PartyOrgForm,
+    ResidentCreateForm,
     RevealForm,
     RoleAssignForm,
 )
@@ -59,9 +61,45 @@ def _bool_param(value: str | None) -> bool | None:
 # ── residents ───────────────────────────────────────────────────────────────
 
 
+def _place_options(actor: Any, *, with_community: bool) -> Any:
+    kinds = {RegionKind.COMPOUND, RegionKind.BUILDING, RegionKind.UNIT}
+    if with_community:
+        kinds.add(RegionKind.COMMUNITY)
+    return selectors.region_options(actor=actor, kinds=kinds)[:2000]
+
+
 @login_required
 def residents(request: HttpRequest) -> HttpResponse:
     g = request.GET
+    form = ResidentCreateForm(
+        request.POST or None, regions=_place_options(request.user, with_community=True)
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            region = selectors.region_get(actor=request.user, region_id=data["region"])
+            house = (
+                selectors.house_find(actor=request.user, region=region, room=data["room"])
+                if data["room"].strip()
+                else None
+            )
+            resident = services.resident_create(
+                actor=request.user,
+                name=data["name"],
+                region=region,
+                house=house,
+                gender=data["gender"],
+                id_number=data["id_number"],
+                phone=data["phone"],
+                tags=data["tags"],
+                is_party_member=data["is_party_member"],
+                occupancy_role=data["occupancy_role"] or None,
+            )
+        except ValidationFailed as exc:
+            _form_error(form, exc)
+        else:
+            messages.success(request, _("已登记居民"))
+            return redirect("people:resident", pk=resident.pk)
     qs = selectors.resident_list(
         actor=request.user,
         community_id=g.get("community"),
@@ -83,6 +121,8 @@ def residents(request: HttpRequest) -> HttpResponse:
             ),
             "grids": selectors.grid_options(actor=request.user)[:500],
             "f": g,
+            "form": form,
+            "can_edit": caps.has_cap(request.user, caps.EDIT_REGISTRY),
         },
     )
 
@@ -123,6 +163,26 @@ def resident_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def houses(request: HttpRequest) -> HttpResponse:
     g = request.GET
+    form = HouseCreateForm(
+        request.POST or None, regions=_place_options(request.user, with_community=False)
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            region = selectors.region_get(actor=request.user, region_id=data["region"])
+            house = services.house_create(
+                actor=request.user,
+                region=region,
+                room=data["room"],
+                tenure=data["tenure"],
+                area_m2=data["area_m2"],
+                address=data["address"],
+            )
+        except ValidationFailed as exc:
+            _form_error(form, exc)
+        else:
+            messages.success(request, _("已登记房屋"))
+            return redirect("people:house", pk=house.pk)
     qs = selectors.house_list(
         actor=request.user,
         grid_id=g.get("grid"),
@@ -139,6 +199,8 @@ def houses(request: HttpRequest) -> HttpResponse:
             "f": g,
             "tenures": Tenure.choices,
             "grids": selectors.grid_options(actor=request.user)[:500],
+            "form": form,
+            "can_edit": caps.has_cap(request.user, caps.EDIT_REGISTRY),
         },
     )
 

@@ -321,3 +321,50 @@ def test_roles_page_appoints_and_ends_a_grid_worker_and_a_representative(
     assert role.ended_on is not None
     territory.grid_b.refresh_from_db()
     assert territory.grid_b.owner is None
+
+
+def test_register_house_then_resident_living_in_it_from_the_pages(client, personas, territory):
+    from gridgov.people.models import House, Occupancy, Resident
+
+    c = _login(client, personas.worker_a)
+    response = c.post(
+        reverse("people:houses"),
+        {
+            "region": territory.building_a.pk,
+            "room": "2-201",
+            "tenure": "rented",
+            "area_m2": "",
+            "address": "",
+        },
+        follow=True,
+    )
+    assert "已登记房屋" in response.content.decode()
+    house = House.objects.get(room="2-201")
+    assert house.grid == territory.grid_a
+    response = c.post(
+        reverse("people:residents"),
+        {
+            "name": "孙租户",
+            "gender": "",
+            "id_number": "",
+            "phone": "13512345678",
+            "region": territory.building_a.pk,
+            "room": "2-201",
+            "occupancy_role": "",
+            "tags": "",
+        },
+        follow=True,
+    )
+    assert "已登记居民" in response.content.decode()
+    resident = Resident.objects.get(name="孙租户")
+    assert Occupancy.objects.get(resident=resident).role == "tenant"
+    response = c.post(
+        reverse("people:residents"),
+        {"name": "无房号", "region": territory.building_a.pk, "room": "9-999"},
+    )
+    assert response.status_code == 200 and "请先登记房屋" in response.content.decode()
+    assert not Resident.objects.filter(name="无房号").exists()
+    # B's worker cannot place anyone in A's building (not among the choices)
+    c = _login(client, personas.worker_b)
+    c.post(reverse("people:residents"), {"name": "越界", "region": territory.building_a.pk})
+    assert not Resident.objects.filter(name="越界").exists()
