@@ -178,3 +178,17 @@ class HouseCreateForm(forms.Form):
     def __init__(self, *args, regions=(), **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
         self.fields["region"].choices = [(str(r.pk), f"{'　' * r.depth}{r.name}") for r in regions]
+
+
+class ResidentUpdateForm(forms.Form):
+    """Update what changes often; blank personal fields stay as they are (never prefilled)."""
+
+    phone = forms.CharField(
+        label=_("新联系电话（不改请留空）"),
+        max_length=20,
+        required=False,
+        widget=forms.TextInput(attrs={"inputmode": "tel"}),
+    )
+    tags = forms.CharField(label=_("标签"), max_length=255, required=False)
+    is_party_member = forms.BooleanField(label=_("党员"), required=False)
+    is_active = forms.BooleanField(label=_("在册（取消即为迁出或注销）"), required=False)

@@ -8,6 +8,7 @@ app_name = "people"
 urlpatterns = [
     path("", views.residents, name="residents"),
     path("residents/<int:pk>/", views.resident_detail, name="resident"),
+    path("residents/<int:pk>/update/", views.resident_update, name="resident_update"),
     path("houses/", views.houses, name="houses"),
     path("houses/<int:pk>/", views.house_detail, name="house"),
     path("businesses/", views.businesses, name="businesses"),

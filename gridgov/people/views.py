@@ -26,6 +26,7 @@ from gridgov.people.forms import (
     HouseCreateForm,
     PartyOrgForm,
     ResidentCreateForm,
+    ResidentUpdateForm,
     RevealForm,
     RoleAssignForm,
 )
@@ -152,9 +153,38 @@ def resident_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "form": form,
             "revealed": revealed,
             "can_reveal": caps.has_cap(request.user, caps.REVEAL_PII),
+            "can_edit": caps.has_cap(request.user, caps.EDIT_REGISTRY),
+            "update_form": ResidentUpdateForm(
+                initial={
+                    "tags": resident.tags,
+                    "is_party_member": resident.is_party_member,
+                    "is_active": resident.is_active,
+                }
+            ),
             "occupancies": list(resident.occupancies.all()),
         },
     )
+
+
+@login_required
+@require_POST
+def resident_update(request: HttpRequest, pk: int) -> HttpResponse:
+    resident = selectors.resident_get(actor=request.user, resident_id=pk)
+    form = ResidentUpdateForm(request.POST)
+    if not form.is_valid():
+        field, errors = next(iter(form.errors.items()))
+        raise ValidationFailed(errors[0], field=field)
+    data = form.cleaned_data
+    changes: dict[str, Any] = {
+        "tags": data["tags"],
+        "is_party_member": data["is_party_member"],
+        "is_active": data["is_active"],
+    }
+    if data["phone"].strip():
+        changes["phone"] = data["phone"]
+    services.resident_update(actor=request.user, resident=resident, **changes)
+    messages.success(request, _("居民信息已更新"))
+    return redirect("people:resident", pk=resident.pk)
 
 
 # ── houses ──────────────────────────────────────────────────────────────────

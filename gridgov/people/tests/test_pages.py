@@ -368,3 +368,24 @@ def test_register_house_then_resident_living_in_it_from_the_pages(client, person
     c = _login(client, personas.worker_b)
     c.post(reverse("people:residents"), {"name": "越界", "region": territory.building_a.pk})
     assert not Resident.objects.filter(name="越界").exists()
+
+
+def test_resident_update_page_changes_phone_and_moves_out(client, registry, personas):
+    from gridgov.core.models import AuditLog
+
+    c = _login(client, personas.worker_a)
+    url = reverse("people:resident_update", args=[registry.owner.pk])
+    html = c.get(reverse("people:resident", args=[registry.owner.pk])).content.decode()
+    assert 'id="resident-update"' in html and "13987654321" not in html  # never prefilled
+    response = c.post(
+        url, {"phone": "13900001111", "tags": "独居老人", "is_active": "on"}, follow=True
+    )
+    assert "居民信息已更新" in response.content.decode()
+    registry.owner.refresh_from_db()
+    assert registry.owner.phone == "13900001111" and registry.owner.is_active
+    c.post(url, {"phone": "", "tags": "", "is_active": ""})
+    registry.owner.refresh_from_db()
+    assert registry.owner.phone == "13900001111" and not registry.owner.is_active
+    assert AuditLog.objects.filter(action="people.resident_update").count() == 2
+    assert c.post(url, {"phone": "123"}).status_code == 400
+    assert _login(client, personas.worker_b).post(url, {"tags": "x"}).status_code == 404
