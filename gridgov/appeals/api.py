@@ -14,7 +14,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from ninja import Field, Query, Router, Schema
+from ninja import Field, File, Form, Query, Router, Schema, UploadedFile
 from ninja.responses import Status as HttpStatus
 
 from gridgov.accounts.api_auth import api_auth
@@ -81,10 +81,19 @@ class EventOut(Schema):
     at: dt.datetime
 
 
+class PhotoOut(Schema):
+    id: int
+    stage: str
+    url: str
+    content_type: str
+    size: int
+
+
 class AppealDetailOut(AppealOut):
     result: str
     timeline: list[EventOut]
     duplicates: list[int]
+    photos: list[PhotoOut]
 
 
 class AppealPageOut(Schema):
@@ -312,6 +321,16 @@ def _detail(request: HttpRequest, appeal_id: int) -> dict[str, Any]:
         event_out(e) for e in sel.appeal_timeline(actor=request.user, appeal=appeal)
     ]
     body["duplicates"] = list(appeal.duplicates.values_list("pk", flat=True)[:200])
+    body["photos"] = [
+        {
+            "id": p.pk,
+            "stage": p.stage,
+            "url": p.file.url,
+            "content_type": p.content_type,
+            "size": p.size,
+        }
+        for p in appeal.photos.order_by("pk")
+    ]
     return body
 
 
@@ -604,6 +623,22 @@ def inbox_read(request: HttpRequest, payload: ReadIn) -> Any:
     return {"marked": svc.notification_mark_read(actor=request.user, ids=payload.ids)}
 
 
+@router.post(
+    "/{int:appeal_id}/photos",
+    response=AppealDetailOut,
+    summary="上传照片",
+    description="multipart/form-data：stage=intake（受理照片）或 result（处置照片），"
+    "photos 为 JPEG/PNG 文件（每张 ≤ 8 MB，位置信息会被去除）。",
+)
+def add_photos(
+    request: HttpRequest,
+    appeal_id: int,
+    photos: File[list[UploadedFile]],
+    stage: Form[str] = "intake",
+) -> Any:
+    return _act(request, appeal_id, svc.appeal_add_photos, photos=photos, stage=stage)
+
+
 # ---------------------------------------------------------------- public self-service
 
 
@@ -655,6 +690,19 @@ def public_intake(request: HttpRequest, payload: PublicIntakeIn) -> Any:
         idempotency_key=_idempotency(request, "public"),
     )
     return HttpStatus(200 if getattr(appeal, "replayed", False) else 201, public_out(appeal))
+
+
+@router.post(
+    "/public/{code}/photos",
+    auth=None,
+    response=PublicAppealOut,
+    summary="凭查询码补充照片",
+)
+def public_photos(request: HttpRequest, code: str, photos: File[list[UploadedFile]]) -> Any:
+    enforce_rate(request, scope="appeals-public")
+    appeal = sel.appeal_get_by_code(tracking_code=code)
+    svc.appeal_add_photos(actor=None, appeal=appeal.pk, photos=photos, tracking_code=code)
+    return public_out(appeal)
 
 
 @router.get("/public/{code}", auth=None, response=PublicAppealOut, summary="凭查询码查询进度")

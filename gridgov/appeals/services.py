@@ -1357,6 +1357,61 @@ def appeal_merge(
     return primary
 
 
+def appeal_add_photos(
+    *,
+    actor: Any,
+    appeal: Appeal | int,
+    photos: Iterable[Any],
+    stage: str = PhotoStage.INTAKE,
+    tracking_code: str | None = None,
+) -> Appeal:
+    """Attach photos to an open appeal: intake photos by intake staff in jurisdiction or the
+    reporter (tracking code); result photos by the current handler while accepted/handled.
+    Photos are checked and stripped of metadata (see ``photos.clean_photo``); at most
+    ``MAX_PHOTOS`` per stage. Not a transition: one audit row, no history row."""
+    from gridgov.appeals.photos import MAX_PHOTOS
+
+    if stage not in PhotoStage.values:
+        raise ValidationFailed(_("照片阶段无效"), field="stage")
+    cleaned = clean_photos(photos)
+    if not cleaned:
+        raise ValidationFailed(_("请选择照片"), field="photos")
+    with transaction.atomic():
+        row = _lock(appeal, actor, tracking_code=tracking_code)
+        if row.status in FINAL_STATUSES:
+            raise Conflict(
+                _("诉求当前状态为「%(status)s」，不能再上传照片")
+                % {"status": Status(row.status).label},
+                field="status",
+            )
+        if stage == PhotoStage.INTAKE:
+            if not (
+                _is_reporter(actor, row, tracking_code)
+                or (caps.has_cap(actor, caps.APPEAL_INTAKE) and in_scope(actor, row.region_path))
+            ):
+                raise PermissionDenied(_("您没有执行此操作的权限"))
+        else:
+            if row.status not in (Status.ACCEPTED, Status.HANDLED):
+                raise Conflict(_("办理中或已处置的诉求才能上传处置照片"), field="status")
+            if not is_handler(actor, row):
+                raise PermissionDenied(_("该诉求未派遣给您或您的部门"))
+        existing = AppealPhoto.objects.filter(appeal=row, stage=stage).count()
+        if existing + len(cleaned) > MAX_PHOTOS:
+            raise ValidationFailed(
+                _("照片最多 %(count)s 张") % {"count": MAX_PHOTOS}, field="photos"
+            )
+        _save_photos(row, cleaned, stage)
+        row.save(update_fields=["updated_at"])
+        audit(
+            actor=actor,
+            action="appeal.add_photos",
+            target=row,
+            region_path=row.region_path,
+            data={"stage": stage, "count": len(cleaned)},
+        )
+    return row
+
+
 def notification_mark_read(*, actor: Any, ids: Iterable[int] | None = None) -> int:
     """Mark the actor's own inbox rows read (all unread ones when ``ids`` is None);
     returns how many changed. Other users' rows are never touched."""

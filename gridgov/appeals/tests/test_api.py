@@ -241,3 +241,40 @@ def test_hostile_input_gets_4xx_never_500(client, staff, cats):
     r = post(client, f"/{appeal_id}/merge", {"duplicate_ids": [huge]}, staff["operator"])
     assert r.status_code == 404
     assert Appeal.objects.get().status == Status.RECEIVED
+
+
+def test_photo_upload_strips_location_and_checks_type(client, staff, cats, personas, territory):
+    import io
+
+    from PIL import Image
+
+    from gridgov.appeals.tests.test_intake import jpeg_with_gps
+
+    appeal_id = post(client, "/", intake_body(cats), staff["operator"]).json()["id"]
+    photo = io.BytesIO(jpeg_with_gps())
+    photo.name = "scene.jpg"
+    r = client.post(
+        f"{BASE}/{appeal_id}/photos", {"stage": "intake", "photos": [photo]}, **staff["worker_a"]
+    )
+    assert r.status_code == 200, r.content
+    photos = r.json()["photos"]
+    assert len(photos) == 1 and photos[0]["content_type"] == "image/jpeg"
+    stored = Appeal.objects.get(pk=appeal_id).photos.get()
+    with stored.file.open("rb") as fh:
+        assert not Image.open(io.BytesIO(fh.read())).getexif()
+    fake = io.BytesIO(b"GIF89a....")
+    fake.name = "x.gif"
+    r = client.post(f"{BASE}/{appeal_id}/photos", {"photos": [fake]}, **staff["worker_a"])
+    assert r.status_code == 400 and r.json()["error"]["field"] == "photos"
+    photo.seek(0)
+    r = client.post(
+        f"{BASE}/{appeal_id}/photos", {"stage": "result", "photos": [photo]}, **staff["worker_a"]
+    )
+    assert r.status_code == 409  # result photos only while being handled
+    photo.seek(0)
+    r = client.post(f"{BASE}/{appeal_id}/photos", {"photos": [photo]}, **staff["worker_b"])
+    assert r.status_code == 404
+    code = Appeal.objects.get(pk=appeal_id).tracking_code
+    photo.seek(0)
+    assert client.post(f"{BASE}/public/{code}/photos", {"photos": [photo]}).status_code == 200
+    assert Appeal.objects.get(pk=appeal_id).photos.count() == 2
