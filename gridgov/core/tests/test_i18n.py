@@ -282,6 +282,34 @@ def test_grid_tree_page_in_english_and_out_of_scope_grid_still_404(client, perso
     assert "Not found" in response.content.decode()
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("lang", "expected", "absent"),
+    [
+        (
+            "en",
+            ["Invalid input", "Grid level must be a whole number from 1 to 5", "(field: level)"],
+            ["输入有误", "字段"],
+        ),
+        (
+            "zh-hans",
+            ["输入有误", "网格层级须为 1 到 5 的整数", "（字段：level）"],
+            ["Invalid input"],
+        ),
+    ],
+)
+def test_error_page_message_follows_the_language(client, personas, lang, expected, absent):
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = lang
+    client.force_login(personas.street_official)
+    response = client.get(reverse("territory:map"), {"level": "9"})
+    assert response.status_code == 400
+    html = response.content.decode()
+    for text in expected:
+        assert text in html, text
+    for text in absent:
+        assert text not in html, text
+
+
 # --- (c) switching language -------------------------------------------------------------------
 
 
