@@ -8,6 +8,7 @@ from gridgov.appeals import services as s
 from gridgov.appeals.models import TRANSITIONS, Action, AppealEvent, Status
 from gridgov.appeals.tests.helpers import appeal_in, step, superuser
 from gridgov.core.errors import Conflict
+from gridgov.core.models import AuditLog
 
 ACTIONS = [str(a) for a in TRANSITIONS]
 
@@ -21,6 +22,8 @@ def test_every_state_action_pair(action, territory, cats):
         if action == Action.EXTEND_DECIDE and state in allowed:
             s.appeal_extend_request(actor=actor, appeal=appeal, working_days=2, reason="协调")
         before = AppealEvent.objects.filter(appeal=appeal).count()
+        audits = AuditLog.objects.filter(target_type="appeals.appeal", target_id=str(appeal.pk))
+        audits_before = audits.count()
         if state in allowed:
             result = step(action, appeal, actor, territory, cats.sanitation)
             result.refresh_from_db()
@@ -28,6 +31,8 @@ def test_every_state_action_pair(action, territory, cats):
             last = AppealEvent.objects.filter(appeal=appeal).order_by("-pk").first()
             assert last.action == action, (state, action)
             assert last.from_status == state and last.to_status == result.status
+            assert audits.count() == audits_before + 1, (state, action)
+            assert audits.latest("pk").action == f"appeal.{action}"
         else:
             with pytest.raises(Conflict) as err:
                 step(action, appeal, actor, territory, cats.sanitation)
@@ -36,3 +41,4 @@ def test_every_state_action_pair(action, territory, cats):
             appeal.refresh_from_db()
             assert appeal.status == state, (state, action)
             assert AppealEvent.objects.filter(appeal=appeal).count() == before, (state, action)
+            assert audits.count() == audits_before, (state, action)
