@@ -16,11 +16,13 @@ NAV_ITEMS = [
     ("people:residents", _("人房事物企"), caps.VIEW_REGISTRY),
     ("people:party_tree", _("党组织"), caps.VIEW_REGISTRY),
     ("appeals:queue", _("诉求办理"), caps.APPEAL_VIEW),
+    ("appeals:my_tasks", _("我的任务"), caps.APPEAL_HANDLE),
     ("appeals:hotline", _("热线受理"), caps.APPEAL_INTAKE),
     ("appeals:supervision", _("督办"), caps.APPEAL_SUPERVISE),
     ("appeals:stats", _("三率统计"), caps.APPEAL_VIEW),
     ("ledgers:index", _("台账导入导出"), caps.IMPORT_LEDGERS),
     ("accounts:pii_log", _("信息查看记录"), caps.VIEW_PII_LOG),
+    ("appeals:inbox", _("消息"), None),
 ]
 
 
@@ -36,5 +38,12 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             url = reverse(name)
         except NoReverseMatch:
             continue  # module not built yet
-        items.append({"url": url, "label": label, "active": request.path == url})
+        items.append({"url": url, "label": label, "active": request.path == url,
+                      "badge": _unread(user) if name == "appeals:inbox" else 0})
     return {"nav_items": items}
+
+
+def _unread(user: Any) -> int:
+    from gridgov.appeals.selectors import inbox_unread_count
+
+    return inbox_unread_count(actor=user)

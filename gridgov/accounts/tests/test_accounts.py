@@ -79,3 +79,18 @@ def test_login_page_signs_in_and_home_shows_role(personas, client):
 def test_anonymous_home_redirects_to_login(client):
     response = client.get("/")
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_login_page_links_residents_to_report_and_track_without_an_account(client):
+    page = client.get("/accounts/login/").content.decode()
+    assert 'href="/appeals/report/"' in page and 'href="/appeals/track/"' in page
+
+
+def test_menu_shows_unread_notification_count(personas, client):
+    from gridgov.appeals.models import Notification
+
+    Notification.objects.create(user=personas.worker_a, kind="test", text="新任务")
+    client.force_login(personas.worker_a)
+    page = client.get("/").content.decode()
+    assert 'href="/appeals/inbox/"' in page
+    assert '<span class="badge red">1</span>' in page
