@@ -35,13 +35,21 @@ def _domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
 @api.exception_handler(ValidationError)
 def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     details = [
-        {"field": ".".join(str(p) for p in err.get("loc", [])[1:]) or "body",
-         "message": err.get("msg", "")}
+        {
+            "field": ".".join(str(p) for p in err.get("loc", [])[1:]) or "body",
+            "message": err.get("msg", ""),
+        }
         for err in exc.errors
     ]
     first = details[0]["field"] if details else "body"
-    body = {"error": {"code": "invalid", "message": f"输入有误: {first}", "field": first,
-                      "details": details}}
+    body = {
+        "error": {
+            "code": "invalid",
+            "message": f"输入有误: {first}",
+            "field": first,
+            "details": details,
+        }
+    }
     return api.create_response(request, body, status=400)
 
 
@@ -55,16 +63,25 @@ def _auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
 @api.exception_handler(Http404)
 def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
     return api.create_response(
-        request, {"error": {"code": "not_found", "message": "未找到, 或不在您的管辖范围内"}},
-        status=404)
+        request,
+        {"error": {"code": "not_found", "message": "未找到, 或不在您的管辖范围内"}},
+        status=404,
+    )
 
 
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
-    code = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-            409: "conflict", 429: "rate_limited"}.get(exc.status_code, "invalid")
-    return api.create_response(request, {"error": {"code": code, "message": str(exc)}},
-                               status=exc.status_code)
+    code = {
+        401: "unauthorized",
+        403: "forbidden",
+        404: "not_found",
+        405: "method_not_allowed",
+        409: "conflict",
+        429: "rate_limited",
+    }.get(exc.status_code, "invalid")
+    return api.create_response(
+        request, {"error": {"code": code, "message": str(exc)}}, status=exc.status_code
+    )
 
 
 @api.exception_handler(OverflowError)
@@ -81,8 +98,10 @@ def _out_of_range(request: HttpRequest, exc: Exception) -> HttpResponse:
 def _unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
     logging.getLogger("gridgov.api").exception("unhandled API error", exc_info=exc)
     return api.create_response(
-        request, {"error": {"code": "server_error", "message": "服务器内部错误, 请稍后再试"}},
-        status=500)
+        request,
+        {"error": {"code": "server_error", "message": "服务器内部错误, 请稍后再试"}},
+        status=500,
+    )
 
 
 def _register_routers() -> None:

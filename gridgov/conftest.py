@@ -26,47 +26,87 @@ def _fast_password_hashing(settings) -> None:
 def square(lon: float, lat: float, size: float = 0.01) -> dict:
     return {
         "type": "Polygon",
-        "coordinates": [[[lon, lat], [lon + size, lat], [lon + size, lat + size],
-                         [lon, lat + size], [lon, lat]]],
+        "coordinates": [
+            [[lon, lat], [lon + size, lat], [lon + size, lat + size], [lon, lat + size], [lon, lat]]
+        ],
     }
 
 
 @pytest.fixture
 def territory(db) -> SimpleNamespace:
     district = Region.objects.create(code="410205", name="禹王台区", kind=RegionKind.DISTRICT)
-    street = Region.objects.create(code="410205001", name="三里堡街道", kind=RegionKind.STREET,
-                                   parent=district)
-    street2 = Region.objects.create(code="410205002", name="繁塔街道", kind=RegionKind.STREET,
-                                    parent=district)
-    comm_a = Region.objects.create(code="410205001001", name="A社区", kind=RegionKind.COMMUNITY,
-                                   parent=street)
-    comm_b = Region.objects.create(code="410205001002", name="B社区", kind=RegionKind.COMMUNITY,
-                                   parent=street)
-    comm_c = Region.objects.create(code="410205002001", name="C社区", kind=RegionKind.COMMUNITY,
-                                   parent=street2)
-    compound_a = Region.objects.create(code="410205001001001", name="47.49号院",
-                                       kind=RegionKind.COMPOUND, parent=comm_a)
-    building_a = Region.objects.create(code="410205001001001001", name="1号楼",
-                                       kind=RegionKind.BUILDING, parent=compound_a)
-    compound_b = Region.objects.create(code="410205001002001", name="幸福家园",
-                                       kind=RegionKind.COMPOUND, parent=comm_b)
-    grid_a = Grid.objects.create(code="410205001001-01", name="A社区第一网格", level=1,
-                                 region=comm_a, polygon=square(114.35, 34.75))
-    grid_b = Grid.objects.create(code="410205001002-01", name="B社区第一网格", level=1,
-                                 region=comm_b, polygon=square(114.36, 34.75))
-    grid_c = Grid.objects.create(code="410205002001-01", name="C社区第一网格", level=1,
-                                 region=comm_c, polygon=square(114.37, 34.75))
+    street = Region.objects.create(
+        code="410205001", name="三里堡街道", kind=RegionKind.STREET, parent=district
+    )
+    street2 = Region.objects.create(
+        code="410205002", name="繁塔街道", kind=RegionKind.STREET, parent=district
+    )
+    comm_a = Region.objects.create(
+        code="410205001001", name="A社区", kind=RegionKind.COMMUNITY, parent=street
+    )
+    comm_b = Region.objects.create(
+        code="410205001002", name="B社区", kind=RegionKind.COMMUNITY, parent=street
+    )
+    comm_c = Region.objects.create(
+        code="410205002001", name="C社区", kind=RegionKind.COMMUNITY, parent=street2
+    )
+    compound_a = Region.objects.create(
+        code="410205001001001", name="47.49号院", kind=RegionKind.COMPOUND, parent=comm_a
+    )
+    building_a = Region.objects.create(
+        code="410205001001001001", name="1号楼", kind=RegionKind.BUILDING, parent=compound_a
+    )
+    compound_b = Region.objects.create(
+        code="410205001002001", name="幸福家园", kind=RegionKind.COMPOUND, parent=comm_b
+    )
+    grid_a = Grid.objects.create(
+        code="410205001001-01",
+        name="A社区第一网格",
+        level=1,
+        region=comm_a,
+        polygon=square(114.35, 34.75),
+    )
+    grid_b = Grid.objects.create(
+        code="410205001002-01",
+        name="B社区第一网格",
+        level=1,
+        region=comm_b,
+        polygon=square(114.36, 34.75),
+    )
+    grid_c = Grid.objects.create(
+        code="410205002001-01",
+        name="C社区第一网格",
+        level=1,
+        region=comm_c,
+        polygon=square(114.37, 34.75),
+    )
     dept = Department.objects.create(code="D-CG", name="城市管理局", region=district)
     return SimpleNamespace(
-        district=district, street=street, street2=street2, comm_a=comm_a, comm_b=comm_b,
-        comm_c=comm_c, compound_a=compound_a, building_a=building_a, compound_b=compound_b,
-        grid_a=grid_a, grid_b=grid_b, grid_c=grid_c, dept=dept,
+        district=district,
+        street=street,
+        street2=street2,
+        comm_a=comm_a,
+        comm_b=comm_b,
+        comm_c=comm_c,
+        compound_a=compound_a,
+        building_a=building_a,
+        compound_b=compound_b,
+        grid_a=grid_a,
+        grid_b=grid_b,
+        grid_c=grid_c,
+        dept=dept,
     )
 
 
 def make_user(username: str, role: str, scope: Region | None, **extra) -> User:
-    user = User.objects.create_user(username=username, password="pass-1234", role=role,
-                                    scope_region=scope, display_name=username, **extra)
+    user = User.objects.create_user(
+        username=username,
+        password="pass-1234",
+        role=role,
+        scope_region=scope,
+        display_name=username,
+        **extra,
+    )
     return user
 
 
@@ -95,8 +135,14 @@ def personas(territory) -> SimpleNamespace:
 #         screenshot(page, "territory-map")
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 @pytest.fixture(scope="session")
@@ -105,8 +151,10 @@ def browser():
     import shutil
 
     if not os.path.exists(CHROMIUM) and not shutil.which("chromium"):
-        pytest.skip(f"Chromium not installed at {CHROMIUM}: browser tests skipped "
-                    "(`make chromium` installs it as root)")
+        pytest.skip(
+            f"Chromium not installed at {CHROMIUM}: browser tests skipped "
+            "(`make chromium` installs it as root)"
+        )
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -115,17 +163,20 @@ def browser():
     # called from a thread with a running loop unless told it is safe (tests only).
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     with sync_playwright() as pw:
-        instance = pw.chromium.launch(executable_path=CHROMIUM if os.path.exists(CHROMIUM)
-                                      else shutil.which("chromium"),
-                                      args=CHROMIUM_ARGS, headless=True)
+        instance = pw.chromium.launch(
+            executable_path=CHROMIUM if os.path.exists(CHROMIUM) else shutil.which("chromium"),
+            args=CHROMIUM_ARGS,
+            headless=True,
+        )
         yield instance
         instance.close()
 
 
 @pytest.fixture
 def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN",
-                                  timezone_id="Asia/Shanghai")
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 900}, locale="zh-CN", timezone_id="Asia/Shanghai"
+    )
     context.set_default_timeout(15_000)
     tab = context.new_page()
     yield tab

@@ -19,7 +19,7 @@ SECRET_KEY = env_str("GRIDGOV_SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG and env_bool("GRIDGOV_REQUIRE_SECRET_KEY", False):
         raise ConfigError("GRIDGOV_SECRET_KEY must be set in production")
-    SECRET_KEY = "gridgov-insecure-development-key-change-me"  # noqa: S105
+    SECRET_KEY = "gridgov-insecure-development-key-change-me"
 
 ALLOWED_HOSTS = env_list("GRIDGOV_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("GRIDGOV_CSRF_TRUSTED_ORIGINS", [])
@@ -133,7 +133,9 @@ STATICFILES_DIRS = [
     ("vendor/echarts", BASE_DIR / "node_modules" / "echarts" / "dist"),
     ("vendor/htmx", BASE_DIR / "node_modules" / "htmx.org" / "dist"),
 ]
-STATICFILES_DIRS = [d for d in STATICFILES_DIRS if Path(d[1] if isinstance(d, tuple) else d).is_dir()]
+STATICFILES_DIRS = [
+    d for d in STATICFILES_DIRS if Path(d[1] if isinstance(d, tuple) else d).is_dir()
+]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

@@ -18,9 +18,13 @@ class UserAdmin(BaseUserAdmin):
     list_display = ("username", "display_name", "role", "scope_region", "department", "is_active")
     list_filter = ("role", "is_active")
     search_fields = ("username", "display_name")
-    fieldsets = (*BaseUserAdmin.fieldsets,
-                 (_("网格化治理"), {"fields": ("display_name", "phone", "role", "scope_region",
-                                           "department")}))
+    fieldsets = (
+        *BaseUserAdmin.fieldsets,
+        (
+            _("网格化治理"),
+            {"fields": ("display_name", "phone", "role", "scope_region", "department")},
+        ),
+    )
     raw_id_fields = ("scope_region", "department")
 
     def get_queryset(self, request):  # type: ignore[no-untyped-def]

@@ -25,7 +25,11 @@ def me(request: HttpRequest) -> MeOut:
     region = user.scope_region
     granted = sorted(c for c in caps._ALL if caps.has_cap(user, c))
     return MeOut(
-        username=user.username, display_name=user.display_name, role=user.role,
-        role_label=str(user.get_role_display()), scope_code=region.code if region else None,
-        scope_name=region.name if region else None, capabilities=granted,
+        username=user.username,
+        display_name=user.display_name,
+        role=user.role,
+        role_label=str(user.get_role_display()),
+        scope_code=region.code if region else None,
+        scope_name=region.name if region else None,
+        capabilities=granted,
     )

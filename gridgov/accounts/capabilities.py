@@ -26,25 +26,78 @@ CONFIGURE = "configure"  # categories, time limits, holidays, API keys
 VIEW_DASHBOARD = "view_dashboard"
 
 _ALL = {
-    VIEW_REGISTRY, EDIT_REGISTRY, REVEAL_PII, VIEW_PII_LOG, IMPORT_LEDGERS, EXPORT_LEDGERS,
-    APPEAL_INTAKE, APPEAL_DISPATCH, APPEAL_HANDLE, APPEAL_VERIFY, APPEAL_SUPERVISE, APPEAL_VIEW,
-    CONFIGURE, VIEW_DASHBOARD,
+    VIEW_REGISTRY,
+    EDIT_REGISTRY,
+    REVEAL_PII,
+    VIEW_PII_LOG,
+    IMPORT_LEDGERS,
+    EXPORT_LEDGERS,
+    APPEAL_INTAKE,
+    APPEAL_DISPATCH,
+    APPEAL_HANDLE,
+    APPEAL_VERIFY,
+    APPEAL_SUPERVISE,
+    APPEAL_VIEW,
+    CONFIGURE,
+    VIEW_DASHBOARD,
 }
 
 ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     Role.DISTRICT_ADMIN: frozenset(_ALL),
     Role.ORG_DEPT: frozenset({VIEW_REGISTRY, EXPORT_LEDGERS, APPEAL_VIEW, VIEW_DASHBOARD}),
-    Role.OPERATOR: frozenset({VIEW_REGISTRY, APPEAL_INTAKE, APPEAL_DISPATCH, APPEAL_SUPERVISE,
-                              APPEAL_VIEW, APPEAL_VERIFY, VIEW_DASHBOARD}),
-    Role.STREET_OFFICIAL: frozenset({VIEW_REGISTRY, EDIT_REGISTRY, REVEAL_PII, IMPORT_LEDGERS,
-                                     EXPORT_LEDGERS, APPEAL_INTAKE, APPEAL_DISPATCH,
-                                     APPEAL_HANDLE, APPEAL_VERIFY, APPEAL_SUPERVISE, APPEAL_VIEW,
-                                     VIEW_DASHBOARD}),
-    Role.COMMUNITY_WORKER: frozenset({VIEW_REGISTRY, EDIT_REGISTRY, REVEAL_PII, IMPORT_LEDGERS,
-                                      EXPORT_LEDGERS, APPEAL_INTAKE, APPEAL_DISPATCH,
-                                      APPEAL_HANDLE, APPEAL_VERIFY, APPEAL_VIEW, VIEW_DASHBOARD}),
-    Role.GRID_WORKER: frozenset({VIEW_REGISTRY, EDIT_REGISTRY, REVEAL_PII, APPEAL_INTAKE,
-                                 APPEAL_HANDLE, APPEAL_VERIFY, APPEAL_VIEW}),
+    Role.OPERATOR: frozenset(
+        {
+            VIEW_REGISTRY,
+            APPEAL_INTAKE,
+            APPEAL_DISPATCH,
+            APPEAL_SUPERVISE,
+            APPEAL_VIEW,
+            APPEAL_VERIFY,
+            VIEW_DASHBOARD,
+        }
+    ),
+    Role.STREET_OFFICIAL: frozenset(
+        {
+            VIEW_REGISTRY,
+            EDIT_REGISTRY,
+            REVEAL_PII,
+            IMPORT_LEDGERS,
+            EXPORT_LEDGERS,
+            APPEAL_INTAKE,
+            APPEAL_DISPATCH,
+            APPEAL_HANDLE,
+            APPEAL_VERIFY,
+            APPEAL_SUPERVISE,
+            APPEAL_VIEW,
+            VIEW_DASHBOARD,
+        }
+    ),
+    Role.COMMUNITY_WORKER: frozenset(
+        {
+            VIEW_REGISTRY,
+            EDIT_REGISTRY,
+            REVEAL_PII,
+            IMPORT_LEDGERS,
+            EXPORT_LEDGERS,
+            APPEAL_INTAKE,
+            APPEAL_DISPATCH,
+            APPEAL_HANDLE,
+            APPEAL_VERIFY,
+            APPEAL_VIEW,
+            VIEW_DASHBOARD,
+        }
+    ),
+    Role.GRID_WORKER: frozenset(
+        {
+            VIEW_REGISTRY,
+            EDIT_REGISTRY,
+            REVEAL_PII,
+            APPEAL_INTAKE,
+            APPEAL_HANDLE,
+            APPEAL_VERIFY,
+            APPEAL_VIEW,
+        }
+    ),
     Role.DEPARTMENT_HANDLER: frozenset({APPEAL_HANDLE, APPEAL_VIEW}),
     Role.PARTY_MEMBER: frozenset(),
     Role.PARTNER_UNIT: frozenset(),

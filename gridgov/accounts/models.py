@@ -26,12 +26,22 @@ class User(AbstractUser):
     display_name = models.CharField(_("姓名"), max_length=64, blank=True)
     phone = models.CharField(_("手机号"), max_length=20, blank=True)
     role = models.CharField(_("角色"), max_length=32, choices=Role.choices, default=Role.RESIDENT)
-    scope_region = models.ForeignKey("territory.Region", null=True, blank=True,
-                                     on_delete=models.PROTECT, related_name="+",
-                                     verbose_name=_("管辖范围"))
-    department = models.ForeignKey("territory.Department", null=True, blank=True,
-                                   on_delete=models.PROTECT, related_name="members",
-                                   verbose_name=_("所属部门"))
+    scope_region = models.ForeignKey(
+        "territory.Region",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("管辖范围"),
+    )
+    department = models.ForeignKey(
+        "territory.Department",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="members",
+        verbose_name=_("所属部门"),
+    )
 
     class Meta:
         verbose_name = _("用户")
@@ -50,8 +60,12 @@ class User(AbstractUser):
 class PiiAccessLog(models.Model):
     """One reveal of a person's unmasked data: who, whose, when, why."""
 
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                              related_name="pii_reveals", verbose_name=_("查看人"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="pii_reveals",
+        verbose_name=_("查看人"),
+    )
     subject_type = models.CharField(_("对象类型"), max_length=64)
     subject_id = models.CharField(_("对象编号"), max_length=64)
     subject_label = models.CharField(_("对象"), max_length=128, blank=True)
@@ -72,8 +86,12 @@ class PiiAccessLog(models.Model):
 class ApiToken(models.Model):
     """A personal API token. Only its SHA-256 is stored; the token is shown once."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                             related_name="api_tokens", verbose_name=_("用户"))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="api_tokens",
+        verbose_name=_("用户"),
+    )
     name = models.CharField(_("名称"), max_length=64)
     digest = models.CharField(_("摘要"), max_length=64, unique=True, editable=False)
     prefix = models.CharField(_("前缀"), max_length=8, editable=False)

@@ -10,8 +10,9 @@ from gridgov.core.errors import NotFound, ValidationFailed
 from gridgov.core.scope import in_scope
 
 
-def pii_reveal(*, actor: Any, subject: Any, fields: list[str], reason: str,
-               region_path: str) -> dict[str, str]:
+def pii_reveal(
+    *, actor: Any, subject: Any, fields: list[str], reason: str, region_path: str
+) -> dict[str, str]:
     """Return the clear values of ``fields`` of ``subject`` and log the reveal.
 
     Requires the ``reveal_pii`` capability and the subject inside the actor's

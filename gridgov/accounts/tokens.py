@@ -23,8 +23,11 @@ def token_create(*, user: Any, name: str) -> tuple[ApiToken, str]:
 
 
 def user_for_token(token: str) -> Any | None:
-    row = (ApiToken.objects.select_related("user", "user__scope_region", "user__department")
-           .filter(digest=digest(token), revoked_at=None).first())
+    row = (
+        ApiToken.objects.select_related("user", "user__scope_region", "user__department")
+        .filter(digest=digest(token), revoked_at=None)
+        .first()
+    )
     if row is None or not row.user.is_active:
         return None
     return row.user

@@ -38,8 +38,14 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             url = reverse(name)
         except NoReverseMatch:
             continue  # module not built yet
-        items.append({"url": url, "label": label, "active": request.path == url,
-                      "badge": _unread(user) if name == "appeals:inbox" else 0})
+        items.append(
+            {
+                "url": url,
+                "label": label,
+                "active": request.path == url,
+                "badge": _unread(user) if name == "appeals:inbox" else 0,
+            }
+        )
     return {"nav_items": items}
 
 

@@ -13,8 +13,14 @@ class DomainError(Exception):
     status = 400
     code = "invalid"
 
-    def __init__(self, message: Any, *, field: str | None = None, row: int | None = None,
-                 details: list[dict[str, Any]] | None = None) -> None:
+    def __init__(
+        self,
+        message: Any,
+        *,
+        field: str | None = None,
+        row: int | None = None,
+        details: list[dict[str, Any]] | None = None,
+    ) -> None:
         super().__init__(str(message))
         self.message = message
         self.field = field
@@ -28,8 +34,9 @@ class DomainError(Exception):
         if self.row is not None:
             body["row"] = self.row
         if self.details:
-            body["details"] = [{k: str(v) if k == "message" else v for k, v in d.items()}
-                               for d in self.details]
+            body["details"] = [
+                {k: str(v) if k == "message" else v for k, v in d.items()} for d in self.details
+            ]
         return body
 
 

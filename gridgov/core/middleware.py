@@ -25,8 +25,7 @@ class DomainErrorMiddleware:
         if wants_json:
             response = JsonResponse({"error": exception.as_dict()}, status=exception.status)
         else:
-            response = render(request, "error.html", {"error": exception},
-                              status=exception.status)
+            response = render(request, "error.html", {"error": exception}, status=exception.status)
         if getattr(exception, "retry_after", None):
             response["Retry-After"] = str(exception.retry_after)
         return response
@@ -44,12 +43,17 @@ class ApiErrorShapeMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         shape = self.SHAPES.get(response.status_code)
-        if (shape is None or not request.path.startswith("/api/")
-                or response.get("Content-Type", "").startswith("application/json")):
+        if (
+            shape is None
+            or not request.path.startswith("/api/")
+            or response.get("Content-Type", "").startswith("application/json")
+        ):
             return response
-        shaped = JsonResponse({"error": {"code": shape[0], "message": shape[1]}},
-                              status=response.status_code,
-                              json_dumps_params={"ensure_ascii": False})
+        shaped = JsonResponse(
+            {"error": {"code": shape[0], "message": shape[1]}},
+            status=response.status_code,
+            json_dumps_params={"ensure_ascii": False},
+        )
         if response.has_header("Allow"):
             shaped["Allow"] = response["Allow"]
         return shaped

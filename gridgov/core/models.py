@@ -18,8 +18,12 @@ class AuditLog(models.Model):
     """Append-only record of every write with business meaning."""
 
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="+", verbose_name=_("操作人"),
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("操作人"),
     )
     action = models.CharField(_("动作"), max_length=64, db_index=True)
     target_type = models.CharField(_("对象类型"), max_length=64)

@@ -50,5 +50,6 @@ def keyset_page(qs: QuerySet, *, cursor: str | None, size: int, descending: bool
     rows = list(qs[: size + 1])
     has_next = len(rows) > size
     rows = rows[:size]
-    return Page(items=rows, next_cursor=encode_cursor(rows[-1].pk) if has_next else None,
-                has_next=has_next)
+    return Page(
+        items=rows, next_cursor=encode_cursor(rows[-1].pk) if has_next else None, has_next=has_next
+    )

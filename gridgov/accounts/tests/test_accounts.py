@@ -41,25 +41,50 @@ def test_token_is_stored_only_as_a_digest(personas):
 def test_reveal_requires_reason_capability_and_scope(personas, territory):
     subject = personas.resident  # any model instance with a name works for the log
     with pytest.raises(ValidationFailed) as err:
-        pii_reveal(actor=personas.worker_a, subject=subject, fields=["phone"], reason=" ",
-                   region_path=territory.comm_a.path)
+        pii_reveal(
+            actor=personas.worker_a,
+            subject=subject,
+            fields=["phone"],
+            reason=" ",
+            region_path=territory.comm_a.path,
+        )
     assert err.value.field == "reason"
     with pytest.raises(NotFound):
-        pii_reveal(actor=personas.worker_b, subject=subject, fields=["phone"], reason="回访",
-                   region_path=territory.comm_a.path)
+        pii_reveal(
+            actor=personas.worker_b,
+            subject=subject,
+            fields=["phone"],
+            reason="回访",
+            region_path=territory.comm_a.path,
+        )
     with pytest.raises(PermissionDenied):
-        pii_reveal(actor=personas.handler, subject=subject, fields=["phone"], reason="回访",
-                   region_path=territory.comm_a.path)
+        pii_reveal(
+            actor=personas.handler,
+            subject=subject,
+            fields=["phone"],
+            reason="回访",
+            region_path=territory.comm_a.path,
+        )
     assert PiiAccessLog.objects.count() == 0
-    pii_reveal(actor=personas.worker_a, subject=subject, fields=["phone"], reason="回访核实",
-               region_path=territory.comm_a.path)
+    pii_reveal(
+        actor=personas.worker_a,
+        subject=subject,
+        fields=["phone"],
+        reason="回访核实",
+        region_path=territory.comm_a.path,
+    )
     log = PiiAccessLog.objects.get()
     assert (log.actor, log.reason, log.fields) == (personas.worker_a, "回访核实", "phone")
 
 
 def test_pii_log_page_is_for_the_district_admin_only(personas, territory, client):
-    pii_reveal(actor=personas.worker_a, subject=personas.resident, fields=["phone"],
-               reason="回访核实", region_path=territory.comm_a.path)
+    pii_reveal(
+        actor=personas.worker_a,
+        subject=personas.resident,
+        fields=["phone"],
+        reason="回访核实",
+        region_path=territory.comm_a.path,
+    )
     client.force_login(personas.admin)
     response = client.get("/accounts/pii-log/")
     assert response.status_code == 200

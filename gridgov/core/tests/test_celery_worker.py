@@ -25,11 +25,29 @@ def test_task_runs_in_a_separate_worker_through_redis():
     queue = f"gridgov-test-{uuid.uuid4().hex[:8]}"
     env = {**os.environ, "GRIDGOV_REDIS_URL": REDIS_URL, "GRIDGOV_TASKS_EAGER": "false"}
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "gridgov", "worker", "--pool", "solo",
-         "--concurrency", "1", "-Q", queue, "--without-heartbeat", "--without-mingle",
-         "--without-gossip", "--loglevel", "WARNING"],
-        cwd=Path(__file__).resolve().parents[3], env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "gridgov",
+            "worker",
+            "--pool",
+            "solo",
+            "--concurrency",
+            "1",
+            "-Q",
+            queue,
+            "--without-heartbeat",
+            "--without-mingle",
+            "--without-gossip",
+            "--loglevel",
+            "WARNING",
+        ],
+        cwd=Path(__file__).resolve().parents[3],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     saved = {k: app.conf[k] for k in ("broker_url", "result_backend", "task_always_eager")}
     app.conf.update(broker_url=REDIS_URL, result_backend=REDIS_URL, task_always_eager=False)

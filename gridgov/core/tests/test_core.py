@@ -21,8 +21,11 @@ def test_healthz_answers_ok_with_database(client):
 
 
 def test_subtree_query_returns_exactly_the_subtree(territory, personas):
-    names = set(scope_queryset(Region.objects.all(), personas.street_official,
-                               field="path").values_list("name", flat=True))
+    names = set(
+        scope_queryset(Region.objects.all(), personas.street_official, field="path").values_list(
+            "name", flat=True
+        )
+    )
     assert "A社区" in names and "B社区" in names and "三里堡街道" in names
     assert "C社区" not in names and "繁塔街道" not in names and "禹王台区" not in names
 
@@ -52,7 +55,9 @@ def test_working_days_skip_national_day_and_count_adjusted_sunday():
 def test_working_hours_roll_over_lunch_and_night():
     start = timezone.make_aware(dt.datetime(2025, 11, 3, 11, 0))  # Monday
     assert timezone.localtime(workdays.add_working_hours(start, 2)) == timezone.make_aware(
-        dt.datetime(2025, 11, 3, 14, 0))
+        dt.datetime(2025, 11, 3, 14, 0)
+    )
     late = timezone.make_aware(dt.datetime(2025, 11, 3, 17, 0))
     assert timezone.localtime(workdays.add_working_hours(late, 2)) == timezone.make_aware(
-        dt.datetime(2025, 11, 4, 10, 0))
+        dt.datetime(2025, 11, 4, 10, 0)
+    )
