@@ -12,8 +12,9 @@ def main(argv: list[str]) -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gridgov.settings")
     import gridgov.bench as package
 
-    names = argv or sorted(m.name for m in pkgutil.iter_modules(package.__path__)
-                           if not m.name.startswith("_"))
+    names = argv or sorted(
+        m.name for m in pkgutil.iter_modules(package.__path__) if not m.name.startswith("_")
+    )
     for name in names:
         module = importlib.import_module(f"gridgov.bench.{name}")
         print(f"# {name}", flush=True)
