@@ -9,9 +9,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-
-from gridgov.celery import app
-from gridgov.core.tasks import ping
+from celery import Celery
 
 REDIS_URL = os.environ.get("GRIDGOV_TEST_REDIS_URL", "")
 
@@ -49,13 +47,14 @@ def test_task_runs_in_a_separate_worker_through_redis():
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
-    saved = {k: app.conf[k] for k in ("broker_url", "result_backend", "task_always_eager")}
-    app.conf.update(broker_url=REDIS_URL, result_backend=REDIS_URL, task_always_eager=False)
+    # A client app of its own: the process-wide app is eager in tests and has
+    # already cached its (disabled) result backend.
+    client = Celery("gridgov-test-client", broker=REDIS_URL, backend=REDIS_URL)
     try:
-        result = ping.apply_async(args=["你好"], queue=queue)
+        result = client.send_task("gridgov.core.ping", args=["你好"], queue=queue)
         answer = result.get(timeout=60)
     finally:
-        app.conf.update(saved)
+        client.close()
         worker.terminate()
         try:
             worker.wait(timeout=20)
