@@ -6,14 +6,6 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
-class TimeStamped(models.Model):
-    created_at = models.DateTimeField(_("创建时间"), default=timezone.now, editable=False)
-    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
-
-    class Meta:
-        abstract = True
-
-
 class AuditLog(models.Model):
     """Append-only record of every write with business meaning."""
 
