@@ -344,7 +344,13 @@ def _obj(model: Any, pk: int | None, field: str) -> Any:
 
 
 def _category(pk: int) -> Category:
-    return _obj(Category, pk, "category_id")
+    """The category (from the per-process cache: parent and time limits loaded)."""
+    from gridgov.appeals.caches import category_by_id
+
+    category = category_by_id(pk) if svc.valid_pk(pk) is not None else None
+    if category is None:
+        raise ValidationFailed(_("所选对象不存在"), field="category_id")
+    return category
 
 
 def _idempotency(request: HttpRequest, prefix: str) -> str | None:

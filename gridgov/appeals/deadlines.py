@@ -25,7 +25,11 @@ REMIND_SHARE = 0.8  # remind the handler when 20 % (or one day) is left
 
 
 def time_limit_for(category: Category, priority: str) -> tuple[int, str]:
-    """(amount, unit) for a category and priority; one small indexed query."""
+    """(amount, unit) for a category and priority; one small indexed query, none for a
+    category from ``appeals.caches`` (which carries its limits as ``cached_limits``)."""
+    cached = getattr(category, "cached_limits", None)
+    if cached is not None:
+        return cached.get(priority) or DEFAULT_LIMITS[priority]
     ids = [category.pk] + ([category.parent_id] if category.parent_id else [])
     rows = {
         row.category_id: row

@@ -50,9 +50,15 @@ from gridgov.appeals.models import (
 from gridgov.appeals.photos import CleanPhoto, clean_photos
 from gridgov.core import workdays
 from gridgov.core.audit import audit
-from gridgov.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from gridgov.core.errors import (
+    Conflict,
+    DomainError,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
 from gridgov.core.scope import in_scope
-from gridgov.territory.geo import grid_id_for_point
+from gridgov.territory.geo import grid_for_point
 from gridgov.territory.models import Department, Grid, Region, RegionKind
 
 ANONYMOUS_CHANNELS = frozenset({Channel.SELF_SERVICE, Channel.API})
@@ -337,11 +343,10 @@ def _place(
 ) -> tuple[Region, Grid | None]:
     grid = None
     if latitude is not None and longitude is not None:
-        grid_id = grid_id_for_point(latitude=latitude, longitude=longitude)
-        if grid_id is not None:
-            grid = Grid.objects.select_related("region").get(pk=grid_id)
-            if grid.district_id != category.district_id:
-                grid = None
+        # The grid and its community come from the index: no query after the look-up.
+        grid = grid_for_point(latitude=latitude, longitude=longitude)
+        if grid is not None and grid.district_id != category.district_id:
+            grid = None
     if grid is not None:
         return grid.region, grid
     if region is not None:
@@ -404,11 +409,64 @@ def appeal_intake(
     """
     if idempotency_key:
         idempotency_key = _no_nul(idempotency_key.strip(), "idempotency_key")[:128]
-        existing = Appeal.objects.filter(idempotency_key=idempotency_key).first()
-        if existing is not None:
-            existing.duplicate_candidates = []
-            existing.replayed = True
-            return existing
+    try:
+        return _intake(
+            actor=actor,
+            channel=channel,
+            category=category,
+            description=description,
+            priority=priority,
+            latitude=latitude,
+            longitude=longitude,
+            address=address,
+            reporter=reporter,
+            reporter_name=reporter_name,
+            reporter_phone=reporter_phone,
+            idempotency_key=idempotency_key or None,
+            photos=photos,
+            region=region,
+        )
+    except DomainError:
+        # A replay answers with the first appeal even when the input no longer passes
+        # (as it did when the key was looked up first); a new key gets the error.
+        existing = _replay(idempotency_key) if idempotency_key else None
+        if existing is None:
+            raise
+        return existing
+
+
+def _replay(idempotency_key: str) -> Appeal | None:
+    existing = (
+        Appeal.objects.select_related("category__parent", "region", "grid")
+        .filter(idempotency_key=idempotency_key)
+        .first()
+    )
+    if existing is not None:
+        existing.duplicate_candidates = []
+        existing.replayed = True
+    return existing
+
+
+def _intake(
+    *,
+    actor: Any,
+    channel: str,
+    category: Category,
+    description: str,
+    priority: str | None,
+    latitude: float | None,
+    longitude: float | None,
+    address: str,
+    reporter: Any,
+    reporter_name: str,
+    reporter_phone: str,
+    idempotency_key: str | None,
+    photos: Iterable[Any],
+    region: Region | None,
+) -> Appeal:
+    """The new appeal, or the first one with the same idempotency key: the key is not
+    looked up first; the unique index refuses a second row (also under concurrency) and
+    the first appeal is read then."""
     if channel not in Channel.values:
         raise ValidationFailed(_("来源渠道无效"), field="channel")
     if channel not in ANONYMOUS_CHANNELS:
@@ -485,10 +543,8 @@ def appeal_intake(
                 )
     except IntegrityError:
         if idempotency_key:
-            existing = Appeal.objects.filter(idempotency_key=idempotency_key).first()
+            existing = _replay(idempotency_key)
             if existing is not None:
-                existing.duplicate_candidates = []
-                existing.replayed = True
                 return existing
         raise
     appeal.duplicate_candidates = candidates

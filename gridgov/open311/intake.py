@@ -21,7 +21,7 @@ from gridgov.appeals.models import Appeal, Category, Channel
 from gridgov.core.errors import ValidationFailed
 from gridgov.open311 import selectors
 from gridgov.open311.models import ApiKey
-from gridgov.territory.geo import get_index, grid_id_for_point
+from gridgov.territory.geo import GRID_FIELDS, get_index, grid_id_for_point
 from gridgov.territory.models import Grid, Region
 
 MAX_ATTRIBUTE_TEXT = 4000
@@ -95,24 +95,17 @@ def check_attributes(category: Category, attributes: dict[str, list[str]]) -> li
     return lines
 
 
-_grid_paths: dict[tuple[int, int], str | None] = {}
-_grid_paths_index: list[Any] = [None]
-
-
 def _grid_path(grid_id: int, district_id: int) -> str | None:
-    """A grid's region path, cached per process until the grid index is rebuilt."""
-    index = get_index()
-    if index is not _grid_paths_index[0]:  # a rebuilt index is a new object
-        _grid_paths.clear()
-        _grid_paths_index[0] = index
-    key = (grid_id, district_id)
-    if key not in _grid_paths:
-        _grid_paths[key] = (
+    """A grid's region path if it lies in the district, from the grid index (no query)."""
+    entry = get_index().info.get(grid_id)
+    if entry is None:  # an index built without the grid columns
+        return (
             Grid.objects.filter(pk=grid_id, district_id=district_id)
             .values_list("region_path", flat=True)
             .first()
         )
-    return _grid_paths[key]
+    grid = dict(zip(GRID_FIELDS, entry[0], strict=True))
+    return grid["region_path"] if grid["district_id"] == district_id else None
 
 
 def _place(

@@ -3,16 +3,24 @@
 The finest (highest-level) grid that covers the point wins; a point on an edge
 shared by two grids of the same level goes to the one with the smaller code, so
 the answer is always the same. A point outside every grid returns None.
+
+The index also keeps each grid's own columns and its community's (``grid_for_point``),
+so intake places an appeal without a query after the look-up. Every process's index is
+marked stale when a grid or a region is saved or deleted (signals below and in
+``territory.signals``); a queryset ``.update()`` on either table sends no signal, so code
+that does one must call :func:`invalidate` (on commit).
 """
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import shapely
 from django.core.cache import cache
+from django.db.models.signals import post_delete, post_save
 from shapely.geometry import shape
 
 VERSION_KEY = "gridgov:grid-index-version"
@@ -24,6 +32,9 @@ class GridIndex:
     ids: np.ndarray
     rank: np.ndarray  # lower is better: (-level, code order)
     tree: shapely.STRtree
+    # grid id → (grid columns, region columns) as read by ``get_index`` (GRID_FIELDS,
+    # REGION_FIELDS); empty for an index built from bare rows.
+    info: dict[int, tuple[tuple[Any, ...], tuple[Any, ...]]] = field(default_factory=dict)
 
     def lookup_many(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
         """Grid ids for arrays of points; -1 where no grid covers the point."""
@@ -63,8 +74,25 @@ def invalidate() -> None:
     _local.pop("index", None)
 
 
-def build_index(rows: list[tuple[int, int, str, dict]], version: int = 0) -> GridIndex:
-    """Build an index from (id, level, code, geojson) rows."""
+def _region_changed(**_: object) -> None:
+    # A region's name or path is kept in the index (``info``): rebuild everywhere.
+    invalidate()
+
+
+post_save.connect(_region_changed, sender="territory.Region", dispatch_uid="geo-region-save")
+post_delete.connect(_region_changed, sender="territory.Region", dispatch_uid="geo-region-del")
+
+# Columns kept per grid: enough to place an appeal and answer with names, no query.
+GRID_FIELDS = ("id", "code", "name", "level", "region_id", "district_id", "region_path")
+REGION_FIELDS = ("id", "code", "name", "kind", "district_id", "path", "depth")
+
+
+def build_index(
+    rows: list[tuple[Any, ...]],
+    version: int = 0,
+    info: dict[int, tuple[tuple[Any, ...], tuple[Any, ...]]] | None = None,
+) -> GridIndex:
+    """Build an index from (id, level, code, geojson) rows (extra columns are ignored)."""
     rows = [r for r in rows if r[3]]
     rows.sort(key=lambda r: (-r[1], r[2]))
     geoms = [shape(r[3]) for r in rows]
@@ -73,6 +101,7 @@ def build_index(rows: list[tuple[int, int, str, dict]], version: int = 0) -> Gri
         ids=np.array([r[0] for r in rows], dtype=np.int64),
         rank=np.arange(len(rows), dtype=np.int64),
         tree=shapely.STRtree(geoms),
+        info=info or {},
     )
 
 
@@ -86,10 +115,16 @@ def get_index() -> GridIndex:
     with _lock:
         index = _local.get("index")
         if index is None or index.version != version:
-            rows = list(
-                Grid.objects.exclude(polygon=None).values_list("id", "level", "code", "polygon")
-            )
-            index = build_index(rows, version)
+            columns = [
+                *GRID_FIELDS,
+                *(f"region__{name}" for name in REGION_FIELDS),
+                "polygon",
+            ]
+            rows = list(Grid.objects.exclude(polygon=None).values_list(*columns))
+            n = len(GRID_FIELDS)
+            info = {r[0]: (r[:n], r[n : n + len(REGION_FIELDS)]) for r in rows}
+            shapes = [(r[0], r[3], r[1], r[-1]) for r in rows]  # id, level, code, polygon
+            index = build_index(shapes, version, info)
             _local["index"] = index
     return index
 
@@ -97,3 +132,23 @@ def get_index() -> GridIndex:
 def grid_id_for_point(*, latitude: float, longitude: float) -> int | None:
     ids = get_index().lookup_many(np.array([longitude]), np.array([latitude]))
     return None if ids[0] < 0 else int(ids[0])
+
+
+def grid_for_point(*, latitude: float, longitude: float) -> Any | None:
+    """The grid covering the point (as ``grid_id_for_point`` chooses it) with its community
+    (``grid.region``) attached, built from the index without a query; None outside every
+    grid. Only the columns in GRID_FIELDS / REGION_FIELDS are loaded; any other field is
+    read from the database on first access (Django's deferred fields)."""
+    from gridgov.territory.models import Grid, Region
+
+    index = get_index()
+    ids = index.lookup_many(np.array([longitude]), np.array([latitude]))
+    if ids[0] < 0:
+        return None
+    entry = index.info.get(int(ids[0]))
+    if entry is None:  # an index built without ``info``
+        return Grid.objects.select_related("region").get(pk=int(ids[0]))
+    grid_row, region_row = entry
+    grid = Grid.from_db("default", GRID_FIELDS, grid_row)
+    grid.region = Region.from_db("default", REGION_FIELDS, region_row)
+    return grid
