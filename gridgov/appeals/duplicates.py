@@ -1,7 +1,8 @@
 """Duplicate proposal: open appeals of the same category near the same place and time.
 
-One indexed query (category, nine coarse geo cells, created_at window), then an exact
-distance filter and a TF-IDF cosine ranking over jieba tokens of the few rows found.
+One indexed query (category, nine coarse geo cells, created_at window; plain value rows,
+at most MAX_CANDIDATES), then an exact distance filter and a TF-IDF cosine ranking over
+jieba tokens of the few rows found.
 """
 
 from __future__ import annotations
@@ -16,6 +17,26 @@ from typing import Any
 from gridgov.appeals.models import OPEN_STATUSES, Appeal, Category, Status, neighbour_cells
 
 RADIUS_M = 100.0
+# Columns read per candidate, in the model's field order (as ``Model.from_db`` needs them).
+CANDIDATE_FIELDS = tuple(
+    f.attname
+    for f in Appeal._meta.concrete_fields
+    if f.attname
+    in {
+        "id",
+        "latitude",
+        "longitude",
+        "description",
+        "created_at",
+        "status",
+        "tracking_code",
+        "region_path",
+        "category_id",
+        "address",
+    }
+)
+_LAT = CANDIDATE_FIELDS.index("latitude")
+_LON = CANDIDATE_FIELDS.index("longitude")
 WINDOW = dt.timedelta(hours=48)
 MAX_CANDIDATES = 50
 
@@ -42,6 +63,13 @@ def tokens(text: str) -> tuple[str, ...]:
         jieba.setLogLevel(logging.WARNING)
         _jieba_ready = True
     return tuple(t for t in jieba.lcut(text or "") if any(ch.isalnum() for ch in t))
+
+
+def warm_up() -> None:
+    """Load jieba's dictionary now rather than on the first duplicate check of a process
+    (about 1 s from jieba's cache file, several seconds without it). Called by the
+    production WSGI entry point only, so management commands and tests do not pay."""
+    tokens("楼道灯坏了")
 
 
 def similarities(text: str, others: list[str]) -> list[float]:
@@ -91,7 +119,7 @@ def appeal_duplicate_candidates(
     if latitude is None or longitude is None:
         return []
     open_statuses = sorted(OPEN_STATUSES - {Status.MERGED})
-    qs = (
+    rows = (
         Appeal.objects.filter(
             category=category,
             geo_cell__in=neighbour_cells(latitude, longitude),
@@ -99,26 +127,18 @@ def appeal_duplicate_candidates(
             created_at__lte=at + WINDOW,
             status__in=open_statuses,
         )
-        .only(
-            "id",
-            "latitude",
-            "longitude",
-            "description",
-            "created_at",
-            "status",
-            "tracking_code",
-            "region_path",
-            "category_id",
-            "address",
-        )
-        .order_by("-created_at")[:MAX_CANDIDATES]
+        .order_by("-created_at")
+        .values_list(*CANDIDATE_FIELDS)[:MAX_CANDIDATES]
     )
     near = []
-    for row in qs:
-        if row.pk == exclude_id or row.latitude is None:
+    for values in rows:
+        pk, row_lat, row_lon = values[0], values[_LAT], values[_LON]
+        if pk == exclude_id or row_lat is None:
             continue
-        d = distance_m(latitude, longitude, row.latitude, row.longitude)
+        d = distance_m(latitude, longitude, row_lat, row_lon)
         if d <= RADIUS_M:
+            # Model instances only for the few rows within the radius.
+            row = Appeal.from_db(Appeal.objects.db, CANDIDATE_FIELDS, values)
             row.distance_m = round(d, 1)
             near.append(row)
     if not near:
