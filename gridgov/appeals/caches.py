@@ -8,6 +8,10 @@ it at once and again on commit (so a process that reloaded in between does not k
 old rows). A queryset ``.update()`` sends no signal: code that does one on these tables
 must call :func:`invalidate` (on commit).
 
+Without a shared cache (no Redis: each process has its own local-memory cache, so a bump
+in one process is not seen by the others) entries also expire after
+``GRIDGOV_LOCAL_CACHE_SECONDS`` (default 5), as API keys do.
+
 Callers get a shallow copy of the cached instance, so setting attributes on it cannot
 leak into the next request.
 """
@@ -16,9 +20,13 @@ from __future__ import annotations
 
 import copy
 import threading
+import time
 from typing import Any
 
-from django.core.cache import cache
+from django.conf import settings
+from django.core.cache import cache, caches
+from django.core.cache.backends.dummy import DummyCache
+from django.core.cache.backends.locmem import LocMemCache
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 
@@ -28,7 +36,7 @@ VERSION_KEY = "gridgov:category-cache-version"
 MAX_ENTRIES = 2000
 
 _lock = threading.Lock()
-_state: dict[str, Any] = {"version": None, "entries": {}}
+_state: dict[str, Any] = {"version": None, "entries": {}, "expires": 0.0}
 
 
 def _current_version() -> int:
@@ -46,7 +54,7 @@ def invalidate() -> None:
     except ValueError:
         cache.set(VERSION_KEY, 2, timeout=None)
     with _lock:
-        _state["version"], _state["entries"] = None, {}
+        _state["version"], _state["entries"], _state["expires"] = None, {}, 0.0
 
 
 def _changed(**_: object) -> None:
@@ -61,9 +69,13 @@ for _model in (Category, TimeLimit, "territory.Region"):
 
 def _entries() -> dict[Any, Category | None]:
     version = _current_version()
-    if _state["version"] != version:
+    now = time.monotonic()
+    if _state["version"] != version or now > _state["expires"]:
+        local = isinstance(caches["default"], LocMemCache | DummyCache)
+        ttl = float(getattr(settings, "GRIDGOV_LOCAL_CACHE_SECONDS", 5)) if local else None
         with _lock:
             _state["version"], _state["entries"] = version, {}
+            _state["expires"] = now + ttl if ttl is not None else float("inf")
     return _state["entries"]
 
 
