@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from gridgov.accounts.models import Role
 from gridgov.core.errors import PermissionDenied
 
@@ -115,4 +117,4 @@ def has_cap(user: Any, capability: str) -> bool:
 
 def require_cap(user: Any, capability: str) -> None:
     if not has_cap(user, capability):
-        raise PermissionDenied("您没有执行此操作的权限")
+        raise PermissionDenied(_("您没有执行此操作的权限"))

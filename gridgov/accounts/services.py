@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from gridgov.accounts import capabilities as caps
 from gridgov.accounts.models import PiiAccessLog
@@ -20,10 +21,10 @@ def pii_reveal(
     """
     caps.require_cap(actor, caps.REVEAL_PII)
     if not in_scope(actor, region_path):
-        raise NotFound("未找到该记录")
+        raise NotFound(_("未找到该记录"))
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationFailed("请填写查看事由", field="reason")
+        raise ValidationFailed(_("请填写查看事由"), field="reason")
     with transaction.atomic():
         PiiAccessLog.objects.create(
             actor=actor,

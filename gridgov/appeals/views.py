@@ -23,7 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _l
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from gridgov.accounts import capabilities as caps
@@ -653,21 +653,21 @@ def _available_actions(user: Any, appeal: Appeal) -> list[str]:
 
 
 ACTION_FORMS: dict[str, tuple[str, Any]] = {
-    "register": (_l("立案"), f.RegisterForm),
-    "dispatch": (_l("派遣"), f.DispatchForm),
-    "accept": (_l("签收 / 部门报到"), f.NoteForm),
-    "handle": (_l("处置"), f.HandleForm),
-    "return": (_l("退单"), f.ReasonForm),
-    "extend_request": (_l("申请延期"), f.ExtendRequestForm),
-    "extend_decide": (_l("延期审批"), f.ExtendDecideForm),
-    "supervise": (_l("督办"), f.SuperviseForm),
-    "escalate": (_l("上报"), f.ReasonForm),
-    "whistle": (_l("吹哨"), f.WhistleForm),
-    "verify": (_l("回访"), f.VerifyForm),
-    "close": (_l("结案"), f.NoteForm),
-    "reopen": (_l("返工"), f.ReasonForm),
-    "reject": (_l("不予受理"), f.ReasonForm),
-    "withdraw": (_l("撤回"), f.NoteForm),
+    "register": (gettext_lazy("立案"), f.RegisterForm),
+    "dispatch": (gettext_lazy("派遣"), f.DispatchForm),
+    "accept": (gettext_lazy("签收 / 部门报到"), f.NoteForm),
+    "handle": (gettext_lazy("处置"), f.HandleForm),
+    "return": (gettext_lazy("退单"), f.ReasonForm),
+    "extend_request": (gettext_lazy("申请延期"), f.ExtendRequestForm),
+    "extend_decide": (gettext_lazy("延期审批"), f.ExtendDecideForm),
+    "supervise": (gettext_lazy("督办"), f.SuperviseForm),
+    "escalate": (gettext_lazy("上报"), f.ReasonForm),
+    "whistle": (gettext_lazy("吹哨"), f.WhistleForm),
+    "verify": (gettext_lazy("回访"), f.VerifyForm),
+    "close": (gettext_lazy("结案"), f.NoteForm),
+    "reopen": (gettext_lazy("返工"), f.ReasonForm),
+    "reject": (gettext_lazy("不予受理"), f.ReasonForm),
+    "withdraw": (gettext_lazy("撤回"), f.NoteForm),
 }
 
 
@@ -922,26 +922,26 @@ def supervision(request: HttpRequest) -> HttpResponse:
 
 
 PERIODS = [
-    ("today", _l("今日")),
-    ("week", _l("本周")),
-    ("month", _l("本月")),
-    ("quarter", _l("本季度")),
-    ("year", _l("本年")),
+    ("today", gettext_lazy("今日")),
+    ("week", gettext_lazy("本周")),
+    ("month", gettext_lazy("本月")),
+    ("quarter", gettext_lazy("本季度")),
+    ("year", gettext_lazy("本年")),
 ]
 GROUPINGS = [
-    ("none", _l("合计")),
-    ("region", _l("按辖区")),
-    ("department", _l("按部门")),
-    ("category", _l("按分类")),
-    ("month", _l("按月")),
+    ("none", gettext_lazy("合计")),
+    ("region", gettext_lazy("按辖区")),
+    ("department", gettext_lazy("按部门")),
+    ("category", gettext_lazy("按分类")),
+    ("month", gettext_lazy("按月")),
 ]
 RATE_COLUMNS = [
-    ("response_rate", _l("响应率")),
-    ("resolution_rate", _l("解决率")),
-    ("satisfaction_rate", _l("满意率")),
-    ("on_time_rate", _l("按期办结率")),
-    ("closure_rate", _l("办结率")),
-    ("rework_rate", _l("返工率")),
+    ("response_rate", gettext_lazy("响应率")),
+    ("resolution_rate", gettext_lazy("解决率")),
+    ("satisfaction_rate", gettext_lazy("满意率")),
+    ("on_time_rate", gettext_lazy("按期办结率")),
+    ("closure_rate", gettext_lazy("办结率")),
+    ("rework_rate", gettext_lazy("返工率")),
 ]
 
 

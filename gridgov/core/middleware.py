@@ -5,6 +5,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
 
 from gridgov.core.errors import DomainError
 
@@ -35,7 +36,10 @@ class ApiErrorShapeMiddleware:
     """Gives /api/ answers that Django or ninja produce outside our handlers (an unknown URL,
     a method not allowed) the API's one error shape: {"error": {"code", "message"}}."""
 
-    SHAPES = {404: ("not_found", "未找到该接口"), 405: ("method_not_allowed", "不支持该请求方法")}
+    SHAPES = {
+        404: ("not_found", _("未找到该接口")),
+        405: ("method_not_allowed", _("不支持该请求方法")),
+    }
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -50,7 +54,7 @@ class ApiErrorShapeMiddleware:
         ):
             return response
         shaped = JsonResponse(
-            {"error": {"code": shape[0], "message": shape[1]}},
+            {"error": {"code": shape[0], "message": str(shape[1])}},
             status=response.status_code,
             json_dumps_params={"ensure_ascii": False},
         )

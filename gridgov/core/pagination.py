@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
 from gridgov.core.errors import ValidationFailed
 
@@ -31,13 +32,13 @@ def decode_cursor(cursor: str | None) -> int | None:
         value = json.loads(base64.urlsafe_b64decode(padded.encode()))
         return int(value["id"])
     except (ValueError, KeyError, TypeError) as exc:
-        raise ValidationFailed("游标无效", field="cursor") from exc
+        raise ValidationFailed(_("游标无效"), field="cursor") from exc
 
 
 def keyset_page(qs: QuerySet, *, cursor: str | None, size: int, descending: bool = True) -> Page:
     """One page of ``qs`` ordered by primary key, after ``cursor``."""
     if size < 1 or size > 500:
-        raise ValidationFailed("每页条数须在 1 到 500 之间", field="page_size")
+        raise ValidationFailed(_("每页条数须在 1 到 500 之间"), field="page_size")
     after = decode_cursor(cursor)
     if descending:
         qs = qs.order_by("-pk")

@@ -81,7 +81,7 @@ def index(request: HttpRequest) -> HttpResponse:
 def template(request: HttpRequest, kind: str, fmt: str) -> HttpResponse:
     spec = kind_get(kind)
     if fmt not in CONTENT_TYPES:
-        raise ValidationFailed("模板格式只能是 xlsx 或 csv", field="format")
+        raise ValidationFailed(_("模板格式只能是 xlsx 或 csv"), field="format")
     return _download(ledger_template(kind=kind, fmt=fmt), f"{spec.label}导入模板.{fmt}", fmt)
 
 

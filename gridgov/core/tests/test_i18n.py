@@ -206,6 +206,43 @@ def test_every_string_in_the_code_is_in_the_english_catalogue(tmp_path, settings
     )
 
 
+# Names makemessages (xgettext) extracts from Python; another alias hides strings from it.
+EXTRACTED_NAMES = {
+    "_",
+    "gettext",
+    "gettext_lazy",
+    "gettext_noop",
+    "ngettext",
+    "ngettext_lazy",
+    "pgettext",
+    "pgettext_lazy",
+    "npgettext",
+    "npgettext_lazy",
+}
+
+
+def test_gettext_is_imported_under_names_that_makemessages_extracts():
+    root = LOCALE_DIR.parent
+    bad = []
+    for path in sorted(root.rglob("*.py")):
+        if "migrations" in path.parts:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module == "django.utils.translation":
+                for alias in node.names:
+                    if (alias.asname or alias.name) not in EXTRACTED_NAMES and "gettext" in (
+                        alias.name
+                    ):
+                        bad.append(
+                            f"{path.relative_to(root)}:{node.lineno} {alias.name} as {alias.asname}"
+                        )
+    assert not bad, (
+        "strings wrapped in these aliases are never extracted, so they stay Chinese in English; "
+        "import as _ / gettext_lazy instead:\n" + "\n".join(bad)
+    )
+
+
 # --- (b) pages render in English --------------------------------------------------------------
 
 
@@ -308,6 +345,22 @@ def test_error_page_message_follows_the_language(client, personas, lang, expecte
         assert text in html, text
     for text in absent:
         assert text not in html, text
+
+
+@pytest.mark.django_db
+def test_api_error_messages_follow_the_language(client, personas):
+    client.force_login(personas.street_official)
+    response = client.get("/api/v1/appeals/", {"cursor": "zzz"}, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 400
+    assert response.json()["error"] == {
+        "code": "invalid",
+        "message": "Invalid cursor",
+        "field": "cursor",
+    }
+    response = client.get("/api/v1/no-such-thing", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.json()["error"]["message"] == "No such endpoint"
+    response = client.get("/api/v1/appeals/", {"cursor": "zzz"})
+    assert response.json()["error"]["message"] == "游标无效"
 
 
 # --- (c) switching language -------------------------------------------------------------------
