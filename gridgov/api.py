@@ -9,6 +9,7 @@ import logging
 
 from django.db import DataError
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
@@ -45,7 +46,7 @@ def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpRespons
     body = {
         "error": {
             "code": "invalid",
-            "message": f"输入有误: {first}",
+            "message": _("输入有误：%(field)s") % {"field": first},
             "field": first,
             "details": details,
         }
@@ -56,7 +57,9 @@ def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpRespons
 @api.exception_handler(AuthenticationError)
 def _auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
     return api.create_response(
-        request, {"error": {"code": "unauthorized", "message": "需要登录或有效的令牌"}}, status=401
+        request,
+        {"error": {"code": "unauthorized", "message": _("需要登录或有效的令牌")}},
+        status=401,
     )
 
 
@@ -64,7 +67,7 @@ def _auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
 def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
     return api.create_response(
         request,
-        {"error": {"code": "not_found", "message": "未找到, 或不在您的管辖范围内"}},
+        {"error": {"code": "not_found", "message": _("未找到，或不在您的管辖范围内")}},
         status=404,
     )
 
@@ -90,7 +93,7 @@ def _out_of_range(request: HttpRequest, exc: Exception) -> HttpResponse:
     # An id or number beyond what the database column holds (SQLite: OverflowError;
     # PostgreSQL: DataError "out of range") is bad input, not a server fault.
     return api.create_response(
-        request, {"error": {"code": "invalid", "message": "输入的数值超出范围"}}, status=400
+        request, {"error": {"code": "invalid", "message": _("输入的数值超出范围")}}, status=400
     )
 
 
@@ -99,7 +102,7 @@ def _unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
     logging.getLogger("gridgov.api").exception("unhandled API error", exc_info=exc)
     return api.create_response(
         request,
-        {"error": {"code": "server_error", "message": "服务器内部错误, 请稍后再试"}},
+        {"error": {"code": "server_error", "message": _("服务器内部错误，请稍后再试")}},
         status=500,
     )
 
