@@ -67,3 +67,9 @@ class Conflict(DomainError):
 class RateLimited(DomainError):
     status = 429
     code = "rate_limited"
+
+
+def form_error(form: Any) -> ValidationFailed:
+    """The first error of an invalid Django form, as a domain error naming its field."""
+    field, errors = next(iter(form.errors.items()))
+    return ValidationFailed(errors[0], field=field)

@@ -9,7 +9,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
 from gridgov.accounts import capabilities as caps
-from gridgov.core.errors import ValidationFailed
+from gridgov.core.errors import ValidationFailed, form_error
 from gridgov.ledgers.kinds import KINDS
 from gridgov.ledgers.services import (
     ImportRejected,
@@ -114,8 +114,7 @@ def export(request: HttpRequest, kind: str) -> HttpResponse:
     spec = kind_get(kind)
     form = ExportForm(request.POST or request.GET or None)
     if not form.is_valid():
-        field, errors = next(iter(form.errors.items()))
-        raise ValidationFailed(errors[0], field=field)
+        raise form_error(form)
     data = form.cleaned_data
     try:
         content = ledger_export(

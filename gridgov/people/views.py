@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from gridgov.accounts import capabilities as caps
 from gridgov.accounts.services import pii_reveal
-from gridgov.core.errors import ValidationFailed
+from gridgov.core.errors import ValidationFailed, form_error
 from gridgov.core.pagination import keyset_page
 from gridgov.core.pii import mask_name, mask_phone
 from gridgov.people import selectors, services
@@ -172,8 +172,7 @@ def resident_update(request: HttpRequest, pk: int) -> HttpResponse:
     resident = selectors.resident_get(actor=request.user, resident_id=pk)
     form = ResidentUpdateForm(request.POST)
     if not form.is_valid():
-        field, errors = next(iter(form.errors.items()))
-        raise ValidationFailed(errors[0], field=field)
+        raise form_error(form)
     data = form.cleaned_data
     changes: dict[str, Any] = {
         "tags": data["tags"],
@@ -355,8 +354,7 @@ def business_close(request: HttpRequest, pk: int) -> HttpResponse:
     business = selectors.business_get(actor=request.user, business_id=pk)
     form = BusinessCloseForm(request.POST)
     if not form.is_valid():
-        field, errors = next(iter(form.errors.items()))
-        raise ValidationFailed(errors[0], field=field)
+        raise form_error(form)
     services.business_close(
         actor=request.user,
         business=business,
@@ -593,8 +591,7 @@ def new_org_coverage(request: HttpRequest, pk: int) -> HttpResponse:
     org = selectors.new_org_get(actor=request.user, new_org_id=pk)
     form = CoverageForm(request.POST)
     if not form.is_valid():
-        field, errors = next(iter(form.errors.items()))
-        raise ValidationFailed(errors[0], field=field)
+        raise form_error(form)
     services.new_org_set_coverage(
         actor=request.user,
         new_org=org,
