@@ -286,6 +286,9 @@ class Appeal(models.Model):
     )
     channel = models.CharField(_("来源渠道"), max_length=16, choices=Channel.choices)
     description = models.TextField(_("诉求内容"))
+    # jieba tokens of the description, space-separated, written once at intake so the
+    # duplicate check compares stored tokens instead of segmenting every candidate again.
+    description_tokens = models.TextField(_("诉求内容分词"), blank=True, editable=False)
     address = models.CharField(_("地址"), max_length=255, blank=True)
     latitude = models.FloatField(_("纬度"), null=True, blank=True)
     longitude = models.FloatField(_("经度"), null=True, blank=True)
@@ -387,17 +390,19 @@ class Appeal(models.Model):
             models.Index(fields=["category", "status", "created_at"], name="appeal_cat_status_idx"),
             models.Index(fields=["status", "deadline"], name="appeal_status_deadline_idx"),
             models.Index(fields=["assigned_department", "status"], name="appeal_dept_status_idx"),
-            models.Index(fields=["district", "created_at"], name="appeal_district_created_idx"),
+            # Newest first with the id as tie-breaker (Open311 pages, the lists): the index
+            # order is the page order, so a page reads its rows and stops.
+            models.Index(
+                fields=["district", "created_at", "id"], name="appeal_district_created_id_idx"
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.tracking_code} {self.category.name}"
 
-    def save(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
-        # Derived columns are refreshed only when their sources are saved, so a status
-        # change (update_fields=[…]) does not load the region again.
-        fields = kwargs.get("update_fields")
-        fields = None if fields is None else set(fields)
+    def fill_derived(self, fields: set[str] | None = None) -> set[str] | None:
+        """Refresh the columns derived from others (all of them, or those whose sources are
+        in ``fields``); returns ``fields`` with the derived columns added."""
         if fields is None or "region" in fields:
             self.region_path = self.region.path
             self.district_id = self.region.district_id or self.region_id
@@ -415,6 +420,13 @@ class Appeal(models.Model):
             )
             if fields is not None:
                 fields.add("amber_at")
+        return fields
+
+    def save(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        # Derived columns are refreshed only when their sources are saved, so a status
+        # change (update_fields=[…]) does not load the region again.
+        fields = kwargs.get("update_fields")
+        fields = self.fill_derived(None if fields is None else set(fields))
         if fields is not None:
             kwargs["update_fields"] = fields
         super().save(*args, **kwargs)

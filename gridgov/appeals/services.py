@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from contextlib import nullcontext
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -24,7 +25,7 @@ from gridgov.accounts import capabilities as caps
 from gridgov.accounts.models import Role, User
 from gridgov.appeals import notify
 from gridgov.appeals.deadlines import compute_deadline
-from gridgov.appeals.duplicates import appeal_duplicate_candidates
+from gridgov.appeals.duplicates import appeal_duplicate_candidates, stored_tokens
 from gridgov.appeals.models import (
     FINAL_STATUSES,
     OPEN_STATUSES,
@@ -49,7 +50,7 @@ from gridgov.appeals.models import (
 )
 from gridgov.appeals.photos import CleanPhoto, clean_photos
 from gridgov.core import workdays
-from gridgov.core.audit import audit
+from gridgov.core.audit import audit, audit_entry
 from gridgov.core.errors import (
     Conflict,
     DomainError,
@@ -57,6 +58,7 @@ from gridgov.core.errors import (
     PermissionDenied,
     ValidationFailed,
 )
+from gridgov.core.db import insert_linked
 from gridgov.core.scope import in_scope
 from gridgov.territory.geo import grid_for_point
 from gridgov.territory.models import Department, Grid, Region, RegionKind
@@ -195,13 +197,32 @@ def _record(
     at: dt.datetime | None = None,
 ) -> AppealEvent:
     """Write the history row and the audit row for one step."""
+    event, entry = _history(
+        appeal, actor=actor, action=action, from_status=from_status, note=note, data=data, at=at
+    )
+    event.save()
+    entry.save()
+    return event
+
+
+def _history(
+    appeal: Appeal,
+    *,
+    actor: Any,
+    action: str,
+    from_status: str,
+    note: str = "",
+    data: dict[str, Any] | None = None,
+    at: dt.datetime | None = None,
+) -> tuple[AppealEvent, Any]:
+    """The unsaved history row and audit row for one step of ``appeal``."""
     actor_id = actor.pk if _authenticated(actor) else None
     note = _no_nul(note or "", "note")
     if len(note) > MAX_DESCRIPTION:
         raise ValidationFailed(
             _("说明不能超过 %(count)s 字") % {"count": MAX_DESCRIPTION}, field="note"
         )
-    event = AppealEvent.objects.create(
+    event = AppealEvent(
         appeal=appeal,
         actor_id=actor_id,
         action=action,
@@ -211,14 +232,14 @@ def _record(
         data=data or {},
         at=at or timezone.now(),
     )
-    audit(
+    entry = audit_entry(
         actor=actor,
         action=f"appeal.{action}",
         target=appeal,
         region_path=appeal.region_path,
         data={"from": from_status, "to": appeal.status, **(data or {})},
     )
-    return event
+    return event, entry
 
 
 def _save_photos(appeal: Appeal, photos: list[CleanPhoto], stage: str) -> None:
@@ -499,8 +520,14 @@ def _intake(
     )
     cleaned = clean_photos(photos)
     now = timezone.now()
+    terms = stored_tokens(description)
     candidates = appeal_duplicate_candidates(
-        category=category, latitude=latitude, longitude=longitude, description=description, at=now
+        category=category,
+        latitude=latitude,
+        longitude=longitude,
+        description=description,
+        description_tokens=terms,
+        at=now,
     )
     authenticated = _authenticated(actor)
     appeal = Appeal(
@@ -510,6 +537,7 @@ def _intake(
         priority=priority,
         channel=channel,
         description=description,
+        description_tokens=terms,
         address=address,
         latitude=latitude,
         longitude=longitude,
@@ -522,19 +550,23 @@ def _intake(
         created_at=now,
         deadline=compute_deadline(category=category, priority=priority, start=now),
     )
+    appeal.fill_derived()
+    event, entry = _history(
+        appeal,
+        actor=actor,
+        action=Action.INTAKE,
+        from_status="",
+        at=now,
+        data={"channel": channel, "duplicate_candidates": [c.pk for c in candidates]},
+    )
+    texts_reporter = channel in (Channel.SELF_SERVICE, Channel.HOTLINE) and reporter_phone
     try:
-        with transaction.atomic():
-            appeal.save()
+        # The appeal, its history row and its audit row in one statement (PostgreSQL);
+        # photos and the reporter's SMS, when there are any, in the same transaction.
+        with transaction.atomic() if cleaned or texts_reporter else nullcontext():
+            insert_linked(appeal, [(event, "appeal_id"), (entry, "target_id")])
             _save_photos(appeal, cleaned, PhotoStage.INTAKE)
-            _record(
-                appeal,
-                actor=actor,
-                action=Action.INTAKE,
-                from_status="",
-                at=now,
-                data={"channel": channel, "duplicate_candidates": [c.pk for c in candidates]},
-            )
-            if channel in (Channel.SELF_SERVICE, Channel.HOTLINE) and reporter_phone:
+            if texts_reporter:
                 notify.notify_phone(
                     phone=reporter_phone,
                     dedupe=f"intake:{appeal.tracking_code}",

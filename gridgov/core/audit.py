@@ -14,16 +14,32 @@ def audit(
     data: dict[str, Any] | None = None,
 ) -> AuditLog:
     """Write one audit row for ``target`` (a model instance)."""
+    entry = audit_entry(
+        actor=actor, action=action, target=target, region_path=region_path, data=data
+    )
+    entry.save()
+    return entry
+
+
+def audit_entry(
+    *,
+    actor: Any,
+    action: str,
+    target: Any,
+    region_path: str = "",
+    data: dict[str, Any] | None = None,
+) -> AuditLog:
+    """The unsaved audit row for ``target`` (``target_id`` empty while ``target`` is)."""
     actor_id = (
         getattr(actor, "pk", None)
         if actor is not None and getattr(actor, "is_authenticated", False)
         else None
     )
-    return AuditLog.objects.create(
+    return AuditLog(
         actor_id=actor_id,
         action=action,
         target_type=target._meta.label_lower,
-        target_id=str(target.pk),
+        target_id="" if target.pk is None else str(target.pk),
         region_path=region_path,
         data=data or {},
     )
