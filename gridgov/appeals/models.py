@@ -400,6 +400,15 @@ class Appeal(models.Model):
     def __str__(self) -> str:
         return f"{self.tracking_code} {self.category.name}"
 
+    def save(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        # Derived columns are refreshed only when their sources are saved, so a status
+        # change (update_fields=[…]) does not load the region again.
+        fields = kwargs.get("update_fields")
+        fields = self.fill_derived(None if fields is None else set(fields))
+        if fields is not None:
+            kwargs["update_fields"] = fields
+        super().save(*args, **kwargs)
+
     def fill_derived(self, fields: set[str] | None = None) -> set[str] | None:
         """Refresh the columns derived from others (all of them, or those whose sources are
         in ``fields``); returns ``fields`` with the derived columns added."""
@@ -421,15 +430,6 @@ class Appeal(models.Model):
             if fields is not None:
                 fields.add("amber_at")
         return fields
-
-    def save(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
-        # Derived columns are refreshed only when their sources are saved, so a status
-        # change (update_fields=[…]) does not load the region again.
-        fields = kwargs.get("update_fields")
-        fields = self.fill_derived(None if fields is None else set(fields))
-        if fields is not None:
-            kwargs["update_fields"] = fields
-        super().save(*args, **kwargs)
 
     @property
     def is_open(self) -> bool:

@@ -51,6 +51,7 @@ from gridgov.appeals.models import (
 from gridgov.appeals.photos import CleanPhoto, clean_photos
 from gridgov.core import workdays
 from gridgov.core.audit import audit, audit_entry
+from gridgov.core.db import insert_linked
 from gridgov.core.errors import (
     Conflict,
     DomainError,
@@ -58,7 +59,6 @@ from gridgov.core.errors import (
     PermissionDenied,
     ValidationFailed,
 )
-from gridgov.core.db import insert_linked
 from gridgov.core.scope import in_scope
 from gridgov.territory.geo import grid_for_point
 from gridgov.territory.models import Department, Grid, Region, RegionKind
