@@ -5,6 +5,7 @@ path on every other backend (SQLite, the embedded default). CI runs the suite on
 from __future__ import annotations
 
 from contextlib import nullcontext
+from datetime import UTC
 from functools import cache
 from typing import Any
 
@@ -93,3 +94,32 @@ def _insert_parts(row: Model, link: str | None, alias: str) -> tuple[str, str, s
         f.get_db_prep_save(f.pre_save(row, True), connection) for f in fields if f.attname != link
     ]
     return table, columns, marks, values
+
+
+def local_isoformat_sql(column: str, vendor: str) -> str:
+    """SQL for the timestamp ``column`` as ISO 8601 text in a time zone (one parameter per
+    ``%s``: see ``local_isoformat_params``), e.g. ``2026-11-23T13:08:44+08:00``. PostgreSQL
+    formats it: formatting a page's 300 timestamps in Python cost about 0.8 ms. Other
+    backends read the column and ``local_isoformat`` formats it in Python."""
+    if vendor != "postgresql":
+        return column
+    local, utc = f"({column} AT TIME ZONE %s)", f"({column} AT TIME ZONE 'UTC')"
+    return (
+        f"(to_char({local}, 'YYYY-MM-DD\"T\"HH24:MI:SS') || CASE WHEN {local} >= {utc} "
+        f"THEN '+' || to_char({local} - {utc}, 'HH24:MI') "
+        f"ELSE '-' || to_char({utc} - {local}, 'HH24:MI') END)"
+    )
+
+
+def local_isoformat_params(vendor: str, zone: str) -> list[str]:
+    return [zone] * 4 if vendor == "postgresql" else []
+
+
+def local_isoformat(value: Any, tz: Any) -> str | None:
+    """The value of a ``local_isoformat_sql`` column: PostgreSQL's text as it is; SQLite's naive
+    UTC datetime (as its driver converts the column) converted and formatted here."""
+    if value is None or isinstance(value, str):
+        return value
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(tz).isoformat(timespec="seconds")

@@ -21,6 +21,17 @@ def subtree_q(field: str, path: str) -> Q:
     return Q(**{f"{field}__startswith": path})
 
 
+def subtree_sql(column: str, vendor: str) -> str:
+    """``subtree_q`` for a written-out statement (parameters: ``subtree_params``)."""
+    return f"{column} >= %s AND {column} < %s" if vendor == "sqlite" else f"{column} LIKE %s"
+
+
+def subtree_params(path: str, vendor: str) -> list[str]:
+    if vendor == "sqlite":
+        return [path, path[:-1] + "0"]
+    return [path.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"]
+
+
 def user_scope_path(user: Any) -> str | None:
     """The path the user may act within; "" for everything; None for nothing."""
     if user is None or not getattr(user, "is_authenticated", False):

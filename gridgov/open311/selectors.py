@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from django.core.files.storage import default_storage
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db import connection
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -19,15 +21,14 @@ from gridgov.appeals.models import (
     FINAL_STATUSES,
     OPEN_STATUSES,
     Appeal,
-    AppealPhoto,
     Category,
     PhotoStage,
     Status,
 )
+from gridgov.core.db import local_isoformat, local_isoformat_params, local_isoformat_sql
 from gridgov.core.errors import ValidationFailed
 from gridgov.core.pii import mask_id_number, mask_phone
-from gridgov.core.scope import subtree_q
-from gridgov.territory.models import Region
+from gridgov.core.scope import subtree_params, subtree_sql
 
 MAX_ROWS = 1000  # the spec's cap on one response
 MAX_WINDOW = timedelta(days=90)  # the spec's widest date range
@@ -154,9 +155,14 @@ def service_definition(category: Category) -> dict[str, Any]:
 # --- service requests -----------------------------------------------------------------
 
 
-# Columns read for one Open311 request: a flat row, no model instances (a page of 100
-# serialises in a few milliseconds).
-REQUEST_COLUMNS = (
+# Open311 field → the appeal's timestamp, read as local ISO 8601 text.
+TIMESTAMPS = {
+    "requested_datetime": "created_at",
+    "updated_datetime": "updated_at",
+    "expected_datetime": "deadline",
+}
+# The keys of one request row, in the order of ``_ROW_SQL``'s columns.
+ROW_KEYS = (
     "pk",
     "tracking_code",
     "status",
@@ -165,36 +171,92 @@ REQUEST_COLUMNS = (
     "address",
     "latitude",
     "longitude",
-    "created_at",
-    "updated_at",
-    "deadline",
     "category__code",
     "category__name",
     "assigned_department__name",
     "assigned_region__name",
     "region__name",
+    "photo",
+    *TIMESTAMPS,
 )
 
 
-def request_base(*, district_code: str, scope_path: str | None) -> QuerySet[Appeal]:
-    """The district's appeals visible to the caller (``scope_path`` None = whole district)."""
-    # The district's id as a one-row sub-select (an InitPlan): the page then walks the
-    # (district, created_at) index instead of joining every appeal to its district.
-    district_id = Region.objects.filter(code=district_code).values("pk")[:1]
-    qs = Appeal.objects.filter(district_id=Subquery(district_id))
-    if scope_path:
-        qs = qs.filter(subtree_q("region_path", scope_path))
-    return qs
-
-
-def _rows(qs: QuerySet[Appeal]) -> list[dict[str, Any]]:
-    """Value rows with ``photo`` (the first intake photo's file name, or ""): one query."""
-    first_photo = (
-        AppealPhoto.objects.filter(appeal_id=OuterRef("pk"), stage=PhotoStage.INTAKE)
-        .order_by("pk")
-        .values("file")[:1]
+@lru_cache(maxsize=64)
+def _page_sql(
+    vendor: str, *, scoped: bool, codes: int, statuses: int, ids: int, paged: bool
+) -> str:
+    """One statement for a list of request rows, written out because it serves every
+    Open311 read: building it through the ORM cost 1.2 ms of a 3 ms page. The page's ids
+    come first from the (district, created_at, id) index; names, the first intake photo and
+    the timestamps as local text are read for those rows only."""
+    where = ["district_id = (SELECT id FROM territory_region WHERE code = %s)"]
+    if scoped:
+        where.append(subtree_sql("region_path", vendor))
+    if ids:
+        where.append(f"tracking_code IN ({', '.join(['%s'] * ids)})")
+    if codes:
+        where.append(
+            f"category_id IN (SELECT id FROM appeals_category WHERE code IN "
+            f"({', '.join(['%s'] * codes)}))"
+        )
+    if statuses:
+        where.append(f"status IN ({', '.join(['%s'] * statuses)})")
+    if paged:
+        where.append("created_at >= %s AND created_at <= %s")
+    times = ", ".join(local_isoformat_sql(f"a.{column}", vendor) for column in TIMESTAMPS.values())
+    return (
+        "SELECT a.id, a.tracking_code, a.status, a.result, a.description, a.address, "
+        "a.latitude, a.longitude, c.code, c.name, d.name, ar.name, r.name, "
+        "(SELECT p.file FROM appeals_appealphoto p WHERE p.appeal_id = a.id "
+        f"AND p.stage = %s ORDER BY p.id LIMIT 1), {times} "
+        "FROM appeals_appeal a "
+        "JOIN appeals_category c ON c.id = a.category_id "
+        "JOIN territory_region r ON r.id = a.region_id "
+        "LEFT JOIN territory_department d ON d.id = a.assigned_department_id "
+        "LEFT JOIN territory_region ar ON ar.id = a.assigned_region_id "
+        "WHERE a.id IN (SELECT id FROM appeals_appeal WHERE "
+        + " AND ".join(where)
+        + " ORDER BY created_at DESC, id DESC"
+        + (" LIMIT %s OFFSET %s" if paged else "")
+        + ") ORDER BY a.created_at DESC, a.id DESC"
     )
-    return list(qs.annotate(photo=Subquery(first_photo)).values(*REQUEST_COLUMNS, "photo"))
+
+
+def _rows(
+    *,
+    district_code: str,
+    scope_path: str | None,
+    ids: list[str] = (),  # type: ignore[assignment]
+    codes: list[str] = (),  # type: ignore[assignment]
+    statuses: list[str] = (),  # type: ignore[assignment]
+    window: tuple[datetime, datetime] | None = None,
+    limit: int = 0,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
+    """Request rows (``ROW_KEYS``) of the district visible under ``scope_path`` (None: the
+    whole district): those with tracking code in ``ids``, or a page of ``window``."""
+    vendor = connection.vendor
+    sql = _page_sql(
+        vendor,
+        scoped=bool(scope_path),
+        codes=len(codes),
+        statuses=len(statuses),
+        ids=len(ids),
+        paged=window is not None,
+    )
+    zone = timezone.get_current_timezone_name()
+    adapt = connection.ops.adapt_datetimefield_value
+    params: list[Any] = [PhotoStage.INTAKE]
+    params += local_isoformat_params(vendor, zone) * len(TIMESTAMPS)
+    params.append(district_code)
+    if scope_path:
+        params += subtree_params(scope_path, vendor)
+    params += [*ids, *codes, *statuses]
+    if window is not None:
+        params += [adapt(window[0]), adapt(window[1]), limit, offset]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [dict(zip(ROW_KEYS, row, strict=True)) for row in cursor.fetchall()]
 
 
 def _split(raw: str) -> list[str]:
@@ -214,14 +276,14 @@ def request_list(
     date range defaults to the last 90 days and may not be wider than 90 days; at most
     1,000 rows per response. Errors: ValidationFailed naming the parameter.
     """
-    qs = request_base(district_code=district_code, scope_path=scope_path)
+    place = {"district_code": district_code, "scope_path": scope_path}
     ids = _split(params.get("service_request_id", ""))
     if ids:
         if len(ids) > MAX_ROWS:
             raise ValidationFailed(
                 _("service_request_id 最多 %(n)s 个") % {"n": MAX_ROWS}, field="service_request_id"
             )
-        return _rows(qs.filter(tracking_code__in=ids).order_by("-created_at", "-pk"))
+        return _rows(**place, ids=ids)
 
     page = _int_param(params, "page", 1, 1, 100000)
     size = _int_param(params, "page_size", MAX_ROWS, 1, MAX_ROWS)
@@ -239,17 +301,17 @@ def request_list(
                 _("service_code 不存在: %(value)s") % {"value": ", ".join(unknown)},
                 field="service_code",
             )
-        qs = qs.filter(category__code__in=codes)
 
     statuses = _split(params.get("status", "").lower())
+    wanted: list[str] = []
     if statuses:
         bad = [s for s in statuses if s not in ("open", "closed")]
         if bad:
             raise ValidationFailed(_("status 只能是 open 或 closed"), field="status")
         if set(statuses) == {"open"}:
-            qs = qs.filter(status__in=OPEN_STATUSES)
+            wanted = sorted(OPEN_STATUSES)
         elif set(statuses) == {"closed"}:
-            qs = qs.filter(status__in=FINAL_STATUSES)
+            wanted = sorted(FINAL_STATUSES)
 
     start = end = None
     if params.get("start_date"):
@@ -267,13 +329,14 @@ def request_list(
         raise ValidationFailed(_("start_date 不能晚于 end_date"), field="start_date")
     if end - start > MAX_WINDOW:
         raise ValidationFailed(_("start_date 与 end_date 相隔不能超过90天"), field="end_date")
-    qs = qs.filter(created_at__gte=start, created_at__lte=end)
-
-    offset = (page - 1) * size
-    # The page's ids first (index only), then names and photo for those rows alone; still
-    # one statement.
-    page_ids = qs.order_by("-created_at", "-pk").values("pk")[offset : offset + size]
-    return _rows(Appeal.objects.filter(pk__in=page_ids).order_by("-created_at", "-pk"))
+    return _rows(
+        **place,
+        codes=codes,
+        statuses=wanted,
+        window=(start, end),
+        limit=size,
+        offset=(page - 1) * size,
+    )
 
 
 def _int_param(params: dict[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -293,9 +356,7 @@ def _int_param(params: dict[str, str], name: str, default: int, low: int, high: 
 
 
 def request_get(*, district_code: str, scope_path: str | None, code: str) -> dict[str, Any] | None:
-    rows = _rows(
-        request_base(district_code=district_code, scope_path=scope_path).filter(tracking_code=code)
-    )
+    rows = _rows(district_code=district_code, scope_path=scope_path, ids=[code])
     return rows[0] if rows else None
 
 
@@ -332,9 +393,9 @@ def requests_as_open311(
                 or row["assigned_region__name"]
                 or row["region__name"],
                 "service_notice": "",
-                "requested_datetime": iso(row["created_at"], tz),
-                "updated_datetime": iso(row["updated_at"], tz),
-                "expected_datetime": iso(row["deadline"], tz),
+                "requested_datetime": local_isoformat(row["requested_datetime"], tz),
+                "updated_datetime": local_isoformat(row["updated_datetime"], tz),
+                "expected_datetime": local_isoformat(row["expected_datetime"], tz),
                 "address": row["address"],
                 "address_id": "",
                 "zipcode": "",
