@@ -9,6 +9,7 @@ from datetime import UTC
 from functools import cache
 from typing import Any
 
+import orjson
 from django.db import connections, router, transaction
 from django.db.models import Model
 
@@ -34,17 +35,12 @@ def insert_linked(parent: Model, children: list[tuple[Model, str]]) -> None:
                 setattr(child, attr, _link_value(child, attr, parent.pk))
                 child.save(using=alias)
         return
-    parts, params = [], []
-    for i, row in enumerate([parent] + [child for child, _attr in children]):
-        link = None if i == 0 else children[i - 1][1]
-        table, columns, marks, values = _insert_parts(row, link, alias)
-        params += values
-        parts.append(
-            f"r{i} AS (INSERT INTO {table} ({columns}) VALUES ({marks}) RETURNING "
-            f"{connection.ops.quote_name(row._meta.pk.column)})"
-        )
-    ids = ", ".join(f"(SELECT * FROM r{i})" for i in range(len(parts)))
-    sql = "WITH " + ", ".join(parts) + f" SELECT {ids}"
+    rows = [parent] + [child for child, _attr in children]
+    links = [None] + [attr for _child, attr in children]
+    sql = _statement(tuple((type(row), link) for row, link in zip(rows, links, strict=True)), alias)
+    # Each row travels as one JSON parameter (json_populate_record on the server): the
+    # statement keeps three parameters, so psycopg and PostgreSQL prepare it once.
+    params = [_as_json(row, link) for row, link in zip(rows, links, strict=True)]
     # A failing statement inside an outer transaction needs a savepoint to leave it usable;
     # in autocommit mode the single statement is its own transaction.
     guard = transaction.atomic(using=alias) if connection.in_atomic_block else nullcontext()
@@ -70,30 +66,41 @@ def _is_text(model: type[Model], attname: str) -> bool:
 
 
 @cache
-def _statement(model: type[Model], link: str | None, alias: str) -> tuple[str, str, str, list]:
-    """The table, the column list, the placeholders and the fields of one model's insert;
-    the ``link`` column's placeholder reads the parent's new id from the first CTE."""
+def _statement(shape: tuple[tuple[type[Model], str | None], ...], alias: str) -> str:
+    """The statement for rows of these (model, link column) pairs, the first the parent."""
     quote = connections[alias].ops.quote_name
-    fields = [f for f in model._meta.local_concrete_fields if not f.primary_key]
-    marks = []
-    for f in fields:
-        if f.attname != link:
-            marks.append("%s")
-        elif _is_text(model, link):
-            marks.append("(SELECT pk::text FROM r0 AS parent(pk))")
-        else:
-            marks.append("(SELECT pk FROM r0 AS parent(pk))")
-    columns = ", ".join(quote(f.column) for f in fields)
-    return quote(model._meta.db_table), columns, ", ".join(marks), fields
+    parts, ids = [], []
+    for i, (model, link) in enumerate(shape):
+        columns, values = [], []
+        for f in _fields(model):
+            columns.append(quote(f.column))
+            if f.attname != link:
+                values.append(quote(f.column))
+            elif _is_text(model, link):
+                values.append("(SELECT pk::text FROM r0 AS parent(pk))")
+            else:
+                values.append("(SELECT pk FROM r0 AS parent(pk))")
+        table = quote(model._meta.db_table)
+        parts.append(
+            f"r{i} AS (INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(values)} "
+            f"FROM json_populate_record(NULL::{table}, %s) "
+            f"RETURNING {quote(model._meta.pk.column)})"
+        )
+        ids.append(f"(SELECT * FROM r{i})")
+    return "WITH " + ", ".join(parts) + " SELECT " + ", ".join(ids)
 
 
-def _insert_parts(row: Model, link: str | None, alias: str) -> tuple[str, str, str, list]:
-    table, columns, marks, fields = _statement(type(row), link, alias)
-    connection = connections[alias]
-    values = [
-        f.get_db_prep_save(f.pre_save(row, True), connection) for f in fields if f.attname != link
-    ]
-    return table, columns, marks, values
+@cache
+def _fields(model: type[Model]) -> list[Any]:
+    return [f for f in model._meta.local_concrete_fields if not f.primary_key]
+
+
+def _as_json(row: Model, link: str | None) -> str:
+    """The row's column values (as ``save()`` would write them) as one JSON object."""
+    return orjson.dumps(
+        {f.column: f.pre_save(row, True) for f in _fields(type(row)) if f.attname != link},
+        default=str,
+    ).decode()
 
 
 def local_isoformat_sql(column: str, vendor: str) -> str:
