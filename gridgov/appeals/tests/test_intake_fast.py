@@ -6,7 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from django.db import connection
+import pytest
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from gridgov.accounts.tokens import token_create
@@ -14,6 +15,7 @@ from gridgov.appeals.models import Appeal, AppealEvent, Channel, Priority, TimeL
 from gridgov.appeals.services import appeal_intake
 from gridgov.appeals.tests.conftest import POINT_A
 from gridgov.core.errors import ValidationFailed
+from gridgov.core.models import AuditLog
 
 BASE = "/api/v1/appeals/"
 
@@ -118,3 +120,93 @@ def test_worker_b_gets_404_on_an_appeal_taken_in_community_a(client, personas, c
     created = _post(client, _headers(personas.operator), _body(cats)).json()
     resp = client.get(f"{BASE}{created['id']}", **_headers(personas.worker_b))
     assert resp.status_code == 404
+
+
+def test_intake_is_one_look_up_and_one_insert_statement_on_postgresql(client, personas, cats):
+    if connection.vendor != "postgresql":
+        pytest.skip("the single-statement insert is PostgreSQL's seam; SQLite saves each row")
+    headers = _headers(personas.operator)
+    assert _post(client, headers, _body(cats)).status_code == 201  # warms the caches
+    with CaptureQueriesContext(connection) as queries:
+        resp = _post(client, headers, _body(cats, description="下水道又堵了"))
+    assert resp.status_code == 201, resp.content
+    appeal = Appeal.objects.get(pk=resp.json()["id"])
+    # Besides the caller's token: the duplicate look-up and the one insert.
+    statements = [
+        q["sql"]
+        for q in queries.captured_queries
+        if "SAVEPOINT" not in q["sql"] and "accounts_apitoken" not in q["sql"]
+    ]
+    assert len(statements) == 2, [s[:60] for s in statements]
+    assert statements[0].startswith("SELECT") and statements[1].startswith("WITH")
+    # The one statement wrote all three rows, linked to the new appeal.
+    event = AppealEvent.objects.get(appeal=appeal, action="intake")
+    assert event.to_status == "received" and event.actor_id == personas.operator.pk
+    assert AuditLog.objects.filter(
+        action="appeal.intake", target_type="appeals.appeal", target_id=str(appeal.pk)
+    ).exists()
+    assert appeal.region_path and appeal.geo_cell and appeal.description_tokens
+    assert appeal.amber_at is not None and appeal.created_at < appeal.amber_at < appeal.deadline
+
+
+def test_a_replayed_key_inside_a_transaction_leaves_the_transaction_usable(personas, cats):
+    kwargs = {
+        "actor": personas.operator,
+        "channel": Channel.HOTLINE,
+        "category": cats.sewer,
+        "description": "下水管道破裂",
+        "latitude": POINT_A[0],
+        "longitude": POINT_A[1],
+        "idempotency_key": "tx-replay",
+    }
+    with transaction.atomic():
+        first = appeal_intake(**kwargs)
+        again = appeal_intake(**kwargs)  # the unique index refuses the second row
+        assert again.pk == first.pk and again.replayed
+        assert Appeal.objects.filter(idempotency_key="tx-replay").count() == 1
+    assert AppealEvent.objects.filter(appeal=first).count() == 1
+
+
+def test_intake_stores_the_description_tokens_used_by_the_duplicate_check(personas, cats):
+    appeal = appeal_intake(
+        actor=personas.operator,
+        channel=Channel.HOTLINE,
+        category=cats.sewer,
+        description="3号楼下水管道破裂，污水外溢",
+        latitude=POINT_A[0],
+        longitude=POINT_A[1],
+    )
+    tokens = Appeal.objects.get(pk=appeal.pk).description_tokens.split()
+    assert "管道" in tokens and "破裂" in tokens
+    assert "，" not in tokens and all(t.strip() for t in tokens)
+
+
+def test_rows_written_before_stored_tokens_are_still_compared_by_text(personas, cats):
+    old = appeal_intake(
+        actor=personas.operator,
+        channel=Channel.HOTLINE,
+        category=cats.sewer,
+        description="3号楼下水管道破裂",
+        latitude=POINT_A[0],
+        longitude=POINT_A[1],
+    )
+    Appeal.objects.filter(pk=old.pk).update(description_tokens="")
+    unrelated = appeal_intake(
+        actor=personas.operator,
+        channel=Channel.HOTLINE,
+        category=cats.sewer,
+        description="小区门口路灯不亮",
+        latitude=POINT_A[0],
+        longitude=POINT_A[1],
+    )
+    new = appeal_intake(
+        actor=personas.operator,
+        channel=Channel.HOTLINE,
+        category=cats.sewer,
+        description="3号楼下水管道又破裂了",
+        latitude=POINT_A[0],
+        longitude=POINT_A[1],
+    )
+    ranked = [c.pk for c in new.duplicate_candidates]
+    assert ranked[0] == old.pk and unrelated.pk in ranked
+    assert new.duplicate_candidates[0].similarity > new.duplicate_candidates[1].similarity
