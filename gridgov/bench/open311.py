@@ -4,7 +4,7 @@ a unique Idempotency-Key each) and GET requests.json pages of 100."""
 from __future__ import annotations
 
 from gridgov.bench import Figure
-from gridgov.bench._http import Load, measure, server_or_none
+from gridgov.bench._http import Load, get_json, measure, server_or_none
 
 POST_PATH = "/open311/v2/requests.json"
 GET_PATH = "/open311/v2/requests.json?page_size=100"
@@ -25,8 +25,11 @@ def run() -> list[Figure]:
             categories=data["categories"],
         )
     )
+    # Pages are measured full: after the POSTs the first page holds 100 requests.
+    items = len(get_json(GET_PATH))
     get = measure(Load("GET", GET_PATH))
     return [
+        Figure("open311_get_page_items", items, "requests"),
         Figure("open311_post_rate", post.rate, "requests/s", ">=", 1000),
         Figure("open311_post_p99", post.p99_ms, "ms"),
         Figure("open311_get_rate", get.rate, "pages/s", ">=", 500),
