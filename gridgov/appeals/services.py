@@ -186,20 +186,9 @@ def _require_text(value: str, field: str, label: str, max_length: int = 500) -> 
     return value
 
 
-def _record(
-    appeal: Appeal,
-    *,
-    actor: Any,
-    action: str,
-    from_status: str,
-    note: str = "",
-    data: dict[str, Any] | None = None,
-    at: dt.datetime | None = None,
-) -> AppealEvent:
-    """Write the history row and the audit row for one step."""
-    event, entry = _history(
-        appeal, actor=actor, action=action, from_status=from_status, note=note, data=data, at=at
-    )
+def _record(appeal: Appeal, **step: Any) -> AppealEvent:
+    """Write the history row and the audit row for one step (arguments: ``_history``)."""
+    event, entry = _history(appeal, **step)
     event.save()
     entry.save()
     return event

@@ -5,20 +5,11 @@ from typing import Any
 from gridgov.core.models import AuditLog
 
 
-def audit(
-    *,
-    actor: Any,
-    action: str,
-    target: Any,
-    region_path: str = "",
-    data: dict[str, Any] | None = None,
-) -> AuditLog:
-    """Write one audit row for ``target`` (a model instance)."""
-    entry = audit_entry(
-        actor=actor, action=action, target=target, region_path=region_path, data=data
-    )
-    entry.save()
-    return entry
+def audit(**entry: Any) -> AuditLog:
+    """Write one audit row for ``target`` (arguments: ``audit_entry``)."""
+    row = audit_entry(**entry)
+    row.save()
+    return row
 
 
 def audit_entry(

@@ -149,64 +149,41 @@ def test_intake_is_one_look_up_and_one_insert_statement_on_postgresql(client, pe
     assert appeal.amber_at is not None and appeal.created_at < appeal.amber_at < appeal.deadline
 
 
+def _hotline(personas, cats, description, **extra):
+    return appeal_intake(
+        actor=personas.operator,
+        channel=Channel.HOTLINE,
+        category=cats.sewer,
+        description=description,
+        latitude=POINT_A[0],
+        longitude=POINT_A[1],
+        **extra,
+    )
+
+
 def test_a_replayed_key_inside_a_transaction_leaves_the_transaction_usable(personas, cats):
-    kwargs = {
-        "actor": personas.operator,
-        "channel": Channel.HOTLINE,
-        "category": cats.sewer,
-        "description": "下水管道破裂",
-        "latitude": POINT_A[0],
-        "longitude": POINT_A[1],
-        "idempotency_key": "tx-replay",
-    }
     with transaction.atomic():
-        first = appeal_intake(**kwargs)
-        again = appeal_intake(**kwargs)  # the unique index refuses the second row
+        first = _hotline(personas, cats, "下水管道破裂", idempotency_key="tx-replay")
+        # The unique index refuses the second row; the first appeal answers.
+        again = _hotline(personas, cats, "下水管道破裂", idempotency_key="tx-replay")
         assert again.pk == first.pk and again.replayed
         assert Appeal.objects.filter(idempotency_key="tx-replay").count() == 1
     assert AppealEvent.objects.filter(appeal=first).count() == 1
 
 
 def test_intake_stores_the_description_tokens_used_by_the_duplicate_check(personas, cats):
-    appeal = appeal_intake(
-        actor=personas.operator,
-        channel=Channel.HOTLINE,
-        category=cats.sewer,
-        description="3号楼下水管道破裂，污水外溢",
-        latitude=POINT_A[0],
-        longitude=POINT_A[1],
-    )
+    appeal = _hotline(personas, cats, "3号楼下水管道破裂，污水外溢")
     tokens = Appeal.objects.get(pk=appeal.pk).description_tokens.split()
     assert "管道" in tokens and "破裂" in tokens
     assert "，" not in tokens and all(t.strip() for t in tokens)
 
 
 def test_rows_written_before_stored_tokens_are_still_compared_by_text(personas, cats):
-    old = appeal_intake(
-        actor=personas.operator,
-        channel=Channel.HOTLINE,
-        category=cats.sewer,
-        description="3号楼下水管道破裂",
-        latitude=POINT_A[0],
-        longitude=POINT_A[1],
-    )
+    # The unrelated case is older: on equal (zero) similarity it would rank first.
+    unrelated = _hotline(personas, cats, "小区门口路灯不亮")
+    old = _hotline(personas, cats, "3号楼下水管道破裂")
     Appeal.objects.filter(pk=old.pk).update(description_tokens="")
-    unrelated = appeal_intake(
-        actor=personas.operator,
-        channel=Channel.HOTLINE,
-        category=cats.sewer,
-        description="小区门口路灯不亮",
-        latitude=POINT_A[0],
-        longitude=POINT_A[1],
-    )
-    new = appeal_intake(
-        actor=personas.operator,
-        channel=Channel.HOTLINE,
-        category=cats.sewer,
-        description="3号楼下水管道又破裂了",
-        latitude=POINT_A[0],
-        longitude=POINT_A[1],
-    )
+    new = _hotline(personas, cats, "3号楼下水管道又破裂了")
     ranked = [c.pk for c in new.duplicate_candidates]
     assert ranked[0] == old.pk and unrelated.pk in ranked
     assert new.duplicate_candidates[0].similarity > new.duplicate_candidates[1].similarity
