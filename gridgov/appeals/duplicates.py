@@ -183,8 +183,9 @@ def appeal_duplicate_candidates(
 
     Without a point there is nothing to compare and the answer is empty. Merged appeals are
     never proposed (their primary is). ``description_tokens`` (``stored_tokens`` of the
-    description) saves segmenting it again when the caller already has it. Not scoped: intake runs it before anyone "owns" the
-    case; callers show the result only to operators in whose jurisdiction the rows lie.
+    description) saves segmenting it again when the caller already has it. Not scoped:
+    intake runs it before anyone "owns" the case; callers show the result only to operators
+    in whose jurisdiction the rows lie.
     """
     if latitude is None or longitude is None:
         return []

@@ -47,7 +47,7 @@ def insert_linked(parent: Model, children: list[tuple[Model, str]]) -> None:
     with guard, connection.cursor() as cursor:
         cursor.execute(sql, params)
         pks = cursor.fetchone()
-    for row, pk in zip([parent] + [child for child, _attr in children], pks, strict=True):
+    for row, pk in zip(rows, pks, strict=True):
         row.pk = pk
         row._state.adding = False
         row._state.db = alias
@@ -60,6 +60,7 @@ def _link_value(row: Model, attr: str, pk: Any) -> Any:
     return str(pk) if _is_text(type(row), attr) else pk
 
 
+@cache
 def _is_text(model: type[Model], attname: str) -> bool:
     field = next(f for f in model._meta.concrete_fields if f.attname == attname)
     return field.get_internal_type() in ("CharField", "TextField")

@@ -161,7 +161,7 @@ TIMESTAMPS = {
     "updated_datetime": "updated_at",
     "expected_datetime": "deadline",
 }
-# The keys of one request row, in the order of ``_ROW_SQL``'s columns.
+# The keys of one request row, in the order of the columns of ``_page_sql``.
 ROW_KEYS = (
     "pk",
     "tracking_code",
