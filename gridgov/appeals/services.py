@@ -25,7 +25,7 @@ from gridgov.accounts import capabilities as caps
 from gridgov.accounts.models import Role, User
 from gridgov.appeals import notify
 from gridgov.appeals.deadlines import compute_deadline
-from gridgov.appeals.duplicates import appeal_duplicate_candidates, stored_tokens
+from gridgov.appeals.duplicates import ranked_candidates, stored_tokens
 from gridgov.appeals.models import (
     FINAL_STATUSES,
     OPEN_STATUSES,
@@ -413,8 +413,8 @@ def appeal_intake(
     placed at the district for the operator to place). The same ``idempotency_key``
     returns the first appeal, never a second case. Photos are checked (JPEG/PNG, ≤ 8 MB)
     and stored without metadata. The deadline is computed from the category's time limit.
-    The returned appeal carries ``duplicate_candidates`` (open appeals of the same category
-    within 100 m and 48 h), also recorded in the intake event.
+    The returned appeal carries ``duplicate_candidates``: the ids of open appeals of the same
+    category within 100 m and 48 h, best match first, also recorded in the intake event.
     Errors: ValidationFailed (field named), PermissionDenied.
     """
     if idempotency_key:
@@ -510,7 +510,7 @@ def _intake(
     cleaned = clean_photos(photos)
     now = timezone.now()
     terms = stored_tokens(description)
-    candidates = appeal_duplicate_candidates(
+    candidates = ranked_candidates(
         category=category,
         latitude=latitude,
         longitude=longitude,
@@ -546,7 +546,7 @@ def _intake(
         action=Action.INTAKE,
         from_status="",
         at=now,
-        data={"channel": channel, "duplicate_candidates": [c.pk for c in candidates]},
+        data={"channel": channel, "duplicate_candidates": [pk for pk, _d, _s in candidates]},
     )
     texts_reporter = channel in (Channel.SELF_SERVICE, Channel.HOTLINE) and reporter_phone
     try:
@@ -568,7 +568,7 @@ def _intake(
             if existing is not None:
                 return existing
         raise
-    appeal.duplicate_candidates = candidates
+    appeal.duplicate_candidates = [pk for pk, _d, _s in candidates]
     appeal.replayed = False
     return appeal
 

@@ -200,7 +200,7 @@ def test_duplicates_are_proposed_on_intake(personas, cats):
         latitude=34.7552,
         longitude=114.3552,
     )
-    ids = [c.pk for c in second.duplicate_candidates]
+    ids = second.duplicate_candidates
     assert ids == [first.pk]
     assert far.pk not in ids and other_cat.pk not in ids
     event = second.events.get(action=Action.INTAKE)

@@ -203,7 +203,7 @@ def test_a4_twelve_lift_reports_merged_all_told_counted_once(
             )
     first, rest = reports[0], reports[1:]
     for later in rest:
-        assert first.pk in [c.pk for c in later.duplicate_candidates]
+        assert first.pk in later.duplicate_candidates
     with frozen(start + dt.timedelta(days=2)):
         s.appeal_merge(actor=p.operator, appeal=first, duplicates=rest)
         s.appeal_register(actor=p.operator, appeal=first)
