@@ -341,6 +341,9 @@ def _get_appeal_id(appeal: Appeal | int) -> int:
 
 # ---------------------------------------------------------------- intake
 
+# Django builds ``Choices.values`` as a new list on every read.
+CHANNELS, PRIORITIES = frozenset(Channel.values), frozenset(Priority.values)
+
 
 def _place(
     *,
@@ -477,7 +480,7 @@ def _intake(
     """The new appeal, or the first one with the same idempotency key: the key is not
     looked up first; the unique index refuses a second row (also under concurrency) and
     the first appeal is read then."""
-    if channel not in Channel.values:
+    if channel not in CHANNELS:
         raise ValidationFailed(_("来源渠道无效"), field="channel")
     if channel not in ANONYMOUS_CHANNELS:
         _require(actor, caps.APPEAL_INTAKE)
@@ -485,7 +488,7 @@ def _intake(
         raise ValidationFailed(_("请选择有效的诉求分类"), field="category")
     description = _require_text(description, "description", _("诉求内容"), MAX_DESCRIPTION)
     priority = priority or category.default_priority
-    if priority not in Priority.values:
+    if priority not in PRIORITIES:
         raise ValidationFailed(_("紧急程度无效"), field="priority")
     _check_point(latitude, longitude)
     address = _no_nul((address or "").strip(), "address")

@@ -35,6 +35,19 @@ class GridIndex:
     # grid id → (grid columns, region columns) as read by ``get_index`` (GRID_FIELDS,
     # REGION_FIELDS); empty for an index built from bare rows.
     info: dict[int, tuple[tuple[Any, ...], tuple[Any, ...]]] = field(default_factory=dict)
+    # The last single point asked and its answer: Open311 intake checks the point's grid
+    # against the key's scope, then the appeals intake places the appeal by the same point.
+    last: list[Any] = field(default_factory=lambda: [None, None])
+
+    def lookup_one(self, lon: float, lat: float) -> int | None:
+        """The grid id for one point (as ``lookup_many`` chooses it), or None."""
+        point, found = self.last
+        if point == (lon, lat):
+            return found
+        hits = self.tree.query(shapely.Point(lon, lat), predicate="intersects")
+        found = int(self.ids[min(hits, key=self.rank.__getitem__)]) if len(hits) else None
+        self.last[:] = [(lon, lat), found]
+        return found
 
     def lookup_many(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
         """Grid ids for arrays of points; -1 where no grid covers the point."""
@@ -130,8 +143,7 @@ def get_index() -> GridIndex:
 
 
 def grid_id_for_point(*, latitude: float, longitude: float) -> int | None:
-    ids = get_index().lookup_many(np.array([longitude]), np.array([latitude]))
-    return None if ids[0] < 0 else int(ids[0])
+    return get_index().lookup_one(longitude, latitude)
 
 
 def grid_for_point(*, latitude: float, longitude: float) -> Any | None:
@@ -142,12 +154,12 @@ def grid_for_point(*, latitude: float, longitude: float) -> Any | None:
     from gridgov.territory.models import Grid, Region
 
     index = get_index()
-    ids = index.lookup_many(np.array([longitude]), np.array([latitude]))
-    if ids[0] < 0:
+    grid_id = index.lookup_one(longitude, latitude)
+    if grid_id is None:
         return None
-    entry = index.info.get(int(ids[0]))
+    entry = index.info.get(grid_id)
     if entry is None:  # an index built without ``info``
-        return Grid.objects.select_related("region").get(pk=int(ids[0]))
+        return Grid.objects.select_related("region").get(pk=grid_id)
     grid_row, region_row = entry
     grid = Grid.from_db("default", GRID_FIELDS, grid_row)
     grid.region = Region.from_db("default", REGION_FIELDS, region_row)

@@ -87,3 +87,8 @@ def test_vectorised_lookup_matches_single_lookups():
             assert got == inside_row * 10 + inside_col + 1
         else:
             assert got == -1
+        assert index.lookup_one(x, y) == (None if got == -1 else got)
+    # On the edge two grids share, both paths give the smaller code; asked twice, the same.
+    edge = (114.01, 34.005)
+    assert index.lookup_many(np.array([edge[0]]), np.array([edge[1]]))[0] == 1
+    assert index.lookup_one(*edge) == index.lookup_one(*edge) == 1
