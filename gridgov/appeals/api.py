@@ -286,7 +286,8 @@ def appeal_out(appeal: Appeal, now: dt.datetime | None = None) -> dict[str, Any]
         "grid": _ref(appeal.grid),
         "reporter_name": mask_name(appeal.reporter_name),
         "reporter_phone": mask_phone(appeal.reporter_phone),
-        "deadline": appeal.deadline,
+        # In UTC like the stored timestamps: computed deadlines carry the local zone.
+        "deadline": appeal.deadline.astimezone(dt.UTC) if appeal.deadline else None,
         "colour": deadline_colour(appeal, now),
         "assigned_level": appeal.assigned_level,
         "assigned_department": _ref(appeal.assigned_department),
