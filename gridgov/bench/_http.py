@@ -8,8 +8,13 @@ GRIDGOV_BENCH=true (which mounts the bare baseline view). ``measure()`` drives i
 ``wrk`` (installed from Debian when missing and root) or, failing that, a thread-based
 Python generator, for a bounded time after a warm-up.
 
+``interleaved()`` measures several loads in turn, round after round, and pools each load's
+rounds: a machine whose speed drifts (shared virtual cores) then weighs on every load alike,
+and a ratio between two loads measured this way is steadier than one between two runs.
+
 Tunables (environment): GRIDGOV_BENCH_SECONDS (10), GRIDGOV_BENCH_WARMUP (5),
-GRIDGOV_BENCH_CONNECTIONS (2 × workers), GRIDGOV_WORKERS (2 × cores), GRIDGOV_BENCH_GRIDS (300).
+GRIDGOV_BENCH_ROUNDS (3), GRIDGOV_BENCH_CONNECTIONS (2 × workers), GRIDGOV_WORKERS
+(2 × cores), GRIDGOV_BENCH_GRIDS (300).
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ PG_ADMIN_URL = os.environ.get("GRIDGOV_BENCH_PG", "postgres://postgres@127.0.0.1
 DB_NAME = os.environ.get("GRIDGOV_BENCH_DB", "gg_bench")
 SECONDS = float(os.environ.get("GRIDGOV_BENCH_SECONDS", "10"))
 WARMUP = float(os.environ.get("GRIDGOV_BENCH_WARMUP", "5"))
+ROUNDS = max(1, int(os.environ.get("GRIDGOV_BENCH_ROUNDS", "3")))
 CONNECTIONS = int(os.environ.get("GRIDGOV_BENCH_CONNECTIONS", "0"))  # 0: 2 × workers
 GRIDS = int(os.environ.get("GRIDGOV_BENCH_GRIDS", "300"))
 
@@ -537,6 +543,34 @@ def measure(
         f"p99 {result.p99_ms:.1f} ms ok {result.requests}" + (f" non-2xx {bad}" if bad else "")
     )
     return result
+
+
+def interleaved(*loads: Load, rounds: int | None = None) -> list[Result]:
+    """The loads measured in turn for ``rounds`` rounds (warmed up in the first), each for
+    GRIDGOV_BENCH_SECONDS a round; per load, one result pooling its rounds: requests and
+    time summed (the rate is over all rounds), p50 and p99 the median of the rounds'."""
+    rounds = ROUNDS if rounds is None else rounds
+    per_load: list[list[Result]] = [[] for _ in loads]
+    for i in range(rounds):
+        for load, results in zip(loads, per_load, strict=True):
+            results.append(measure(load, warmup=None if i == 0 else 0))
+    pooled = []
+    for results in per_load:
+        statuses: dict[str, int] = {}
+        for r in results:
+            for code, n in r.statuses.items():
+                statuses[code] = statuses.get(code, 0) + n
+        pooled.append(
+            Result(
+                requests=sum(r.requests for r in results),
+                seconds=sum(r.seconds for r in results),
+                p50_ms=statistics.median(r.p50_ms for r in results),
+                p99_ms=statistics.median(r.p99_ms for r in results),
+                errors=sum(r.errors for r in results),
+                statuses=statuses,
+            )
+        )
+    return pooled
 
 
 def get_json(path: str, headers: dict[str, str] | None = None) -> Any:
