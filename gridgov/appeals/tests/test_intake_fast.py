@@ -6,14 +6,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-import psycopg
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
 from gridgov.accounts.tokens import token_create
-from gridgov.appeals import duplicates
 from gridgov.appeals.api import IntakeOut
 from gridgov.appeals.duplicates import appeal_duplicate_candidates
 from gridgov.appeals.models import Appeal, AppealEvent, Channel, Priority, TimeLimit, TimeUnit
@@ -168,49 +165,6 @@ def test_intake_is_one_look_up_and_one_insert_statement_on_postgresql(client, pe
     ).exists()
     assert appeal.region_path and appeal.geo_cell and appeal.description_tokens
     assert appeal.amber_at is not None and appeal.created_at < appeal.amber_at < appeal.deadline
-
-
-def test_the_prepared_duplicate_look_up_probes_the_index_by_category_cell_and_time(cats):
-    if connection.vendor != "postgresql":
-        pytest.skip("plans are PostgreSQL's")
-    category = cats.sewer
-    rows = [
-        Appeal(
-            district_id=category.district_id,
-            region_id=category.district_id,
-            category=category,
-            description="路灯不亮",
-            latitude=34.70 + 0.0005 * (i % 40),
-            longitude=114.30 + 0.0005 * (i // 40),
-            created_at=timezone.now() - dt.timedelta(hours=i % 200),
-        )
-        for i in range(2000)
-    ]
-    for row in rows:
-        row.fill_derived()
-    Appeal.objects.bulk_create(rows)
-    params = duplicates._candidate_params(category, 34.705, 114.305, timezone.now(), connection)
-    numbered = duplicates._candidate_sql().split("%s")
-    prepared = "".join(f"{part}${i}" for i, part in enumerate(numbered[:-1], 1)) + numbered[-1]
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE appeals_appeal")
-        # What a connection runs once the statement is prepared: the generic plan.
-        cursor.execute("SET plan_cache_mode = force_generic_plan")
-        kinds = {int: "bigint", float: "float8", str: "text", dt.datetime: "timestamptz"}
-        types = [next(v for k, v in kinds.items() if isinstance(p, k)) for p in params]
-        cursor.execute(f"PREPARE gg_dup ({', '.join(types)}) AS {prepared}")
-        try:
-            # EXECUTE takes no bound parameters: the client writes the values in.
-            with psycopg.ClientCursor(connection.connection) as literal:
-                args = ", ".join(f"%s::{t}" for t in types)
-                literal.execute(f"EXPLAIN EXECUTE gg_dup({args})", [str(p) for p in params])
-                plan = "\n".join(row[0] for row in literal.fetchall())
-        finally:
-            cursor.execute("DEALLOCATE gg_dup")
-            cursor.execute("RESET plan_cache_mode")
-    conditions = [line for line in plan.splitlines() if "Index Cond" in line]
-    assert len(conditions) == 9, plan
-    assert all("geo_cell" in c and "category_id" in c and "created_at" in c for c in conditions)
 
 
 def _hotline(personas, cats, description, **extra):
