@@ -52,20 +52,6 @@ def _candidate_sql() -> str:
     )
 
 
-def _candidate_params(
-    category: Category, latitude: float, longitude: float, at: dt.datetime, connection: Any
-) -> list[Any]:
-    adapt = connection.ops.adapt_datetimefield_value  # SQLite stores UTC text
-    return [
-        category.pk,
-        *neighbour_cells(latitude, longitude),
-        *_box(latitude, longitude),
-        adapt(at - WINDOW),
-        adapt(at + WINDOW),
-        *OPEN_UNMERGED,
-    ]
-
-
 def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     """Great-circle distance in metres (haversine)."""
     r = 6371000.0
@@ -159,9 +145,18 @@ def ranked_candidates(
     if latitude is None or longitude is None:
         return []
     connection = connections[Appeal.objects.db]
+    adapt = connection.ops.adapt_datetimefield_value  # SQLite stores UTC text
     with connection.cursor() as cursor:
         cursor.execute(
-            _candidate_sql(), _candidate_params(category, latitude, longitude, at, connection)
+            _candidate_sql(),
+            [
+                category.pk,
+                *neighbour_cells(latitude, longitude),
+                *_box(latitude, longitude),
+                adapt(at - WINDOW),
+                adapt(at + WINDOW),
+                *OPEN_UNMERGED,
+            ],
         )
         rows = cursor.fetchall()
     near = []

@@ -513,14 +513,17 @@ def _intake(
     cleaned = clean_photos(photos)
     now = timezone.now()
     terms = stored_tokens(description)
-    candidates = ranked_candidates(
-        category=category,
-        latitude=latitude,
-        longitude=longitude,
-        description=description,
-        description_tokens=terms,
-        at=now,
-    )
+    candidates = [
+        pk
+        for pk, _distance, _similarity in ranked_candidates(
+            category=category,
+            latitude=latitude,
+            longitude=longitude,
+            description=description,
+            description_tokens=terms,
+            at=now,
+        )
+    ]
     authenticated = _authenticated(actor)
     appeal = Appeal(
         region=place,
@@ -549,7 +552,7 @@ def _intake(
         action=Action.INTAKE,
         from_status="",
         at=now,
-        data={"channel": channel, "duplicate_candidates": [pk for pk, _d, _s in candidates]},
+        data={"channel": channel, "duplicate_candidates": candidates},
     )
     texts_reporter = channel in (Channel.SELF_SERVICE, Channel.HOTLINE) and reporter_phone
     try:
@@ -571,7 +574,7 @@ def _intake(
             if existing is not None:
                 return existing
         raise
-    appeal.duplicate_candidates = [pk for pk, _d, _s in candidates]
+    appeal.duplicate_candidates = candidates
     appeal.replayed = False
     return appeal
 
