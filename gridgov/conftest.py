@@ -23,6 +23,13 @@ def _fast_password_hashing(settings) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _versions_read_every_time(settings) -> None:
+    """Tests clear the cache and roll tables back between cases in one process: per-process
+    caches must compare with the shared version on every use (see core.versions)."""
+    settings.GRIDGOV_VERSION_CHECK_SECONDS = 0
+
+
 def square(lon: float, lat: float, size: float = 0.01) -> dict:
     return {
         "type": "Polygon",

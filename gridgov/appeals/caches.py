@@ -2,11 +2,13 @@
 
 A category is read with its parent and district and with its time limits (its own rows
 first, then its parent's), so one intake needs no category or time-limit query once the
-process has seen that category. Every process drops its entries when the version number
-in the Django cache changes; saving or deleting a category, a time limit or a region bumps
-it at once and again on commit (so a process that reloaded in between does not keep the
-old rows). A queryset ``.update()`` sends no signal: code that does one on these tables
-must call :func:`invalidate` (on commit).
+process has seen that category. A miss loads the whole district's categories in two
+queries (there are tens of them), so a process refilling its cache costs two queries, not
+two per category. Every process drops its entries when the shared version
+(:mod:`gridgov.core.versions`) moves; saving or deleting a category, a time limit or a
+region bumps it at once and again on commit (so a process that reloaded in between does
+not keep the old rows). A queryset ``.update()`` sends no signal: code that does one on
+these tables must call :func:`invalidate` (on commit).
 
 Without a shared cache (no Redis: each process has its own local-memory cache, so a bump
 in one process is not seen by the others) entries also expire after
@@ -24,35 +26,26 @@ import time
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache, caches
+from django.core.cache import caches
 from django.core.cache.backends.dummy import DummyCache
 from django.core.cache.backends.locmem import LocMemCache
 from django.db import transaction
+from django.db.models import Subquery
 from django.db.models.signals import post_delete, post_save
 
 from gridgov.appeals.models import Category, TimeLimit
+from gridgov.core.versions import SharedVersion
 
-VERSION_KEY = "gridgov:category-cache-version"
+VERSION = SharedVersion("gridgov:category-cache-version")
 MAX_ENTRIES = 2000
 
 _lock = threading.Lock()
 _state: dict[str, Any] = {"version": None, "entries": {}, "expires": 0.0}
 
 
-def _current_version() -> int:
-    version = cache.get(VERSION_KEY)
-    if version is None:
-        version = 1
-        cache.add(VERSION_KEY, version, timeout=None)
-    return int(version)
-
-
 def invalidate() -> None:
     """Mark every process's category entries stale."""
-    try:
-        cache.incr(VERSION_KEY)
-    except ValueError:
-        cache.set(VERSION_KEY, 2, timeout=None)
+    VERSION.bump()
     with _lock:
         _state["version"], _state["entries"], _state["expires"] = None, {}, 0.0
 
@@ -68,7 +61,7 @@ for _model in (Category, TimeLimit, "territory.Region"):
 
 
 def _entries() -> dict[Any, Category | None]:
-    version = _current_version()
+    version = VERSION.current()
     now = time.monotonic()
     if _state["version"] != version or now > _state["expires"]:
         local = isinstance(caches["default"], LocMemCache | DummyCache)
@@ -79,50 +72,50 @@ def _entries() -> dict[Any, Category | None]:
     return _state["entries"]
 
 
-def _with_limits(category: Category) -> Category:
-    """Attach ``cached_limits`` (priority → (amount, unit)) as ``deadlines`` reads them."""
-    ids = [category.pk] + ([category.parent_id] if category.parent_id else [])
-    rows = TimeLimit.objects.filter(category_id__in=ids).values_list(
-        "category_id", "priority", "amount", "unit"
-    )
-    own: dict[str, tuple[int, str]] = {}
-    inherited: dict[str, tuple[int, str]] = {}
-    for category_id, priority, amount, unit in rows:
-        (own if category_id == category.pk else inherited)[priority] = (amount, unit)
-    category.cached_limits = {**inherited, **own}
-    return category
+def _load_district(entries: dict[Any, Category | None], **district: Any) -> None:
+    """Put every category of one district (``district_id=`` or ``district__code=``) in
+    ``entries`` under both keys, each with ``cached_limits`` (priority → (amount, unit),
+    as ``deadlines`` reads them): two queries."""
+    rows = list(Category.objects.select_related("parent", "district").filter(**district))
+    limits: dict[int, dict[str, tuple[int, str]]] = {}
+    for category_id, priority, amount, unit in TimeLimit.objects.filter(
+        category__in=[c.pk for c in rows]
+    ).values_list("category_id", "priority", "amount", "unit"):
+        limits.setdefault(category_id, {})[priority] = (amount, unit)
+    with _lock:
+        if len(entries) + 2 * len(rows) > MAX_ENTRIES:
+            entries.clear()
+        for category in rows:
+            category.cached_limits = {
+                **limits.get(category.parent_id, {}),
+                **limits.get(category.pk, {}),
+            }
+            entries["id", category.pk] = category
+            if category.is_active:
+                entries["code", category.district.code, category.code] = category
+            entries["district", category.district.code] = None
 
 
-def _lookup(key: Any, load: Any) -> Category | None:
-    entries = _entries()
-    if key in entries:
-        hit = entries[key]
-    else:
-        hit = load()
-        if hit is not None:
-            hit = _with_limits(hit)
-        with _lock:
-            if len(entries) >= MAX_ENTRIES:
-                entries.clear()
-            entries[key] = hit
+def _copy(hit: Category | None) -> Category | None:
     return copy.copy(hit) if hit is not None else None
 
 
 def category_by_id(pk: int) -> Category | None:
     """The category with ``pk`` (active or not), parent and district loaded; or None."""
-    return _lookup(
-        ("id", pk),
-        lambda: Category.objects.select_related("parent", "district").filter(pk=pk).first(),
-    )
+    entries = _entries()
+    key = ("id", pk)
+    if key not in entries:
+        owner = Category.objects.filter(pk=pk).values("district_id")
+        _load_district(entries, district_id=Subquery(owner[:1]))
+        entries.setdefault(key, None)
+    return _copy(entries[key])
 
 
 def active_category_by_code(*, district_code: str, code: str) -> Category | None:
     """The district's active category with ``code`` (Open311's service_code); or None."""
-    return _lookup(
-        ("code", district_code, code),
-        lambda: (
-            Category.objects.filter(district__code=district_code, is_active=True, code=code)
-            .select_related("parent", "district")
-            .first()
-        ),
-    )
+    entries = _entries()
+    key = ("code", district_code, code)
+    if key not in entries and ("district", district_code) not in entries:
+        _load_district(entries, district__code=district_code)
+        entries["district", district_code] = None
+    return _copy(entries.get(key))

@@ -12,6 +12,8 @@ from functools import lru_cache
 
 from django.utils import timezone
 
+from gridgov.core.versions import SharedVersion
+
 WORK_PERIODS = ((dt.time(9), dt.time(12)), (dt.time(13), dt.time(18)))
 HOURS_PER_DAY = 8
 
@@ -23,17 +25,17 @@ def _exceptions(version: int) -> dict[dt.date, bool]:
     return dict(Holiday.objects.values_list("date", "is_working_day"))
 
 
-_version = [0]
+VERSION = SharedVersion("gridgov:holiday-version")
 
 
 def invalidate() -> None:
-    """Called when the holiday table changes."""
-    _version[0] += 1
+    """Called when the holiday table changes: every process re-reads it (see versions)."""
+    VERSION.bump()
     _exceptions.cache_clear()
 
 
 def is_working_day(day: dt.date) -> bool:
-    exceptions = _exceptions(_version[0])
+    exceptions = _exceptions(VERSION.current())
     if day in exceptions:
         return exceptions[day]
     return day.weekday() < 5

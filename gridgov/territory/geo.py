@@ -19,11 +19,12 @@ from typing import Any
 
 import numpy as np
 import shapely
-from django.core.cache import cache
 from django.db.models.signals import post_delete, post_save
 from shapely.geometry import shape
 
-VERSION_KEY = "gridgov:grid-index-version"
+from gridgov.core.versions import SharedVersion
+
+VERSION = SharedVersion("gridgov:grid-index-version")
 
 
 @dataclass(frozen=True)
@@ -70,20 +71,9 @@ _lock = threading.Lock()
 _local: dict[str, GridIndex] = {}
 
 
-def _current_version() -> int:
-    version = cache.get(VERSION_KEY)
-    if version is None:
-        version = 1
-        cache.add(VERSION_KEY, version, timeout=None)
-    return int(version)
-
-
 def invalidate() -> None:
     """Mark every process's index stale (grids changed)."""
-    try:
-        cache.incr(VERSION_KEY)
-    except ValueError:
-        cache.set(VERSION_KEY, 2, timeout=None)
+    VERSION.bump()
     _local.pop("index", None)
 
 
@@ -121,7 +111,7 @@ def build_index(
 def get_index() -> GridIndex:
     from gridgov.territory.models import Grid
 
-    version = _current_version()
+    version = VERSION.current()
     index = _local.get("index")
     if index is not None and index.version == version:
         return index

@@ -254,3 +254,49 @@ def test_appeal_list_page_is_one_query(personas, cats, django_assert_num_queries
         page = appeal_page(actor=personas.worker_a, size=2)
         assert [a.category.parent.name for a in page.items] == ["设施维护", "设施维护"]
         assert page.items[0].region.name == "A社区"
+
+
+def test_category_cache_loads_a_district_at_once(cats, django_assert_num_queries):
+    from gridgov.appeals import caches
+    from gridgov.appeals.models import Priority, TimeLimit, TimeUnit
+
+    TimeLimit.objects.filter(category__in=[cats.sewer, cats.sewer.parent]).delete()
+    TimeLimit.objects.create(
+        category=cats.sewer.parent, priority=Priority.URGENT, amount=3, unit=TimeUnit.CALENDAR_HOURS
+    )
+    TimeLimit.objects.create(
+        category=cats.sewer.parent, priority=Priority.NORMAL, amount=5, unit=TimeUnit.WORKING_DAYS
+    )
+    TimeLimit.objects.create(
+        category=cats.sewer, priority=Priority.NORMAL, amount=2, unit=TimeUnit.WORKING_DAYS
+    )
+    caches.invalidate()
+    with django_assert_num_queries(2):  # the district's categories, then their time limits
+        sewer = caches.category_by_id(cats.sewer.pk)
+    district = cats.sewer.district.code
+    with django_assert_num_queries(0):
+        assert caches.category_by_id(cats.fire.pk).pk == cats.fire.pk
+        assert caches.active_category_by_code(district_code=district, code="safety.fire")
+        assert caches.active_category_by_code(district_code=district, code="no.such") is None
+        assert caches.category_by_id(cats.lift.parent_id).pk == cats.lift.parent_id
+    assert sewer.parent_id == cats.sewer.parent_id and sewer.district.code == district
+    # Its own limit first, then its parent's.
+    assert sewer.cached_limits == {
+        Priority.URGENT: (3, TimeUnit.CALENDAR_HOURS),
+        Priority.NORMAL: (2, TimeUnit.WORKING_DAYS),
+    }
+    with django_assert_num_queries(1):  # no district: no time limits to read
+        assert caches.category_by_id(10**9) is None
+    with django_assert_num_queries(0):
+        assert caches.category_by_id(10**9) is None
+
+
+def test_category_cache_sees_a_saved_category_at_once(cats):
+    from gridgov.appeals import caches
+
+    assert caches.category_by_id(cats.fire.pk).is_active
+    cats.fire.is_active = False
+    cats.fire.save()
+    assert not caches.category_by_id(cats.fire.pk).is_active
+    code = cats.fire.district.code
+    assert caches.active_category_by_code(district_code=code, code="safety.fire") is None

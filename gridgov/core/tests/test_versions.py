@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.core.cache import cache
+
+from gridgov.core import versions, workdays
+from gridgov.core.models import Holiday
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    now = [1000.0]
+    monkeypatch.setattr(versions.time, "monotonic", lambda: now[0])
+    return now
+
+
+def test_another_process_bump_is_seen_after_the_check_interval(settings, clock):
+    cache.clear()
+    settings.GRIDGOV_VERSION_CHECK_SECONDS = 1
+    version = versions.SharedVersion("test:v")
+    assert version.current() == 1
+    cache.incr("test:v")  # as another process's bump() does
+    clock[0] += 0.5
+    assert version.current() == 1  # within the interval: no cache read
+    clock[0] += 0.6
+    assert version.current() == 2
+
+
+def test_own_bump_is_seen_at_once(settings, clock):
+    cache.clear()
+    settings.GRIDGOV_VERSION_CHECK_SECONDS = 60
+    version = versions.SharedVersion("test:v")
+    assert version.current() == 1
+    version.bump()
+    assert version.current() == 2
+    cache.clear()  # evicted: a bump starts again above the first version
+    version.bump()
+    assert version.current() == 2
+
+
+@pytest.mark.django_db
+def test_a_holiday_saved_by_another_process_is_used_once_the_version_moves():
+    cache.clear()
+    workdays.invalidate()
+    day = dt.date(2031, 3, 3)  # a Monday
+    assert workdays.is_working_day(day)
+    # Another process adds the row (no signal here) and bumps the shared version.
+    Holiday.objects.bulk_create([Holiday(date=day, is_working_day=False, name="调休")])
+    assert workdays.is_working_day(day)  # this process's copy is still the old one
+    cache.incr(workdays.VERSION.key)
+    assert not workdays.is_working_day(day)
