@@ -28,14 +28,28 @@ def _exceptions(version: int) -> dict[dt.date, bool]:
 VERSION = SharedVersion("gridgov:holiday-version")
 
 
+_seen: list[int | None] = [None]
+
+
+def _version() -> int:
+    """The holiday table's shared version; what was remembered at another one is dropped
+    (a version number can come round again after the shared cache is flushed)."""
+    version = VERSION.current()
+    if version != _seen[0]:
+        _exceptions.cache_clear()
+        _working_days_after.cache_clear()
+        _seen[0] = version
+    return version
+
+
 def invalidate() -> None:
     """Called when the holiday table changes: every process re-reads it (see versions)."""
     VERSION.bump()
-    _exceptions.cache_clear()
+    _seen[0] = None
 
 
 def is_working_day(day: dt.date) -> bool:
-    exceptions = _exceptions(VERSION.current())
+    exceptions = _exceptions(_version())
     if day in exceptions:
         return exceptions[day]
     return day.weekday() < 5
@@ -47,17 +61,25 @@ def add_working_days(start: dt.datetime, days: int) -> dt.datetime:
     A start outside a working day counts from the next working day's start.
     """
     local = timezone.localtime(start)
-    day = local.date()
-    if not is_working_day(day):
-        while not is_working_day(day):
-            day += dt.timedelta(days=1)
-        local = timezone.make_aware(dt.datetime.combine(day, WORK_PERIODS[0][0]))
+    day, moved = _working_days_after(local.date(), days, _version())
+    clock = WORK_PERIODS[0][0] if moved else local.time().replace(tzinfo=None)
+    return timezone.make_aware(dt.datetime.combine(day, clock))
+
+
+@lru_cache(maxsize=4096)
+def _working_days_after(day: dt.date, days: int, version: int) -> tuple[dt.date, bool]:
+    """The day ``days`` working days after ``day``, and whether ``day`` was not a working
+    day (the count then starts from the next one's opening). Remembered per holiday-table
+    version: every intake of a day asks the same."""
+    moved = not is_working_day(day)
+    while not is_working_day(day):
+        day += dt.timedelta(days=1)
     remaining = days
     while remaining > 0:
         day += dt.timedelta(days=1)
         if is_working_day(day):
             remaining -= 1
-    return timezone.make_aware(dt.datetime.combine(day, local.time().replace(tzinfo=None)))
+    return day, moved
 
 
 def add_working_hours(start: dt.datetime, hours: float) -> dt.datetime:

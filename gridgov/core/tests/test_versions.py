@@ -4,6 +4,7 @@ import datetime as dt
 
 import pytest
 from django.core.cache import cache
+from django.utils import timezone
 
 from gridgov.core import versions, workdays
 from gridgov.core.models import Holiday
@@ -45,9 +46,19 @@ def test_a_holiday_saved_by_another_process_is_used_once_the_version_moves():
     cache.clear()
     workdays.invalidate()
     day = dt.date(2031, 3, 3)  # a Monday
+    friday = timezone.make_aware(dt.datetime(2031, 2, 28, 10, 30))
+    assert workdays.add_working_days(friday, 1).date() == day
     assert workdays.is_working_day(day)
     # Another process adds the row (no signal here) and bumps the shared version.
     Holiday.objects.bulk_create([Holiday(date=day, is_working_day=False, name="调休")])
     assert workdays.is_working_day(day)  # this process's copy is still the old one
+    assert workdays.add_working_days(friday, 1).date() == day
     cache.incr(workdays.VERSION.key)
     assert not workdays.is_working_day(day)
+    assert workdays.add_working_days(friday, 1) == timezone.make_aware(
+        dt.datetime(2031, 3, 4, 10, 30)
+    )
+    # The version comes round to 1 again after a flush: what was remembered at the first
+    # version 1 (Monday a working day) is not reused.
+    cache.clear()
+    assert workdays.add_working_days(friday, 1).date() == dt.date(2031, 3, 4)
