@@ -75,6 +75,10 @@ def test_api_intake_answer_matches_its_schema_in_both_statuses(client, personas,
     assert body["duplicate_candidates"] and body["created_at"].endswith("Z")
     assert body["deadline"].endswith("Z")  # as on replay, where it is read back in UTC
     assert replay.json() == {**body, "duplicate_candidates": []}
+    # Written by orjson, its timestamps read as in the answers ninja writes.
+    detail = client.get(f"{BASE}{body['id']}", **headers).json()
+    assert (detail["created_at"], detail["deadline"]) == (body["created_at"], body["deadline"])
+    assert first.content.decode().count("下水管道破裂") == 1  # UTF-8, not escaped
 
 
 def test_changed_time_limit_and_name_apply_to_the_next_api_intake(client, personas, cats):
