@@ -217,3 +217,27 @@ def test_rows_written_before_stored_tokens_are_still_compared_by_text(personas, 
     )
     assert [c.pk for c in shown] == new.duplicate_candidates
     assert shown[0].similarity > shown[1].similarity
+
+
+def test_token_similarities_equal_scikit_learns_tfidf_cosine():
+    # The plain-Python ranking claims scikit-learn's TF-IDF (smoothed IDF, l2 norm): hold it
+    # to the real thing on tokenised Chinese reports, repeats and an empty one included.
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.metrics.pairwise import cosine_similarity
+
+    from gridgov.appeals.duplicates import token_similarities, tokens
+
+    texts = [
+        "小区门口路灯不亮，晚上很黑",
+        "门口路灯坏了不亮",
+        "楼道灯不亮 楼道灯不亮",
+        "下水管道破裂，污水外溢",
+        "",
+        "路灯",
+    ]
+    docs = [list(tokens(t)) for t in texts]
+    ours = token_similarities(docs[0], docs[1:])
+    matrix = TfidfVectorizer(analyzer=lambda doc: doc).fit_transform(docs)
+    theirs = cosine_similarity(matrix[0], matrix[1:])[0]
+    assert ours == pytest.approx(list(theirs), abs=1e-9)
+    assert min(ours[0], ours[1]) > 0 and ours[2] == ours[3] == 0.0  # 不亮 shared; nothing shared
