@@ -265,12 +265,16 @@ class Appeal(models.Model):
     PII_FIELDS = ("reporter_name", "reporter_phone")
 
     district = models.ForeignKey(
-        Region, on_delete=models.PROTECT, related_name="+", verbose_name=_("所属区县")
+        Region,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("所属区县"),
+        db_index=False,  # appeal_district_created_id_idx leads with it
     )
     region = models.ForeignKey(
         Region, on_delete=models.PROTECT, related_name="+", verbose_name=_("所属辖区")
     )
-    region_path = models.CharField(_("辖区路径"), max_length=255, db_index=True, editable=False)
+    region_path = models.CharField(_("辖区路径"), max_length=255, editable=False)
     grid = models.ForeignKey(
         Grid,
         null=True,
@@ -280,7 +284,11 @@ class Appeal(models.Model):
         verbose_name=_("网格"),
     )
     category = models.ForeignKey(
-        Category, on_delete=models.PROTECT, related_name="appeals", verbose_name=_("分类")
+        Category,
+        on_delete=models.PROTECT,
+        related_name="appeals",
+        verbose_name=_("分类"),
+        db_index=False,  # appeal_cat_status_idx leads with it
     )
     priority = models.CharField(
         _("紧急程度"), max_length=16, choices=Priority.choices, default=Priority.NORMAL
@@ -315,11 +323,13 @@ class Appeal(models.Model):
         related_name="+",
         verbose_name=_("反映人账号"),
     )
+    # Unique by constraints (Meta), not ``unique=True``, which on PostgreSQL adds a second
+    # index for LIKE look-ups that nothing makes on these columns.
     tracking_code = models.CharField(
-        _("查询码"), max_length=16, unique=True, default=new_tracking_code, editable=False
+        _("查询码"), max_length=16, default=new_tracking_code, editable=False
     )
     idempotency_key = models.CharField(
-        _("幂等键"), max_length=128, unique=True, null=True, blank=True, editable=False
+        _("幂等键"), max_length=128, null=True, blank=True, editable=False
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -353,6 +363,7 @@ class Appeal(models.Model):
         on_delete=models.PROTECT,
         related_name="appeals",
         verbose_name=_("承办部门"),
+        db_index=False,  # appeal_dept_status_idx leads with it
     )
     assigned_user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -399,6 +410,17 @@ class Appeal(models.Model):
             models.Index(
                 fields=["district", "created_at", "id"], name="appeal_district_created_id_idx"
             ),
+            # The jurisdiction filter is a prefix match (``subtree_q``): the pattern operator
+            # class serves it on PostgreSQL (and equality too); elsewhere a plain index.
+            models.Index(
+                fields=["region_path"],
+                name="appeal_region_path_idx",
+                opclasses=["varchar_pattern_ops"],
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["tracking_code"], name="appeal_tracking_code_uniq"),
+            models.UniqueConstraint(fields=["idempotency_key"], name="appeal_idempotency_key_uniq"),
         ]
 
     def __str__(self) -> str:
@@ -444,7 +466,11 @@ class AppealEvent(models.Model):
     """Append-only history of an appeal: the timeline and the source of the rates."""
 
     appeal = models.ForeignKey(
-        Appeal, on_delete=models.CASCADE, related_name="events", verbose_name=_("诉求")
+        Appeal,
+        on_delete=models.CASCADE,
+        related_name="events",
+        verbose_name=_("诉求"),
+        db_index=False,  # appealevent_appeal_at_idx leads with it
     )
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,

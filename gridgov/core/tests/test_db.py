@@ -57,3 +57,43 @@ def test_written_out_subtree_filter_matches_the_orm_one():
         )
         got = [path for (path,) in cursor.fetchall()]
     assert got == ["/410205/001/", "/410205/001/002/"]
+
+
+# The tables every intake writes: each index is maintained on every insert.
+WRITTEN_PER_INTAKE = ["appeals_appeal", "appeals_appealevent", "core_auditlog"]
+
+
+@pytest.mark.parametrize("table", WRITTEN_PER_INTAKE)
+def test_no_index_on_an_intake_table_is_a_leading_part_of_another(table):
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's catalogue")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT i.relname, array_agg(a.attname || ':' || oc.opcname ORDER BY k.n) "
+            "FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
+            "JOIN pg_class t ON t.oid = x.indrelid "
+            "CROSS JOIN LATERAL unnest(x.indkey, x.indclass) WITH ORDINALITY AS k(att, cls, n) "
+            "JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.att "
+            "JOIN pg_opclass oc ON oc.oid = k.cls "
+            "WHERE t.relname = %s GROUP BY i.relname",
+            [table],
+        )
+        indexes = dict(cursor.fetchall())
+
+    # An index whose columns (with their operator classes) begin another index's serves
+    # nothing the longer one does not, and costs a write on every insert; so does a second
+    # one-column index on a column (Django adds one for LIKE to ``unique``/``db_index`` text).
+    def column(entry: str) -> str:
+        return entry.split(":")[0]
+
+    covered = [
+        (short, long)
+        for short, cols in indexes.items()
+        for long, other in indexes.items()
+        if short != long
+        and (
+            other[: len(cols)] == cols
+            or (len(cols) == len(other) == 1 and column(cols[0]) == column(other[0]))
+        )
+    ]
+    assert not covered, covered
