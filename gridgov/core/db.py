@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 from django.db import connections, router, transaction
-from django.db.models import Model
+from django.db.models import DateField, Field, Model
 
 
 def insert_linked(parent: Model, children: list[tuple[Model, str]]) -> None:
@@ -98,10 +98,28 @@ def _fields(model: type[Model]) -> list[Any]:
 
 def _as_json(row: Model, link: str | None) -> str:
     """The row's column values (as ``save()`` would write them) as one JSON object."""
-    return orjson.dumps(
-        {f.column: f.pre_save(row, True) for f in _fields(type(row)) if f.attname != link},
-        default=str,
-    ).decode()
+    plain, computed = _json_columns(type(row), link)
+    values = row.__dict__
+    body = {column: values[attname] for column, attname in plain}
+    for f in computed:  # auto_now and the like: what save() would write now
+        body[f.column] = f.pre_save(row, True)
+    return orjson.dumps(body, default=str).decode()
+
+
+@cache
+def _json_columns(model: type[Model], link: str | None) -> tuple[list[tuple[str, str]], list[Any]]:
+    """(column, attname) of the fields written as they are, and the fields whose
+    ``pre_save`` computes the value (auto_now dates, files …), except ``link``."""
+    plain, computed = [], []
+    for f in _fields(model):
+        if f.attname == link:
+            continue
+        stamped = isinstance(f, DateField) and (f.auto_now or f.auto_now_add)
+        if type(f).pre_save is Field.pre_save or (isinstance(f, DateField) and not stamped):
+            plain.append((f.column, f.attname))
+        else:
+            computed.append(f)
+    return plain, computed
 
 
 def local_isoformat_sql(column: str, vendor: str) -> str:

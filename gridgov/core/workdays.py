@@ -1,7 +1,7 @@
 """Working-day and working-hour arithmetic from the holiday table.
 
-Working hours are 09:00–12:00 and 13:00–18:00 local time (8 hours a day) by
-default; a limit "in working days" ends at the same clock time N working days
+Working hours are 09:00–12:00 and 13:00–18:00 on the district's clock (the default time
+zone, settings.TIME_ZONE, whatever zone a request may have activated), 8 hours a day; a limit "in working days" ends at the same clock time N working days
 later. Holidays come from :class:`gridgov.core.models.Holiday`.
 """
 
@@ -60,10 +60,11 @@ def add_working_days(start: dt.datetime, days: int) -> dt.datetime:
 
     A start outside a working day counts from the next working day's start.
     """
-    local = timezone.localtime(start)
+    zone = timezone.get_default_timezone()
+    local = start.astimezone(zone)
     day, moved = _working_days_after(local.date(), days, _version())
-    clock = WORK_PERIODS[0][0] if moved else local.time().replace(tzinfo=None)
-    return timezone.make_aware(dt.datetime.combine(day, clock))
+    clock = WORK_PERIODS[0][0] if moved else local.time()
+    return dt.datetime.combine(day, clock, tzinfo=zone)
 
 
 @lru_cache(maxsize=4096)
@@ -85,7 +86,8 @@ def _working_days_after(day: dt.date, days: int, version: int) -> tuple[dt.date,
 def add_working_hours(start: dt.datetime, hours: float) -> dt.datetime:
     """The moment ``hours`` working hours after ``start``."""
     remaining = dt.timedelta(hours=hours)
-    local = timezone.localtime(start)
+    zone = timezone.get_default_timezone()
+    local = start.astimezone(zone)
     day = local.date()
     cursor = local.replace(tzinfo=None)
     while True:
@@ -98,7 +100,7 @@ def add_working_hours(start: dt.datetime, hours: float) -> dt.datetime:
                 cursor = max(cursor, period_start)
                 available = period_end - cursor
                 if remaining <= available:
-                    return timezone.make_aware(cursor + remaining)
+                    return (cursor + remaining).replace(tzinfo=zone)
                 remaining -= available
                 cursor = period_end
         day += dt.timedelta(days=1)
