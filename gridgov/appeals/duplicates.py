@@ -1,8 +1,8 @@
 """Duplicate proposal: open appeals of the same category near the same place and time.
 
 One indexed query (the nine cells of the category around the point, a bounding box, the
-created_at window; at most MAX_CANDIDATES rows), then an exact distance filter and a TF-IDF cosine ranking over
-jieba tokens of the few rows found.
+created_at window; at most MAX_CANDIDATES rows), then an exact distance filter and a TF-IDF
+cosine ranking over jieba tokens of the few rows found.
 """
 
 from __future__ import annotations

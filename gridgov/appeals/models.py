@@ -249,7 +249,8 @@ def dup_cell(category_id: int | None, latitude: float | None, longitude: float |
     index that fits it and no other to choose, whatever the table's statistics say."""
     if category_id is None or latitude is None or longitude is None:
         return ""
-    return f"{category_id}:{math.floor(latitude / GEO_CELL_DEG)}:{math.floor(longitude / GEO_CELL_DEG)}"
+    row, col = math.floor(latitude / GEO_CELL_DEG), math.floor(longitude / GEO_CELL_DEG)
+    return f"{category_id}:{row}:{col}"
 
 
 def neighbour_cells(category_id: int, latitude: float, longitude: float) -> list[str]:
@@ -328,7 +329,8 @@ class Appeal(models.Model):
     tracking_code = models.CharField(
         _("查询码"), max_length=16, default=new_tracking_code, editable=False
     )
-    idempotency_key = models.CharField(
+    # NULL, not "", when absent: the unique constraint then allows any number of them.
+    idempotency_key = models.CharField(  # noqa: DJ001
         _("幂等键"), max_length=128, null=True, blank=True, editable=False
     )
     created_by = models.ForeignKey(
