@@ -6,6 +6,8 @@ tasks executed inline. See README.md and .env.example for every variable.
 
 from __future__ import annotations
 
+import re
+import warnings
 from pathlib import Path
 
 import dj_database_url
@@ -142,6 +144,13 @@ STATICFILES_DIRS = [
 STATICFILES_DIRS = [
     d for d in STATICFILES_DIRS if Path(d[1] if isinstance(d, tuple) else d).is_dir()
 ]
+# `make serve` collects the static files into STATIC_ROOT (compressed) and WhiteNoise serves
+# them from there. `make run` collects nothing and runs with DEBUG off: WhiteNoise then finds
+# the files where they lie (indexed once at start), or every page would come without its
+# styles and scripts.
+WHITENOISE_USE_FINDERS = DEBUG or not STATIC_ROOT.is_dir()
+if WHITENOISE_USE_FINDERS and not STATIC_ROOT.is_dir():
+    warnings.filterwarnings("ignore", message=re.escape(f"No directory at: {STATIC_ROOT}"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

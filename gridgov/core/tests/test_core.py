@@ -20,6 +20,18 @@ def test_healthz_answers_ok_with_database(client):
     assert response.json()["status"] == "ok"
 
 
+def test_static_files_are_served_without_collectstatic_and_with_debug_off(client, settings):
+    # As under `make run`: DEBUG off, nothing collected; pages need their styles and scripts.
+    assert not settings.DEBUG
+    for path, kind in [
+        ("/static/css/gridgov.css", "text/css"),
+        ("/static/vendor/htmx/htmx.min.js", "javascript"),
+    ]:
+        resp = client.get(path)
+        assert resp.status_code == 200, path
+        assert kind in resp["Content-Type"], (path, resp["Content-Type"])
+
+
 def test_subtree_query_returns_exactly_the_subtree(territory, personas):
     names = set(
         scope_queryset(Region.objects.all(), personas.street_official, field="path").values_list(
