@@ -8,6 +8,9 @@ Everything is drawn from one ``random.Random(seed)`` and one seeded Faker, in a 
 order, so the same seed gives the same data. Rows are written with ``bulk_create``;
 ``scale`` multiplies houses, residents and shops (the district's published counts of
 heads, party households, partner units, party members and stations stay as they are).
+The appeals are the exception: ``demo.appeals`` works them through the appeal services,
+from a generator of its own seeded the same way, so that their history, audit rows and
+rates are what real use leaves behind.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from django.db import transaction
 from faker import Faker
 
 from gridgov.accounts.models import Role, User
+from gridgov.appeals.models import Appeal, AppealEvent
 from gridgov.people.models import (
     Business,
     BusinessKind,
@@ -844,6 +848,27 @@ class _Builder:
             )
         RoleAssignment.objects.bulk_create(roles, batch_size=2000)
 
+        # Staff of every community, street and department (the logins above are one of each),
+        # so that the demo's appeals are worked by the people who would work them.
+        staff = [
+            self._user(f"cw{c.code}", Role.COMMUNITY_WORKER, c)
+            for c in communities
+            if c is not comm0
+        ]
+        staff += [
+            self._user(f"so{sub.code}", Role.STREET_OFFICIAL, sub) for sub in subs if sub is not s3
+        ]
+        staff += [
+            self._user(
+                f"dh{d.code.removeprefix('D-').lower()}",
+                Role.DEPARTMENT_HANDLER,
+                district,
+                department=d,
+            )
+            for d in departments[1:]
+        ]
+        User.objects.bulk_create(staff)
+
         result.counts = {
             "streets": len(subs),
             "communities": len(communities),
@@ -868,7 +893,7 @@ class _Builder:
             "departments": len(departments),
             "role_assignments": len(roles),
             "building_heads": len(buildings),
-            "users": len(workers) + len(logins),
+            "users": len(workers) + len(logins) + len(staff),
         }
         return result
 
@@ -891,27 +916,29 @@ def _known_holiday_years(start: int) -> list[int]:
 def generate(*, seed: int = 1, scale: float = 1.0, today: dt.date | None = None) -> DemoResult:
     """Build the demo district in one transaction; returns the district, counts and logins.
 
-    ``scale`` multiplies houses, residents and shops. Afterwards: holidays for this year
-    and the next ones chinese-calendar knows; default appeal categories if the appeals
-    app offers ``seed_default_categories``; the point → grid index marked stale.
+    ``scale`` multiplies houses, residents and shops. Afterwards: holidays from the year the
+    appeals' history starts in, and the next ones chinese-calendar knows; the default
+    appeal categories; about ``400 × scale`` appeals (50 to 2,000) of the ``HISTORY_DAYS``
+    before now (16:00 of ``today`` when that is an earlier day), worked through the appeal
+    services (``demo.appeals``); the point → grid index marked stale.
     """
     from django.utils import timezone
 
+    from gridgov.appeals.services import seed_default_categories
     from gridgov.core.workdays import seed_holidays
+    from gridgov.demo.appeals import HISTORY_DAYS, build_appeals, history_end
 
     if scale <= 0:
         raise ValueError("scale must be positive")
     today = today or timezone.localdate()
+    first_year = (today - dt.timedelta(days=HISTORY_DAYS)).year
     with transaction.atomic():
         result = _Builder(seed=seed, scale=scale, today=today).build()
-        result.counts["holidays"] = seed_holidays(_known_holiday_years(today.year))
-        try:
-            from gridgov.appeals import services as appeal_services
-        except ImportError:
-            appeal_services = None
-        seeder = getattr(appeal_services, "seed_default_categories", None)
-        if seeder is not None:
-            result.counts["appeal_categories"] = len(seeder(district=result.district) or [])
+        result.counts["holidays"] = seed_holidays(_known_holiday_years(first_year))
+        result.counts["appeal_categories"] = len(seed_default_categories(district=result.district))
+        result.counts.update(
+            build_appeals(district=result.district, seed=seed, scale=scale, end=history_end(today))
+        )
     # bulk_create sends no signals: mark the point → grid index stale now and, when an outer
     # transaction is still open, again once it commits.
     geo.invalidate()
@@ -920,7 +947,8 @@ def generate(*, seed: int = 1, scale: float = 1.0, today: dt.date | None = None)
 
 
 def digest(district: Region) -> str:
-    """A digest of the key rows of a district (codes, names, geometry, people), pk-free."""
+    """A digest of the key rows of a district (codes, names, geometry, people, appeals and
+    their history), pk-free and without the appeals' tracking codes."""
     h = hashlib.sha256()
     path = district.path
     from gridgov.core.scope import subtree_q
@@ -963,4 +991,28 @@ def digest(district: Region) -> str:
         h.update(f"{model.__name__}:{len(rows)}".encode())
         for r in rows:
             h.update(r.encode())
+    # Appeals in the order they were made, each with its history.
+    appeals = Appeal.objects.filter(district=district).order_by("created_at", "pk")
+    for row in appeals.values_list(
+        "category__code",
+        "priority",
+        "channel",
+        "status",
+        "description",
+        "address",
+        "grid__code",
+        "reporter_name",
+        "rating",
+        "result",
+        "created_at",
+        "deadline",
+        "closed_at",
+    ):
+        h.update(repr(row).encode())
+    for row in (
+        AppealEvent.objects.filter(appeal__district=district)
+        .order_by("appeal__created_at", "appeal_id", "at", "pk")
+        .values_list("action", "from_status", "to_status", "note", "at", "actor__username")
+    ):
+        h.update(repr(row).encode())
     return h.hexdigest()

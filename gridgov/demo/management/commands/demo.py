@@ -12,7 +12,10 @@ from gridgov.territory.models import Region, RegionKind
 
 
 class Command(BaseCommand):
-    help = "生成演示区县（禹王台区）：辖区、网格、居民、党组织、阵地和每个角色的演示账号。"
+    help = (
+        "生成演示区县（禹王台区）：辖区、网格、居民、党组织、阵地、每个角色的演示账号，"
+        "以及近三个月经各环节办理的诉求。"
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--seed", type=int, default=1, help="随机种子（同一种子生成相同数据）")
@@ -20,7 +23,7 @@ class Command(BaseCommand):
             "--scale",
             type=float,
             default=1.0,
-            help="规模倍数：房屋、居民、商铺按此放大（默认 1，约 3,000 居民）",
+            help="规模倍数：房屋、居民、商铺、诉求按此放大（默认 1，约 3,000 居民、400 件诉求）",
         )
         parser.add_argument("--if-empty", action="store_true", help="已有区县时什么也不做")
 
