@@ -188,11 +188,11 @@ def test_intake_is_one_look_up_and_one_insert_statement_on_postgresql(client, pe
     assert appeal.amber_at is not None and appeal.created_at < appeal.amber_at < appeal.deadline
 
 
-def _hotline(personas, cats, description, **extra):
+def _hotline(personas, cats, description, category=None, **extra):
     return appeal_intake(
         actor=personas.operator,
         channel=Channel.HOTLINE,
-        category=cats.sewer,
+        category=category or cats.sewer,
         description=description,
         latitude=POINT_A[0],
         longitude=POINT_A[1],
@@ -316,14 +316,7 @@ def test_a_recategorised_appeal_is_proposed_in_its_new_category(personas, cats):
     appeal_register(actor=personas.operator, appeal=first, category=cats.utilities)
     stored = Appeal.objects.get(pk=first.pk)
     assert stored.dup_cell == dup_cell(cats.utilities.pk, *POINT_A)
-    again = appeal_intake(
-        actor=personas.operator,
-        channel=Channel.HOTLINE,
-        category=cats.utilities,
-        description="小区停水",
-        latitude=POINT_A[0],
-        longitude=POINT_A[1],
-    )
+    again = _hotline(personas, cats, "小区停水", category=cats.utilities)
     assert again.duplicate_candidates == [first.pk]
     assert _hotline(personas, cats, "小区停水").duplicate_candidates == []
 
