@@ -25,7 +25,7 @@ from gridgov.accounts import capabilities as caps
 from gridgov.accounts.models import Role, User
 from gridgov.appeals import notify
 from gridgov.appeals.deadlines import compute_deadline
-from gridgov.appeals.duplicates import ranked_candidates, stored_tokens
+from gridgov.appeals.duplicates import note_appeal_id, ranked_candidates, stored_tokens
 from gridgov.appeals.models import (
     FINAL_STATUSES,
     OPEN_STATUSES,
@@ -574,6 +574,7 @@ def _intake(
             if existing is not None:
                 return existing
         raise
+    note_appeal_id(appeal.pk)
     appeal.duplicate_candidates = candidates
     appeal.replayed = False
     return appeal

@@ -149,23 +149,3 @@ def local_isoformat(value: Any, tz: Any) -> str | None:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(tz).isoformat(timespec="seconds")
-
-
-def execute_unprepared(cursor: Any, sql: str, params: list[Any]) -> None:
-    """Run ``sql`` planned with its values every time, never as a prepared statement.
-
-    With prepared statements on (PostgreSQL, ``GRIDGOV_DB_PREPARED``), a statement run five
-    times on a connection keeps one generic plan for the connection's life. For a look-up
-    whose best plan depends on its values and on the table's size, a plan made while the
-    table was small went on scanning it as it grew. Elsewhere this is ``cursor.execute``.
-    """
-    raw = cursor.db.connection
-    threshold = getattr(raw, "prepare_threshold", None)
-    if threshold is None:
-        cursor.execute(sql, params)
-        return
-    raw.prepare_threshold = None
-    try:
-        cursor.execute(sql, params)
-    finally:
-        raw.prepare_threshold = threshold

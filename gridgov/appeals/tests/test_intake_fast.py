@@ -13,6 +13,7 @@ from django.utils import timezone
 from psycopg.sql import Literal
 
 from gridgov.accounts.tokens import token_create
+from gridgov.appeals import duplicates
 from gridgov.appeals.api import IntakeOut
 from gridgov.appeals.duplicates import (
     OPEN_UNMERGED,
@@ -177,7 +178,7 @@ def test_intake_is_one_look_up_and_one_insert_statement_on_postgresql(client, pe
         if "SAVEPOINT" not in q["sql"] and "accounts_apitoken" not in q["sql"]
     ]
     assert len(statements) == 2, [s[:60] for s in statements]
-    assert statements[0].startswith("SELECT") and statements[1].startswith("WITH")
+    assert "SELECT" in statements[0].split(" FROM ")[0] and statements[1].startswith("WITH")
     # The one statement wrote all three rows, linked to the new appeal.
     event = AppealEvent.objects.get(appeal=appeal, action="intake")
     assert event.to_status == "received" and event.actor_id == personas.operator.pk
@@ -321,15 +322,32 @@ def test_a_recategorised_appeal_is_proposed_in_its_new_category(personas, cats):
     assert _hotline(personas, cats, "小区停水").duplicate_candidates == []
 
 
-def test_the_duplicate_look_up_is_never_prepared_while_the_insert_is(personas, cats):
-    # A generic plan is made once per connection; made while the table was small, it went on
-    # scanning the table as it grew. The look-up is planned with its values every time.
-    if connection.vendor != "postgresql" or not connection.connection.prepare_threshold:
-        pytest.skip("prepared statements are PostgreSQL's, and on by default")
-    for i in range(8):
-        _hotline(personas, cats, f"下水管道破裂 {i}")
+def _prepared_statements():
     with connection.cursor() as cursor:
         cursor.execute("SELECT statement FROM pg_prepared_statements")
-        prepared = [row[0] for row in cursor.fetchall()]
+        return [row[0] for row in cursor.fetchall()]
+
+
+def test_the_duplicate_look_up_is_prepared_and_planned_afresh_when_the_table_doubles(
+    personas, cats, monkeypatch
+):
+    # One generic plan per statement text and connection: made on a nearly empty table it
+    # would go on scanning the table as it grew, so the text carries the table's size class.
+    if connection.vendor != "postgresql" or not connection.connection.prepare_threshold:
+        pytest.skip("prepared statements are PostgreSQL's, and on by default")
+    monkeypatch.setattr(duplicates, "_size_class", [0])
+    first = _hotline(personas, cats, "下水管道破裂 0")
+    size = duplicates._size_class[0]
+    assert size == first.pk.bit_length() > 0
+    for i in range(1, 8):
+        _hotline(personas, cats, f"下水管道破裂 {i}")
+    prepared = _prepared_statements()
     assert any("INSERT INTO" in s and "appeals_appeal" in s for s in prepared), prepared
-    assert not any("dup_cell IN" in s for s in prepared), prepared
+    assert any(f"/* rows < 2^{size} */" in s for s in prepared), prepared
+
+    duplicates.note_appeal_id(2 ** (size + 1))  # the table has doubled twice
+    duplicates.note_appeal_id(7)  # an older id changes nothing
+    assert duplicates._size_class[0] == size + 2
+    for i in range(6):
+        _hotline(personas, cats, f"下水管道破裂 again {i}")
+    assert any(f"/* rows < 2^{size + 2} */" in s for s in _prepared_statements())
