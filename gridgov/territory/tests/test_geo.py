@@ -92,3 +92,23 @@ def test_vectorised_lookup_matches_single_lookups():
     edge = (114.01, 34.005)
     assert index.lookup_many(np.array([edge[0]]), np.array([edge[1]]))[0] == 1
     assert index.lookup_one(*edge) == index.lookup_one(*edge) == 1
+
+
+def test_grid_for_point_is_the_stored_grid_loaded_as_the_orm_loads_it(territory):
+    from gridgov.territory.models import Grid
+
+    grid = geo.grid_for_point(latitude=34.755, longitude=114.355)
+    stored = Grid.objects.select_related("region").get(pk=territory.grid_a.pk)
+    assert grid == stored and not grid._state.adding and grid._state.db == "default"
+    assert (grid.code, grid.name, grid.region_path) == (
+        stored.code,
+        stored.name,
+        stored.region_path,
+    )
+    assert grid.region == stored.region and grid.region.path == stored.region.path
+    # Columns the index does not keep are read on first access, as deferred fields are.
+    assert "polygon" in grid.get_deferred_fields()
+    assert grid.polygon == stored.polygon
+    grid.name = "新名"
+    grid.save(update_fields=["name"])
+    assert Grid.objects.get(pk=grid.pk).name == "新名"
