@@ -2,7 +2,8 @@
 
 Working hours are 09:00–12:00 and 13:00–18:00 on the district's clock (the default time
 zone, settings.TIME_ZONE, whatever zone a request may have activated), 8 hours a day; a
-limit "in working days" ends at the same clock time N working days later. Holidays come from :class:`gridgov.core.models.Holiday`.
+limit "in working days" ends at the same clock time N working days later. Holidays come
+from :class:`gridgov.core.models.Holiday`.
 """
 
 from __future__ import annotations
