@@ -116,8 +116,9 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-# Celery: eager (inline) without Redis, a real broker with it.
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+# Celery: eager (inline) without Redis, a real broker with it. The in-memory broker is named
+# with a host: without one, kombu logs "No hostname was supplied" on every start.
+CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
 CELERY_RESULT_BACKEND = REDIS_URL or None
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL or env_bool("GRIDGOV_TASKS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True

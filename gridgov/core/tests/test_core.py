@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 import pytest
 from django.utils import timezone
@@ -73,3 +74,17 @@ def test_working_hours_roll_over_lunch_and_night():
     assert timezone.localtime(workdays.add_working_hours(late, 2)) == timezone.make_aware(
         dt.datetime(2025, 11, 4, 10, 0)
     )
+
+
+def test_a_task_sent_without_redis_runs_inline_and_logs_no_broker_warning(caplog, settings):
+    # make run has no Redis: tasks run inline, and kombu used to log "No hostname was
+    # supplied" for the unnamed in-memory broker each time one was sent.
+    from gridgov.core.tasks import ping
+
+    if settings.CELERY_BROKER_URL.startswith("redis"):
+        pytest.skip("GRIDGOV_REDIS_URL is set: tasks go to a real broker")
+
+    with caplog.at_level(logging.WARNING):
+        result = ping.delay("你好")
+    assert result.get(timeout=5)["value"] == "你好"
+    assert [r.getMessage() for r in caplog.records] == []
