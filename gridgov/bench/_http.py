@@ -247,8 +247,10 @@ def server_or_none() -> Server | None:
 
 def _stop(process: subprocess.Popen) -> None:
     if process.poll() is None:
+        # The master alone: it stops its workers in order. Signalled directly, as part of
+        # the group, they die before it asks and it logs each as an error.
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
+            process.send_signal(signal.SIGTERM)
         try:
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:
