@@ -117,7 +117,7 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # Celery: eager (inline) without Redis, a real broker with it. The in-memory broker is named
-# with a host: without one, kombu logs "No hostname was supplied" on every start.
+# with a host: without one, kombu logs "No hostname was supplied" each time a task is sent.
 CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
 CELERY_RESULT_BACKEND = REDIS_URL or None
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL or env_bool("GRIDGOV_TASKS_EAGER", False)
