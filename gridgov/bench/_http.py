@@ -17,10 +17,8 @@ GRIDGOV_BENCH_ROUNDS (3), GRIDGOV_BENCH_CONNECTIONS (4 × cores), GRIDGOV_WORKER
 (one per core), GRIDGOV_BENCH_GRIDS (300).
 
 One gunicorn worker per core: PostgreSQL runs on the same cores, and the hot paths keep a
-core busy without waiting. Measured on 2 cores, in paired rounds with both servers up and
-the same 8 connections: 2 workers against 4 gave intake 830 against 742 /s (won 5 of 6
-rounds), Open311 GET 959 against 761 pages/s, POST 728 against 659 /s, the bare row
-1,812 against 1,872 rows/s.
+core busy without waiting; two per core measured slower (docs/open311.md, "Where intake's
+time goes").
 """
 
 from __future__ import annotations
@@ -78,7 +76,6 @@ class Server:
     process: subprocess.Popen
     data: dict[str, Any]
     env: dict[str, str]
-    workers: int
 
 
 _server: Server | None = None
@@ -238,7 +235,7 @@ def server() -> Server:
     base = f"http://127.0.0.1:{port}"
     _wait_ready(base, process)
     _log(f"gunicorn ready on {base} with {workers} workers, {len(data['boxes'])} grids")
-    _server = Server(base_url=base, process=process, data=data, env=env, workers=workers)
+    _server = Server(base_url=base, process=process, data=data, env=env)
     return _server
 
 
