@@ -691,6 +691,12 @@ def test_a2_hotline_return_redispatch_close_and_counters(personas, cats, territo
     page = text(op.get(reverse("appeals:stats")))
     assert 'id="count-received">1<' in page and 'id="count-closed">1<' in page
     assert 'id="count-rate">100%<' in page
+    # The score and median read with fixed decimals on every row, as the rates do.
+    from gridgov.appeals.selectors import appeal_stats
+
+    total = appeal_stats(actor=p.operator, group_by="region", period="month")["total"]
+    assert total.score is not None and total.median_hours is not None
+    assert f">{total.score:.3f}<" in page and f">{total.median_hours:.1f}<" in page
 
 
 def test_a3_overdue_case_turns_red_and_is_supervised(personas, appeal_a):
