@@ -13,13 +13,22 @@ class ConfigError(RuntimeError):
     pass
 
 
+def _raw(name: str) -> str | None:
+    """The variable's value, or None when it is unset or blank: blank means the default for
+    every reader (``GRIDGOV_MEDIA_ROOT=`` in an env file must not put uploads in the
+    working directory)."""
+    raw = os.environ.get(name)
+    return None if raw is None or not raw.strip() else raw
+
+
 def env_str(name: str, default: str = "") -> str:
-    return os.environ.get(name, default)
+    raw = _raw(name)
+    return default if raw is None else raw
 
 
 def env_bool(name: str, default: bool = False) -> bool:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
+    raw = _raw(name)
+    if raw is None:
         return default
     value = raw.strip().lower()
     if value in {"1", "true", "yes", "on"}:
@@ -30,8 +39,8 @@ def env_bool(name: str, default: bool = False) -> bool:
 
 
 def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
+    raw = _raw(name)
+    if raw is None:
         return default
     try:
         value = int(raw)
@@ -43,7 +52,7 @@ def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
 
 
 def env_list(name: str, default: list[str]) -> list[str]:
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
+    raw = _raw(name)
+    if raw is None:
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
