@@ -24,6 +24,7 @@ from gridgov.appeals import selectors as sel
 from gridgov.appeals import services as svc
 from gridgov.appeals.deadlines import deadline_colour
 from gridgov.appeals.models import Action, Appeal, AppealEvent, Category, Channel, Status
+from gridgov.core.db import valid_pk
 from gridgov.core.errors import ValidationFailed
 from gridgov.core.pagination import keyset_page
 from gridgov.core.pii import mask_name, mask_phone
@@ -342,7 +343,7 @@ def _detail(request: HttpRequest, appeal_id: int) -> dict[str, Any]:
 def _obj(model: Any, pk: int | None, field: str) -> Any:
     if pk is None:
         return None
-    obj = model.objects.filter(pk=pk).first() if svc.valid_pk(pk) is not None else None
+    obj = model.objects.filter(pk=pk).first() if valid_pk(pk) is not None else None
     if obj is None:
         raise ValidationFailed(_("所选对象不存在"), field=field)
     return obj
@@ -352,7 +353,7 @@ def _category(pk: int) -> Category:
     """The category (from the per-process cache: parent and time limits loaded)."""
     from gridgov.appeals.caches import category_by_id
 
-    category = category_by_id(pk) if svc.valid_pk(pk) is not None else None
+    category = category_by_id(pk) if valid_pk(pk) is not None else None
     if category is None:
         raise ValidationFailed(_("所选对象不存在"), field="category_id")
     return category
@@ -585,7 +586,7 @@ def escalate(request: HttpRequest, appeal_id: int, payload: ReasonIn) -> Any:
 
 @router.post("/{int:appeal_id}/whistle", response=AppealDetailOut, summary="吹哨")
 def whistle(request: HttpRequest, appeal_id: int, payload: WhistleIn) -> Any:
-    ids = [pk for pk in payload.department_ids if svc.valid_pk(pk) is not None]
+    ids = [pk for pk in payload.department_ids if valid_pk(pk) is not None]
     depts = list(Department.objects.filter(pk__in=ids))
     if len(depts) != len(set(payload.department_ids)):
         raise ValidationFailed(_("所选部门不存在"), field="department_ids")

@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from gridgov.appeals.models import Category, Channel, Priority, Rating, Status
+from gridgov.core.db import valid_pk
 from gridgov.core.errors import ValidationFailed
 from gridgov.core.scope import scope_queryset
 from gridgov.territory.models import Department, Grid, Region, RegionKind
@@ -118,7 +119,7 @@ def resolve_target(value: str, user: Any) -> dict[str, Any]:
     """``g:1`` → {"grid": Grid}; the service checks jurisdiction and kind."""
     kind, _sep, pk = (value or "").partition(":")
     model = {"g": Grid, "r": Region, "d": Department}.get(kind)
-    row = model.objects.filter(pk=pk).first() if model and pk.isdigit() else None
+    row = model.objects.filter(pk=valid_pk(pk)).first() if model and valid_pk(pk) else None
     if row is None:
         raise ValidationFailed(_("请选择一个派遣对象：网格、社区/街道或部门"), field="target")
     return {{"g": "grid", "r": "region", "d": "department"}[kind]: row}
@@ -131,9 +132,10 @@ class CategoryFormMixin:
 
     def clean_category(self) -> Category:
         value = self.cleaned_data.get("category")
+        pk = valid_pk(value)
         row = (
-            Category.objects.filter(pk=value, district=self.district, is_active=True).first()
-            if str(value or "").isdigit()
+            Category.objects.filter(pk=pk, district=self.district, is_active=True).first()
+            if pk is not None
             else None
         )
         if row is None:
@@ -313,7 +315,7 @@ class BulkDispatchForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["target"].choices = target_choices(user)
         ids = self.data.getlist("ids") if hasattr(self.data, "getlist") else []
-        self.fields["ids"].choices = [(i, i) for i in ids if str(i).isdigit()]
+        self.fields["ids"].choices = [(i, i) for i in ids if valid_pk(i) is not None]
         self.fields["ids"].error_messages["required"] = _("请至少选择一件诉求")
 
 

@@ -31,7 +31,8 @@ from gridgov.appeals.models import (
     Rating,
     Status,
 )
-from gridgov.appeals.services import is_department_user, rate_settings_for, valid_pk
+from gridgov.appeals.services import is_department_user, rate_settings_for
+from gridgov.core.db import valid_pk
 from gridgov.core.errors import NotFound, ValidationFailed
 from gridgov.core.pagination import Page, keyset_page
 from gridgov.core.scope import subtree_q, user_scope_path

@@ -51,7 +51,7 @@ from gridgov.appeals.models import (
 from gridgov.appeals.photos import CleanPhoto, clean_photos
 from gridgov.core import workdays
 from gridgov.core.audit import audit, audit_entry
-from gridgov.core.db import insert_linked
+from gridgov.core.db import insert_linked, valid_pk
 from gridgov.core.errors import (
     Conflict,
     DomainError,
@@ -153,18 +153,6 @@ def _check_transition(appeal: Appeal, action: str) -> None:
 def _require(actor: Any, *capabilities: str) -> None:
     if not any(caps.has_cap(actor, c) for c in capabilities):
         raise PermissionDenied(_("您没有执行此操作的权限"))
-
-
-MAX_PK = 2**63 - 1
-
-
-def valid_pk(value: Any) -> int | None:
-    """An id that can exist in a bigint column, else None (so huge ids answer 404, not 500)."""
-    try:
-        pk = int(value)
-    except (TypeError, ValueError):
-        return None
-    return pk if 0 < pk <= MAX_PK else None
 
 
 def _no_nul(value: str, field: str) -> str:

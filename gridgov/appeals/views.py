@@ -46,6 +46,7 @@ from gridgov.appeals.models import (
     Notification,
     Status,
 )
+from gridgov.core.db import valid_pk
 from gridgov.core.errors import (
     Conflict,
     DomainError,
@@ -468,9 +469,9 @@ def hotline_duplicates(request: HttpRequest) -> HttpResponse:
     candidates: list[Appeal] = []
     hint = ""
     category = None
-    if (g.get("category") or "").isdigit():
+    if valid_pk(g.get("category")) is not None:
         category = f.Category.objects.filter(
-            pk=g["category"], district=f.district_for(request.user)
+            pk=valid_pk(g["category"]), district=f.district_for(request.user)
         ).first()
     try:
         lat = float(g["latitude"]) if g.get("latitude") else None
@@ -478,8 +479,8 @@ def hotline_duplicates(request: HttpRequest) -> HttpResponse:
     except ValueError:
         lat = lng = None
     region = None
-    if (g.get("region") or "").isdigit():
-        region = Region.objects.filter(pk=g["region"]).first()
+    if valid_pk(g.get("region")) is not None:
+        region = Region.objects.filter(pk=valid_pk(g["region"])).first()
     if category is None:
         hint = _("选择分类后自动查重")
     elif lat is not None and lng is not None:
@@ -543,9 +544,10 @@ def bulk_dispatch(request: HttpRequest) -> HttpResponse:
         "?" + request.POST["next_query"] if request.POST.get("next_query") else ""
     )
     if not form.is_valid():
-        for errors in form.errors.values():
+        for name, errors in form.errors.items():
+            label = form.fields[name].label if name in form.fields else ""
             for error in errors:
-                messages.error(request, error)
+                messages.error(request, f"{label}：{error}" if label else error)
         return redirect(back)
     try:
         target = f.resolve_target(form.cleaned_data["target"], request.user)
@@ -1000,7 +1002,7 @@ def inbox_read(request: HttpRequest) -> HttpResponse:
     """Mark the user's own notifications read (the chosen ones, or all)."""
     qs = Notification.objects.filter(user=request.user, read_at=None)
     if request.POST.get("all") != "1":
-        ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
+        ids = [pk for pk in map(valid_pk, request.POST.getlist("ids")) if pk is not None]
         qs = qs.filter(pk__in=ids)
     count = qs.update(read_at=timezone.now())
     messages.success(request, _("已标记 %(n)s 条为已读") % {"n": count})

@@ -13,6 +13,19 @@ import orjson
 from django.db import connections, router, transaction
 from django.db.models import DateField, Field, Model
 
+MAX_PK = 2**63 - 1
+
+
+def valid_pk(value: Any) -> int | None:
+    """An id that can exist in a bigint column, else None: ids from requests go through
+    this, so a huge or odd one ("99999999999999999999", "²") finds nothing instead of
+    failing in the database driver with a 500."""
+    try:
+        pk = int(value)
+    except (TypeError, ValueError):
+        return None
+    return pk if 0 < pk <= MAX_PK else None
+
 
 def insert_linked(parent: Model, children: list[tuple[Model, str]]) -> None:
     """Insert ``parent`` and ``children`` that refer to its new id, all or nothing.

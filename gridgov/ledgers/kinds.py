@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from shapely.geometry import shape
 
+from gridgov.core.db import valid_pk
 from gridgov.core.errors import ValidationFailed
 from gridgov.core.pii import mask_address, mask_id_number, mask_name, mask_phone
 from gridgov.core.scope import scope_queryset
@@ -1098,7 +1099,11 @@ def _party_orgs_by_code(ctx: Context, codes: set[str]) -> dict[str, PartyOrg]:
     out: dict[str, PartyOrg] = {}
     for org in PartyOrg.objects.filter(code__in=codes).select_related("region"):
         out[org.code] = org
-    by_pk = {int(c[1:]): c for c in codes if c.startswith("P") and c[1:].isdigit()}
+    by_pk: dict[int, str] = {}
+    for c in codes:
+        digits = c[1:] if c.startswith("P") and c[1:].isascii() and c[1:].isdigit() else ""
+        if (pk := valid_pk(digits)) is not None:
+            by_pk[pk] = c
     for org in PartyOrg.objects.filter(pk__in=by_pk, code="").select_related("region"):
         out[by_pk[org.pk]] = org
     return {c: o for c, o in out.items() if ctx.in_scope(o.region_path)}

@@ -609,6 +609,49 @@ def test_inbox_lists_and_marks_read(personas, appeal_a, territory):
     assert note.read_at is not None and other.read_at is None
 
 
+ODD_IDS = ["99999999999999999999", "²", "-3", "0x1f"]
+
+
+@pytest.mark.parametrize("odd", ODD_IDS)
+def test_odd_ids_in_forms_find_nothing_and_change_nothing(personas, cats, appeal_a, territory, odd):
+    """Ids past a bigint, or digits int() refuses, answer as "no such row", never a 500."""
+    client = as_user(personas.worker_a)
+    s.appeal_dispatch(actor=personas.worker_a, appeal=appeal_a, department=territory.dept)
+    handler = as_user(personas.handler)
+    assert handler.post(reverse("appeals:inbox_read"), {"ids": [odd]}).status_code == 302
+    assert Notification.objects.filter(user=personas.handler, read_at=None).exists()
+    partial = client.get(
+        reverse("appeals:hotline_duplicates"),
+        {"category": odd, "region": odd, "latitude": POINT_A[0], "longitude": POINT_A[1]},
+    )
+    assert partial.status_code == 200 and "选择分类后自动查重" in text(partial)
+    bulk = client.post(reverse("appeals:bulk_dispatch"), {"ids": [odd], "target": f"d:{odd}"})
+    assert bulk.status_code == 302
+    shown = text(client.get(bulk["Location"]))
+    assert "选中的诉求：" in shown and "派遣至：" in shown  # each message names its field
+    before = Appeal.objects.count()
+    report = client.post(
+        reverse("appeals:grid_report"),
+        {
+            "category": odd,
+            "description": "井盖丢了",
+            "latitude": POINT_A[0],
+            "longitude": POINT_A[1],
+        },
+    )
+    assert report.status_code == 400 and 'class="errorlist' in text(report)
+    assert Appeal.objects.count() == before
+    fresh = s.appeal_register(
+        actor=personas.worker_a, appeal=new_appeal(personas.worker_a, cats.lift, description="电梯")
+    )
+    act = client.post(
+        reverse("appeals:act", args=[fresh.pk, "dispatch"]), {"dispatch-target": f"d:{odd}"}
+    )
+    assert act.status_code == 400 and 'class="errorlist' in text(act)
+    fresh.refresh_from_db()
+    assert fresh.status == Status.REGISTERED
+
+
 # ---------------------------------------------------------------- scenarios through the pages
 
 

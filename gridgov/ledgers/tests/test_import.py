@@ -312,6 +312,28 @@ def test_regions_and_party_tree_import(territory, personas):
     assert PartyMember.objects.get().workplace.name == "市一院"
 
 
+@pytest.mark.parametrize("code", ["P99999999999999999999", "P²", "P-1"])
+def test_party_member_with_an_impossible_org_code_is_a_row_error(territory, personas, code):
+    """An organisation without a code is named "P<id>"; an id no row can have is "not
+    found" on its row, not a failed query."""
+    head = [
+        "姓名",
+        "身份证号",
+        "联系电话",
+        "党员类型",
+        "所在党组织编码",
+        "居住社区编码",
+        "工作单位",
+    ]
+    rows = [head, ["张红", "", "", "在职党员", code, "410205001001", "市一院"]]
+    with pytest.raises(ImportRejected) as err:
+        ledger_import(
+            actor=personas.worker_a, kind="party_members", data=csv_bytes(rows), filename="m.csv"
+        )
+    assert _problems(err.value) == {(2, "所在党组织编码")}
+    assert not PartyMember.objects.exists()
+
+
 def test_cli_import_reports_errors_with_nonzero_exit(territory, personas, tmp_path, capsys):
     good = tmp_path / "good.csv"
     good.write_bytes(csv_bytes([HEAD, ["王", "", "", "", "410205001001", "", "", "", "", "", ""]]))
