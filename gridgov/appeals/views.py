@@ -547,7 +547,12 @@ def bulk_dispatch(request: HttpRequest) -> HttpResponse:
         for name, errors in form.errors.items():
             label = form.fields[name].label if name in form.fields else ""
             for error in errors:
-                messages.error(request, f"{label}：{error}" if label else error)
+                messages.error(
+                    request,
+                    _("%(field)s：%(error)s") % {"field": label, "error": error}
+                    if label
+                    else error,
+                )
         return redirect(back)
     try:
         target = f.resolve_target(form.cleaned_data["target"], request.user)
