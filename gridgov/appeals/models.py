@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from gridgov.territory.models import Department, Grid, Region
 
@@ -50,7 +51,8 @@ WORKING_STATUSES = frozenset(
 class Action(models.TextChoices):
     """Every history row names one action; transitions use the same names as services."""
 
-    INTAKE = "intake", _("受理")
+    # "受理" is also the count of appeals taken in (stats) and the hotline's button.
+    INTAKE = "intake", pgettext_lazy("history action", "受理")
     REGISTER = "register", _("立案")
     DISPATCH = "dispatch", _("派遣")
     ACCEPT = "accept", _("签收")

@@ -652,6 +652,19 @@ def test_odd_ids_in_forms_find_nothing_and_change_nothing(personas, cats, appeal
     assert fresh.status == Status.REGISTERED
 
 
+def test_intake_reads_as_an_action_in_english_and_the_count_as_a_count(personas, appeal_a):
+    """受理 is three things in English: the history's action, the hotline's button and the
+    stats' count of appeals taken in."""
+    client = as_user(personas.operator)
+    en = {"HTTP_ACCEPT_LANGUAGE": "en"}
+    detail = text(client.get(reverse("appeals:detail", args=[appeal_a.pk]), **en))
+    assert "<strong>Intake</strong>" in detail
+    assert ">Accept</button>" in text(client.get(reverse("appeals:hotline"), **en))
+    assert ">Accepted</span>" in text(client.get(reverse("appeals:stats"), **en))
+    zh = text(client.get(reverse("appeals:detail", args=[appeal_a.pk])))
+    assert "<strong>受理</strong>" in zh
+
+
 # ---------------------------------------------------------------- scenarios through the pages
 
 
