@@ -417,6 +417,8 @@ def intake(request: HttpRequest, payload: IntakeIn) -> Any:
 
 @router.get("/", response=AppealPageOut, summary="诉求列表（游标分页）")
 def list_appeals(request: HttpRequest, filters: Query[ListFilters]) -> Any:
+    if filters.category_id is not None and valid_pk(filters.category_id) is None:
+        raise ValidationFailed(_("所选对象不存在"), field="category_id")
     page = sel.appeal_page(
         actor=request.user,
         cursor=filters.cursor,

@@ -75,6 +75,9 @@ def test_list_is_cursor_paginated_and_scoped(client, staff, cats):
     assert len(rest["items"]) == 1 and rest["next_cursor"] is None
     seen_b = client.get(f"{BASE}/", **staff["worker_b"]).json()["items"]
     assert len(seen_b) == 1
+    # A category id no row can have is bad input on that field.
+    huge = client.get(f"{BASE}/", {"category_id": 2**63}, **staff["worker_a"])
+    assert huge.status_code == 400 and huge.json()["error"]["field"] == "category_id"
 
 
 def test_worker_of_b_gets_404_on_community_a_appeal(client, staff, cats, territory):
