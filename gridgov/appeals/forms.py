@@ -117,9 +117,10 @@ def target_choices(user: Any) -> list[Any]:
 
 def resolve_target(value: str, user: Any) -> dict[str, Any]:
     """``g:1`` → {"grid": Grid}; the service checks jurisdiction and kind."""
-    kind, _sep, pk = (value or "").partition(":")
+    kind, _sep, number = (value or "").partition(":")
     model = {"g": Grid, "r": Region, "d": Department}.get(kind)
-    row = model.objects.filter(pk=valid_pk(pk)).first() if model and valid_pk(pk) else None
+    pk = valid_pk(number)
+    row = model.objects.filter(pk=pk).first() if model and pk is not None else None
     if row is None:
         raise ValidationFailed(_("请选择一个派遣对象：网格、社区/街道或部门"), field="target")
     return {{"g": "grid", "r": "region", "d": "department"}[kind]: row}

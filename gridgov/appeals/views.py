@@ -469,9 +469,9 @@ def hotline_duplicates(request: HttpRequest) -> HttpResponse:
     candidates: list[Appeal] = []
     hint = ""
     category = None
-    if valid_pk(g.get("category")) is not None:
+    if (category_pk := valid_pk(g.get("category"))) is not None:
         category = f.Category.objects.filter(
-            pk=valid_pk(g["category"]), district=f.district_for(request.user)
+            pk=category_pk, district=f.district_for(request.user)
         ).first()
     try:
         lat = float(g["latitude"]) if g.get("latitude") else None
@@ -479,8 +479,8 @@ def hotline_duplicates(request: HttpRequest) -> HttpResponse:
     except ValueError:
         lat = lng = None
     region = None
-    if valid_pk(g.get("region")) is not None:
-        region = Region.objects.filter(pk=valid_pk(g["region"])).first()
+    if (region_pk := valid_pk(g.get("region"))) is not None:
+        region = Region.objects.filter(pk=region_pk).first()
     if category is None:
         hint = _("选择分类后自动查重")
     elif lat is not None and lng is not None:
