@@ -33,6 +33,16 @@ HEAD = [
     "党员",
     "标签",
 ]
+MEMBER_HEAD = [
+    "姓名",
+    "身份证号",
+    "联系电话",
+    "党员类型",
+    "所在党组织编码",
+    "居住社区编码",
+    "工作单位",
+    "入党日期",
+]
 ID1 = valid_id("41020519800101001")
 ID2 = valid_id("41020519850202002")
 
@@ -287,16 +297,7 @@ def test_regions_and_party_tree_import(territory, personas):
     )
     assert PartyOrg.objects.get(code="DZ-A1-1").parent.parent.parent.code == "DZ-S"
     members = [
-        [
-            "姓名",
-            "身份证号",
-            "联系电话",
-            "党员类型",
-            "所在党组织编码",
-            "居住社区编码",
-            "工作单位",
-            "入党日期",
-        ],
+        MEMBER_HEAD,
         ["张红", "", "13912345678", "在职党员", "DZ-A1", "410205001001", "市一院", "2001-07-01"],
         ["李四", "", "", "在职党员", "DZ-A1", "410205001001", "", ""],
     ]
@@ -316,16 +317,7 @@ def test_regions_and_party_tree_import(territory, personas):
 def test_party_member_with_an_impossible_org_code_is_a_row_error(territory, personas, code):
     """An organisation without a code is named "P<id>"; an id no row can have is "not
     found" on its row, not a failed query."""
-    head = [
-        "姓名",
-        "身份证号",
-        "联系电话",
-        "党员类型",
-        "所在党组织编码",
-        "居住社区编码",
-        "工作单位",
-    ]
-    rows = [head, ["张红", "", "", "在职党员", code, "410205001001", "市一院"]]
+    rows = [MEMBER_HEAD, ["张红", "", "", "在职党员", code, "410205001001", "市一院", ""]]
     with pytest.raises(ImportRejected) as err:
         ledger_import(
             actor=personas.worker_a, kind="party_members", data=csv_bytes(rows), filename="m.csv"
