@@ -173,6 +173,10 @@ GRIDGOV_DISTRICT_CODE = env_str("GRIDGOV_DISTRICT_CODE", "410205")
 GRIDGOV_PAGE_SIZE = env_int("GRIDGOV_PAGE_SIZE", 50, minimum=1)
 GRIDGOV_OPEN311_ANONYMOUS_POST = env_bool("GRIDGOV_OPEN311_ANONYMOUS_POST", False)
 GRIDGOV_ANON_RATE_PER_MINUTE = env_int("GRIDGOV_ANON_RATE_PER_MINUTE", 30, minimum=1)
+# Behind a reverse proxy: count anonymous requests by the first X-Forwarded-For address.
+GRIDGOV_RATE_TRUST_FORWARDED = env_bool("GRIDGOV_RATE_TRUST_FORWARDED", False)
+# How long a process remembers a valid API key (a revocation elsewhere applies within it).
+GRIDGOV_APIKEY_CACHE_SECONDS = env_int("GRIDGOV_APIKEY_CACHE_SECONDS", 5, minimum=0)
 # Mounts the HTTP benchmark's bare baseline view (gridgov/bench/_http.py); never in production.
 GRIDGOV_BENCH = env_bool("GRIDGOV_BENCH", False)
 GRIDGOV_SMS_BACKEND = env_str("GRIDGOV_SMS_BACKEND", "gridgov.appeals.channels.LoggingChannel")

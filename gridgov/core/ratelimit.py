@@ -2,8 +2,8 @@
 
 Works with any shared cache that has atomic ``add``/``incr`` (Redis; locmem counts per
 process). The limit is ``settings.GRIDGOV_ANON_RATE_PER_MINUTE`` requests per client IP per
-minute and per scope. Behind a reverse proxy set ``GRIDGOV_RATE_TRUST_FORWARDED`` (a
-setting, default False) so the first X-Forwarded-For address is the client.
+minute and per scope. Behind a reverse proxy set ``GRIDGOV_RATE_TRUST_FORWARDED=true``
+(environment, default false) so the first X-Forwarded-For address is the client.
 
 Use ``rate_limit("scope")`` on a Django view (answers 429 JSON itself), or call
 ``check_rate(request, scope=...)`` and render the refusal your own way (Open311 does, in
@@ -37,7 +37,7 @@ class TooManyRequests(RateLimited):
 
 
 def client_ip(request: HttpRequest) -> str:
-    if getattr(settings, "GRIDGOV_RATE_TRUST_FORWARDED", False):
+    if settings.GRIDGOV_RATE_TRUST_FORWARDED:
         forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
         if forwarded:
             return forwarded.split(",")[0].strip()[:64]

@@ -102,7 +102,7 @@ def apikey_authenticate(clear: str | None) -> ApiKey | None:
     if not clear or not clear.startswith(KEY_PREFIX) or len(clear) > 128:
         return None
     digest = key_digest(clear)
-    ttl = float(getattr(settings, "GRIDGOV_APIKEY_CACHE_SECONDS", 5))
+    ttl = settings.GRIDGOV_APIKEY_CACHE_SECONDS
     now = time.monotonic()
     hit = _recent.get(digest) if ttl > 0 else None
     if hit is not None and hit[0] > now:

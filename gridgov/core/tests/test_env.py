@@ -3,6 +3,10 @@ start-up with a message naming the variable."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from gridgov.core.env import ConfigError, env_bool, env_int, env_list, env_str
@@ -40,3 +44,21 @@ def test_a_malformed_value_names_the_variable(monkeypatch, reader, raw, message)
     monkeypatch.setenv("GRIDGOV_V", raw)
     with pytest.raises(ConfigError, match=message):
         reader()
+
+
+def test_documented_variables_reach_the_settings():
+    # Read in a fresh interpreter: settings are read once, at start-up.
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "gridgov.settings",
+        "GRIDGOV_RATE_TRUST_FORWARDED": "true",
+        "GRIDGOV_APIKEY_CACHE_SECONDS": "0",
+    }
+    script = (
+        "from django.conf import settings;"
+        "print(settings.GRIDGOV_RATE_TRUST_FORWARDED, settings.GRIDGOV_APIKEY_CACHE_SECONDS)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.split() == ["True", "0"]
