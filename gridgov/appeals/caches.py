@@ -82,6 +82,8 @@ def _load_district(entries: dict[Any, Category | None], **district: Any) -> None
         category__in=[c.pk for c in rows]
     ).values_list("category_id", "priority", "amount", "unit"):
         limits.setdefault(category_id, {})[priority] = (amount, unit)
+    # A category with active sub-categories groups them; requests are filed under the leaves.
+    groups = {c.parent_id for c in rows if c.is_active and c.parent_id}
     with _lock:
         if len(entries) + 2 * len(rows) > MAX_ENTRIES:
             entries.clear()
@@ -91,7 +93,7 @@ def _load_district(entries: dict[Any, Category | None], **district: Any) -> None
                 **limits.get(category.pk, {}),
             }
             entries["id", category.pk] = category
-            if category.is_active:
+            if category.is_active and category.pk not in groups:
                 entries["code", category.district.code, category.code] = category
             entries["district", category.district.code] = None
 
@@ -111,8 +113,9 @@ def category_by_id(pk: int) -> Category | None:
     return _copy(entries[key])
 
 
-def active_category_by_code(*, district_code: str, code: str) -> Category | None:
-    """The district's active category with ``code`` (Open311's service_code); or None."""
+def service_category_by_code(*, district_code: str, code: str) -> Category | None:
+    """The district's category with ``code`` that a request can be filed under (Open311's
+    service_code): active, with no active sub-category. Otherwise None."""
     entries = _entries()
     key = ("code", district_code, code)
     if key not in entries and ("district", district_code) not in entries:

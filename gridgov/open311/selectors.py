@@ -96,11 +96,11 @@ def service_list(*, district_code: str) -> QuerySet[Category]:
 
 
 def service_get(*, district_code: str, code: str) -> Category | None:
-    """The active category with ``code`` (parent, district and time limits loaded), from
-    the per-process cache of ``appeals.caches``."""
-    from gridgov.appeals.caches import active_category_by_code
+    """The service with ``code``: a category of ``service_list`` (parent, district and time
+    limits loaded), from the per-process cache of ``appeals.caches``."""
+    from gridgov.appeals.caches import service_category_by_code
 
-    return active_category_by_code(district_code=district_code, code=code)
+    return service_category_by_code(district_code=district_code, code=code)
 
 
 def service_fields(fields: Any) -> list[dict[str, Any]]:

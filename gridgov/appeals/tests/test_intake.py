@@ -276,8 +276,8 @@ def test_category_cache_loads_a_district_at_once(cats, django_assert_num_queries
     district = cats.sewer.district.code
     with django_assert_num_queries(0):
         assert caches.category_by_id(cats.fire.pk).pk == cats.fire.pk
-        assert caches.active_category_by_code(district_code=district, code="safety.fire")
-        assert caches.active_category_by_code(district_code=district, code="no.such") is None
+        assert caches.service_category_by_code(district_code=district, code="safety.fire")
+        assert caches.service_category_by_code(district_code=district, code="no.such") is None
         assert caches.category_by_id(cats.lift.parent_id).pk == cats.lift.parent_id
     assert sewer.parent_id == cats.sewer.parent_id and sewer.district.code == district
     # Its own limit first, then its parent's.
@@ -299,4 +299,4 @@ def test_category_cache_sees_a_saved_category_at_once(cats):
     cats.fire.save()
     assert not caches.category_by_id(cats.fire.pk).is_active
     code = cats.fire.district.code
-    assert caches.active_category_by_code(district_code=code, code="safety.fire") is None
+    assert caches.service_category_by_code(district_code=code, code="safety.fire") is None

@@ -15,7 +15,8 @@ from django.test import Client, override_settings
 from django.utils import timezone
 from PIL import Image
 
-from gridgov.appeals.models import Appeal, AppealEvent, Channel, Status
+from gridgov.appeals.caches import invalidate
+from gridgov.appeals.models import Appeal, AppealEvent, Category, Channel, Status
 from gridgov.open311.services import apikey_revoke
 
 BASE = "/open311/v2"
@@ -171,6 +172,22 @@ def test_service_definition_lists_attributes_from_extra_fields(client, o311):
 def test_unknown_service_definition_is_404_in_both_formats(client, o311):
     assert "nope" in assert_errors_json(client.get(f"{BASE}/services/nope.json"), 404)
     assert_errors_xml(client.get(f"{BASE}/services/nope.xml"), 404)
+
+
+@pytest.mark.django_db
+def test_a_category_that_groups_others_is_not_a_service(client, o311):
+    # "road" holds road.pothole and road.light: the service list leaves it out, so neither
+    # its definition nor a request filed under it is served.
+    assert "road" not in [s["service_code"] for s in body(client.get(f"{BASE}/services.json"))]
+    assert "road" in assert_errors_json(client.get(f"{BASE}/services/road.json"), 404)
+    assert "service_code" in assert_errors_json(
+        post(client, key=o311.clear, service_code="road", description="路面问题", **IN_A), 400
+    )
+    assert not Appeal.objects.exists()
+    # Once its sub-categories are retired, it is a service again.
+    Category.objects.filter(parent=o311.top).update(is_active=False)
+    invalidate()
+    assert client.get(f"{BASE}/services/road.json").status_code == 200
 
 
 @pytest.mark.django_db
