@@ -206,6 +206,32 @@ def test_every_string_in_the_code_is_in_the_english_catalogue(tmp_path, settings
     )
 
 
+# What a template may hold outside its translate tags: comments, and Chinese only inside
+# {% translate "…" %}, {% blocktranslate %}…{% endblocktranslate %} or _("…").
+TRANSLATED_OR_COMMENT = [
+    re.compile(pattern, re.S)
+    for pattern in (
+        r"\{%\s*comment\s*%\}.*?\{%\s*endcomment\s*%\}",
+        r"\{#.*?#\}",
+        r"\{%\s*blocktranslate\b.*?\{%\s*endblocktranslate\s*%\}",
+        r"\{%\s*translate\s+(\"[^\"]*\"|'[^']*').*?%\}",
+        r"_\((\"[^\"]*\"|'[^']*')\)",
+    )
+]
+
+
+def test_no_template_shows_chinese_outside_a_translate_tag():
+    found = []
+    for path in sorted(LOCALE_DIR.parent.rglob("templates/**/*.html")):
+        text = path.read_text(encoding="utf-8")
+        for pattern in TRANSLATED_OR_COMMENT:
+            text = pattern.sub("", text)
+        found += [
+            f"{path.name}: {line.strip()[:120]}" for line in text.splitlines() if CJK.search(line)
+        ]
+    assert not found, "Chinese text that English pages would show as is:\n" + "\n".join(found)
+
+
 # Names makemessages (xgettext) extracts from Python; another alias hides strings from it.
 EXTRACTED_NAMES = {
     "_",
