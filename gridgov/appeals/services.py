@@ -395,6 +395,7 @@ def appeal_intake(
     idempotency_key: str | None = None,
     photos: Iterable[Any] = (),
     region: Region | None = None,
+    details: Iterable[str] = (),
 ) -> Appeal:
     """受理: record a new appeal (status ``received``) from any channel.
 
@@ -404,6 +405,8 @@ def appeal_intake(
     placed at the district for the operator to place). The same ``idempotency_key``
     returns the first appeal, never a second case. Photos are checked (JPEG/PNG, ≤ 8 MB)
     and stored without metadata. The deadline is computed from the category's time limit.
+    ``details`` (checked lines such as an Open311 client's attributes) are kept after the
+    description, under 【附加信息】; the length limit is the description's own.
     The returned appeal carries ``duplicate_candidates``: the ids of open appeals of the same
     category within 100 m and 48 h, best match first, also recorded in the intake event.
     Errors: ValidationFailed (field named), PermissionDenied.
@@ -426,6 +429,7 @@ def appeal_intake(
             idempotency_key=idempotency_key or None,
             photos=photos,
             region=region,
+            details=details,
         )
     except DomainError:
         # A replay answers with the first appeal even when the input no longer passes
@@ -464,6 +468,7 @@ def _intake(
     idempotency_key: str | None,
     photos: Iterable[Any],
     region: Region | None,
+    details: Iterable[str],
 ) -> Appeal:
     """The new appeal, or the first one with the same idempotency key: the key is not
     looked up first; the unique index refuses a second row (also under concurrency) and
@@ -475,6 +480,9 @@ def _intake(
     if category is None or not category.is_active:
         raise ValidationFailed(_("请选择有效的诉求分类"), field="category")
     description = _require_text(description, "description", _("诉求内容"), MAX_DESCRIPTION)
+    details = [_no_nul(line, "description") for line in details]
+    if details:
+        description = f"{description}\n【附加信息】{'；'.join(details)}"
     priority = priority or category.default_priority
     if priority not in PRIORITIES:
         raise ValidationFailed(_("紧急程度无效"), field="priority")

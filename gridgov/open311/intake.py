@@ -175,14 +175,11 @@ def open311_intake(
     if len(address) > 255:
         raise ValidationFailed(_("address_string 不能超过255个字符"), field="address_string")
     lines = check_attributes(category, attributes)
-    text = description.strip() or category.name
-    extra = list(lines)
+    details = list(lines)
     if email:
-        extra.append(f"电子邮箱: {email[:128]}")
+        details.append(f"电子邮箱: {email[:128]}")
     if media_url:
-        extra.append(f"图片链接: {media_url[:500]}")
-    if extra:
-        text = text + "\n【附加信息】" + "；".join(extra)
+        details.append(f"图片链接: {media_url[:500]}")
     if len(phone) > 20:
         raise ValidationFailed(_("phone 不能超过20个字符"), field="phone")
     reporter_name = f"{last_name}{first_name}".strip()[:64]
@@ -190,7 +187,8 @@ def open311_intake(
         actor=actor,
         channel=Channel.API,
         category=category,
-        description=text,
+        description=description.strip() or category.name,
+        details=details,
         priority=category.default_priority,
         latitude=latitude,
         longitude=longitude,

@@ -358,6 +358,29 @@ def test_multivalue_and_datetime_attributes_pass_their_definition(client, o311):
 
 
 @pytest.mark.django_db
+def test_the_description_limit_counts_the_residents_text_alone(client, o311):
+    # Attributes and e-mail are kept after the description; they do not eat into its 2,000.
+    text = "坑" * 2000
+    response = post(
+        client,
+        key=o311.clear,
+        service_code="road.pothole",
+        description=text,
+        email="zhang@example.cn",
+        **IN_A,
+        **{"attribute[size]": "30"},
+    )
+    assert response.status_code == 201, response.content
+    stored = Appeal.objects.get().description
+    assert stored.startswith(text + "\n【附加信息】")
+    assert "坑洞直径(厘米): 30" in stored and "zhang@example.cn" in stored
+    too_long = post(
+        client, key=o311.clear, service_code="road.light", description=text + "坑", **IN_A
+    )
+    assert "description" in assert_errors_json(too_long, 400)
+
+
+@pytest.mark.django_db
 def test_point_outside_grids_with_address_is_placed_at_the_keys_scope(client, o311, territory):
     response = post(
         client,
