@@ -961,13 +961,19 @@ def appeal_close(*, actor: Any, appeal: Appeal | int, note: str = "") -> Appeal:
             data={"on_time": row.deadline is None or now <= row.deadline},
             at=now,
         )
-        _tell_reporters(
-            row,
-            kind=NotificationKind.OUTCOME,
-            text=_("您反映的问题已办结：%(result)s") % {"result": row.result[:80]},
-            dedupe=f"outcome:{row.pk}:{row.reopened_count}",
-        )
+        _tell_outcome(row)
     return row
+
+
+def _tell_outcome(row: Appeal) -> None:
+    """The closed case's outcome to its reporter and every merged duplicate's reporter,
+    once per closure (a reporter already told is not told again)."""
+    _tell_reporters(
+        row,
+        kind=NotificationKind.OUTCOME,
+        text=_("您反映的问题已办结：%(result)s") % {"result": row.result[:80]},
+        dedupe=f"outcome:{row.pk}:{row.reopened_count}",
+    )
 
 
 def appeal_reopen(
@@ -1386,7 +1392,8 @@ def appeal_merge(
 ) -> Appeal:
     """合并: fold duplicates into ``appeal`` (the primary). Each duplicate becomes ``merged``
     with ``duplicate_of`` set (its own duplicates move along); their reporters get the
-    primary's outcome; rates count the primary only. Needs APPEAL_DISPATCH."""
+    primary's outcome (at once if it is already closed); rates count the primary only.
+    Needs APPEAL_DISPATCH."""
     primary_id = _get_appeal_id(appeal)
     dup_ids = sorted({_get_appeal_id(d) for d in duplicates})
     if any(valid_pk(pk) is None for pk in [primary_id, *dup_ids]):
@@ -1434,6 +1441,9 @@ def appeal_merge(
             note=note,
             data={"duplicates": dup_ids},
         )
+        if primary.status == Status.CLOSED:
+            # Already settled: the duplicates' reporters hear its outcome now.
+            _tell_outcome(primary)
     return primary
 
 

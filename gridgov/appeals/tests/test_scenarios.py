@@ -224,6 +224,40 @@ def test_a4_twelve_lift_reports_merged_all_told_counted_once(
     assert total.received == 1 and total.closed == 1
 
 
+def test_a_report_merged_into_a_closed_case_hears_its_outcome_once(
+    personas, cats, territory, django_capture_on_commit_callbacks
+):
+    p = personas
+
+    def report(phone: str) -> Appeal:
+        return s.appeal_intake(
+            actor=None,
+            channel=Channel.SELF_SERVICE,
+            category=cats.lift,
+            description="3号楼电梯坏了",
+            latitude=34.7550,
+            longitude=114.3550,
+            reporter_phone=phone,
+        )
+
+    first, early = report("13900000001"), report("13900000002")
+    s.appeal_merge(actor=p.operator, appeal=first, duplicates=[early])
+    s.appeal_register(actor=p.operator, appeal=first)
+    s.appeal_dispatch(actor=p.operator, appeal=first, grid=territory.grid_a)
+    s.appeal_accept(actor=p.grid_worker, appeal=first)
+    s.appeal_handle(actor=p.grid_worker, appeal=first, result="电梯已修复")
+    s.appeal_verify(actor=p.worker_a, appeal=first, rating=Rating.SATISFIED, resolved=True)
+    s.appeal_close(actor=p.worker_a, appeal=first)
+    late = report("13900000003")
+    LoggingChannel.sent.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        s.appeal_merge(actor=p.operator, appeal=first, duplicates=[late])
+    # Only the late reporter is told now; the two told at closure are not told twice.
+    told = [m["recipient"] for m in LoggingChannel.sent if "已办结" in m["text"]]
+    assert told == ["13900000003"]
+    assert OutboxMessage.objects.filter(dedupe_key__startswith="outcome:").count() == 3
+
+
 def test_a5_anonymous_self_service_track_and_rate(personas, cats, territory):
     p = personas
     appeal = s.appeal_intake(
