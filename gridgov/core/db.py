@@ -4,6 +4,7 @@ path on every other backend (SQLite, the embedded default). CI runs the suite on
 
 from __future__ import annotations
 
+import statistics
 from contextlib import nullcontext
 from datetime import UTC
 from functools import cache
@@ -11,7 +12,9 @@ from typing import Any
 
 import orjson
 from django.db import connections, router, transaction
-from django.db.models import DateField, Field, Model
+from django.db.backends.signals import connection_created
+from django.db.models import Aggregate, DateField, Field, FloatField, Func, Model
+from django.dispatch import receiver
 
 MAX_PK = 2**63 - 1
 
@@ -162,3 +165,64 @@ def local_isoformat(value: Any, tz: Any) -> str | None:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(tz).isoformat(timespec="seconds")
+
+
+class HoursBetween(Func):
+    """Hours from ``start`` to ``end`` (two datetime expressions), as a float."""
+
+    output_field = FloatField()
+
+    def __init__(self, start: Any, end: Any) -> None:
+        super().__init__(end, start)
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(
+            compiler,
+            connection,
+            template="EXTRACT(EPOCH FROM (%(expressions)s)) / 3600.0",
+            arg_joiner=" - ",
+            **extra,
+        )
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(
+            compiler,
+            connection,
+            template="(julianday(%(expressions)s)) * 24.0",
+            arg_joiner=") - julianday(",
+            **extra,
+        )
+
+
+class Median(Aggregate):
+    """The median of an expression, as ``statistics.median`` takes it (the mean of the two
+    middle values for an even count): percentile_cont on PostgreSQL; on SQLite an aggregate
+    function of our own (``_SQLiteMedian``), registered on every new connection."""
+
+    output_field = FloatField()
+    template = "percentile_cont(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        # On the copy's template, not as an argument: Aggregate.as_sql passes its own
+        # template along when there is a filter.
+        median = self.copy()
+        median.template = "gridgov_median(%(expressions)s)"
+        return median.as_sql(compiler, connection, **extra)
+
+
+class _SQLiteMedian:
+    def __init__(self) -> None:
+        self.values: list[float] = []
+
+    def step(self, value: float | None) -> None:
+        if value is not None:
+            self.values.append(value)
+
+    def finalize(self) -> float | None:
+        return statistics.median(self.values) if self.values else None
+
+
+@receiver(connection_created)
+def _add_sqlite_functions(sender: Any, connection: Any, **kwargs: Any) -> None:
+    if connection.vendor == "sqlite":
+        connection.connection.create_aggregate("gridgov_median", 1, _SQLiteMedian)

@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 import statistics
 
 import pytest
+from django.utils import timezone
 
 from gridgov.appeals import selectors as sel
 from gridgov.appeals import services as s
-from gridgov.appeals.models import RateSettings, Rating
-from gridgov.appeals.tests.helpers import frozen, local, new_appeal
+from gridgov.appeals.models import (
+    OPEN_STATUSES,
+    Appeal,
+    Category,
+    Channel,
+    RateSettings,
+    Rating,
+    Status,
+)
+from gridgov.appeals.tests.helpers import frozen, local, new_appeal, superuser
+from gridgov.territory.models import Region, RegionKind
 
 
 @pytest.fixture
@@ -119,3 +130,111 @@ def test_rates_agree_with_history_rows(personas, fixture_cases):
         assert appeal.closed_at == (close.at if close else appeal.closed_at)
         reopens = AppealEvent.objects.filter(appeal=appeal, action=Action.REOPEN).count()
         assert appeal.reopened_count == reopens
+
+
+def reference_counts(rows, group_by, now, response_hours):
+    """The rates' counters by walking the rows one by one: the definition in FORMULAS,
+    written the plain way, for the database's GROUP BY to be held to."""
+    groups: dict = {}
+    for a in rows:
+        if a.status == Status.MERGED:
+            continue
+        if group_by == "region":
+            key = a.region_id
+        elif group_by == "department":
+            key = a.assigned_department_id
+        elif group_by == "category":
+            key = a.category.parent_id or a.category_id
+        elif group_by == "month":
+            key = f"{timezone.localtime(a.created_at):%Y-%m}"
+        else:
+            key = None
+        c = groups.setdefault(key, {"hours": []} | dict.fromkeys(COUNTERS, 0))
+        c["received"] += 1
+        if a.status in (Status.REJECTED, Status.WITHDRAWN):
+            continue
+        c["valid"] += 1
+        limit = dt.timedelta(hours=response_hours.get(a.district_id, 24))
+        if a.responded_at is not None and a.responded_at - a.created_at <= limit:
+            c["responded"] += 1
+        if a.rating:
+            c["rated"] += 1
+            c["resolved"] += bool(a.resolved)
+            c["satisfied"] += a.rating == Rating.SATISFIED
+            c["basic"] += a.rating == Rating.BASIC
+            c["unsatisfied"] += a.rating == Rating.UNSATISFIED
+        if a.status == Status.CLOSED and a.closed_at is not None:
+            c["closed"] += 1
+            c["closed_on_time"] += a.deadline is None or a.closed_at <= a.deadline
+            c["hours"].append((a.closed_at - a.created_at).total_seconds() / 3600)
+        elif a.deadline is not None and a.deadline < now and a.status in OPEN_STATUSES:
+            c["overdue_open"] += 1
+        if a.handled_at is not None:
+            c["handled"] += 1
+            c["reworked"] += a.reopened_count > 0
+    return {
+        key: {k: v for k, v in c.items() if k != "hours"}
+        | {"median_hours": round(statistics.median(c["hours"]), 2) if c["hours"] else None}
+        for key, c in groups.items()
+    }
+
+
+COUNTERS = (
+    *("received", "valid", "responded", "rated", "resolved", "satisfied", "basic"),
+    *("unsatisfied", "closed", "closed_on_time", "handled", "reworked", "overdue_open"),
+)
+
+
+def test_counts_in_the_database_match_a_row_by_row_walk(territory, cats):
+    """Random cases over two districts, one with a 48-hour response limit: every grouping
+    and the total agree with the plain walk."""
+    rng = random.Random(7)
+    other = Region.objects.create(code="410211", name="祥符区", kind=RegionKind.DISTRICT)
+    other_comm = Region.objects.create(
+        code="410211001001", name="祥符社区", kind=RegionKind.COMMUNITY, parent=other
+    )
+    RateSettings.objects.create(district=other, response_hours=48)
+    regions = [territory.comm_a, territory.comm_b, territory.comm_c, other_comm]
+    categories = list(Category.objects.filter(district=territory.district))
+    t0 = local(2026, 3, 1, 0, 0)
+    now = local(2026, 4, 20, 12, 0)
+    rows = []
+    for i in range(160):
+        created = t0 + dt.timedelta(minutes=rng.randrange(60 * 24 * 45))
+        status = rng.choice(Status.values)
+        hours = lambda: dt.timedelta(hours=rng.uniform(0.5, 300))  # noqa: E731
+        a = Appeal(
+            region=rng.choice(regions),
+            category=rng.choice(categories),
+            channel=Channel.HOTLINE,
+            description=f"第{i}件",
+            status=status,
+            created_at=created,
+            deadline=rng.choice([None, created + hours()]),
+            responded_at=rng.choice([None, created + dt.timedelta(hours=rng.uniform(0, 60))]),
+            closed_at=created + hours() if status == Status.CLOSED else None,
+            handled_at=rng.choice([None, created + hours()]),
+            rating=rng.choice(["", *Rating.values]),
+            resolved=rng.choice([None, True, False]),
+            reopened_count=rng.choice([0, 0, 1, 2]),
+            assigned_department=rng.choice([None, territory.dept]),
+        )
+        a.fill_derived()
+        a.save()
+        rows.append(a)
+    actor = superuser()
+    hours_by_district = {other.pk: 48}
+    for group_by in ("none", "region", "department", "category", "month"):
+        result = sel.appeal_stats(
+            actor=actor, group_by=group_by, start=t0, end=now, now=now, period=None
+        )
+        expected = reference_counts(rows, group_by, now, hours_by_district)
+        got = {
+            (None if group_by == "none" else r.key): {
+                k: getattr(r, k) for k in (*COUNTERS, "median_hours")
+            }
+            for r in (result["rows"] if group_by != "none" else [result["total"]])
+        }
+        assert got == expected, group_by
+        total = reference_counts(rows, "none", now, hours_by_district)[None]
+        assert {k: getattr(result["total"], k) for k in total} == total
