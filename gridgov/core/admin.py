@@ -6,7 +6,10 @@ from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.formats import date_format
+from django.utils.translation import gettext_lazy as _
 
+from gridgov.core.models import Holiday
 from gridgov.core.scope import scope_queryset
 
 
@@ -22,3 +25,19 @@ class ScopedAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> Any:
         return scope_queryset(super().get_queryset(request), request.user, field=self.scope_field)
+
+
+@admin.register(Holiday)
+class HolidayAdmin(admin.ModelAdmin):
+    """The holiday table (seeded from chinese-calendar): years it does not know yet, or a
+    local change, are entered here; deadlines use the change at once."""
+
+    list_display = ("date", "weekday", "name", "is_working_day")
+    list_filter = ("is_working_day",)
+    date_hierarchy = "date"
+    search_fields = ("name",)
+    ordering = ("-date",)
+
+    @admin.display(description=_("星期"))
+    def weekday(self, obj: Holiday) -> str:
+        return date_format(obj.date, "l")

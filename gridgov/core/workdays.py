@@ -113,16 +113,28 @@ def add_calendar_hours(start: dt.datetime, hours: float) -> dt.datetime:
     return start + dt.timedelta(hours=hours)
 
 
-def seed_holidays(years: list[int]) -> int:
-    """Fill the holiday table from chinese-calendar for ``years``; returns rows written.
-
-    Rows already present (perhaps edited by an admin) are left as they are.
-    """
+def known_holiday_years(start: int = 2004) -> list[int]:
+    """The years from ``start`` whose holidays chinese-calendar knows (it starts at 2004 and
+    learns each coming year when the State Council publishes it, usually in November)."""
     import chinese_calendar
 
-    from gridgov.core.models import Holiday
+    years = []
+    year = start
+    while True:
+        try:
+            chinese_calendar.get_holiday_detail(dt.date(year, 6, 30))
+        except NotImplementedError:
+            break
+        years.append(year)
+        year += 1
+    return years
 
-    existing = set(Holiday.objects.filter(date__year__in=years).values_list("date", flat=True))
+
+def holiday_rows(years: list[int]) -> list[tuple[dt.date, bool, str]]:
+    """(date, is_working_day, name) of each day of ``years`` that chinese-calendar sets
+    apart from the Monday–Friday rule: holidays on weekdays, adjusted working weekends."""
+    import chinese_calendar
+
     rows = []
     for year in years:
         day = dt.date(year, 1, 1)
@@ -132,10 +144,26 @@ def seed_holidays(years: list[int]) -> int:
             except NotImplementedError:
                 break
             working = not on_holiday
-            if working != (day.weekday() < 5) and day not in existing:
+            if working != (day.weekday() < 5):
                 label = chinese_calendar.Holiday(name).chinese if name else ""
-                rows.append(Holiday(date=day, is_working_day=working, name=label or ""))
+                rows.append((day, working, label or ""))
             day += dt.timedelta(days=1)
+    return rows
+
+
+def seed_holidays(years: list[int]) -> int:
+    """Fill the holiday table from chinese-calendar for ``years``; returns rows written.
+
+    Rows already present (perhaps edited by an admin) are left as they are.
+    """
+    from gridgov.core.models import Holiday
+
+    existing = set(Holiday.objects.filter(date__year__in=years).values_list("date", flat=True))
+    rows = [
+        Holiday(date=day, is_working_day=working, name=name)
+        for day, working, name in holiday_rows(years)
+        if day not in existing
+    ]
     Holiday.objects.bulk_create(rows)
     invalidate()
     return len(rows)

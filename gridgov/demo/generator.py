@@ -898,21 +898,6 @@ class _Builder:
         return result
 
 
-def _known_holiday_years(start: int) -> list[int]:
-    import chinese_calendar
-
-    years = []
-    year = start
-    while True:
-        try:
-            chinese_calendar.get_holiday_detail(dt.date(year, 6, 30))
-        except NotImplementedError:
-            break
-        years.append(year)
-        year += 1
-    return years
-
-
 def generate(*, seed: int = 1, scale: float = 1.0, today: dt.date | None = None) -> DemoResult:
     """Build the demo district in one transaction; returns the district, counts and logins.
 
@@ -925,7 +910,7 @@ def generate(*, seed: int = 1, scale: float = 1.0, today: dt.date | None = None)
     from django.utils import timezone
 
     from gridgov.appeals.services import seed_default_categories
-    from gridgov.core.workdays import seed_holidays
+    from gridgov.core.workdays import known_holiday_years, seed_holidays
     from gridgov.demo.appeals import HISTORY_DAYS, build_appeals, history_end
 
     if scale <= 0:
@@ -934,7 +919,7 @@ def generate(*, seed: int = 1, scale: float = 1.0, today: dt.date | None = None)
     first_year = (today - dt.timedelta(days=HISTORY_DAYS)).year
     with transaction.atomic():
         result = _Builder(seed=seed, scale=scale, today=today).build()
-        result.counts["holidays"] = seed_holidays(_known_holiday_years(first_year))
+        result.counts["holidays"] = seed_holidays(known_holiday_years(first_year))
         result.counts["appeal_categories"] = len(seed_default_categories(district=result.district))
         result.counts.update(
             build_appeals(district=result.district, seed=seed, scale=scale, end=history_end(today))
