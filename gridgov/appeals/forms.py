@@ -201,8 +201,13 @@ class GridReportForm(PointMixin, CategoryFormMixin, forms.Form):
     channel = forms.ChoiceField(
         label=_("来源"),
         choices=[
-            (Channel.GRID_PATROL, Channel.GRID_PATROL.label),
-            (Channel.DOORSTEP, Channel.DOORSTEP.label),
+            (c, c.label)
+            for c in (
+                Channel.GRID_PATROL,
+                Channel.DOORSTEP,
+                Channel.MEETING,
+                Channel.REPRESENTATIVE,
+            )
         ],
         initial=Channel.GRID_PATROL,
         required=False,
@@ -259,6 +264,17 @@ class HotlineForm(PointMixin, CategoryFormMixin, forms.Form):
     longitude = forms.FloatField(label=_("经度"), required=False)
     description = forms.CharField(
         label=_("诉求内容"), max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    # A matter raised at a station, a deliberation meeting or by a representative is
+    # registered here too, under its own channel.
+    channel = forms.ChoiceField(
+        label=_("来源渠道"),
+        choices=[
+            (c, c.label)
+            for c in (Channel.HOTLINE, Channel.DOORSTEP, Channel.MEETING, Channel.REPRESENTATIVE)
+        ],
+        initial=Channel.HOTLINE,
+        required=False,
     )
     register = forms.BooleanField(label=_("同时立案"), required=False, initial=True)
     target = forms.ChoiceField(label=_("立即派遣至（可选）"), required=False)

@@ -391,7 +391,7 @@ def hotline(request: HttpRequest) -> HttpResponse:
                     target = f.resolve_target(d["target"], request.user) if d["target"] else None
                     appeal = svc.appeal_intake(
                         actor=request.user,
-                        channel=Channel.HOTLINE,
+                        channel=d["channel"] or Channel.HOTLINE,
                         category=d["category"],
                         description=d["description"],
                         priority=d["priority"] or None,

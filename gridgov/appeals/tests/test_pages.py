@@ -389,6 +389,35 @@ def test_hotline_registers_and_dispatches_in_one_submission(personas, cats, terr
     assert appeal.tracking_code in text(client.get(response["Location"]))
 
 
+@pytest.mark.parametrize(
+    ("page", "user", "channel"),
+    [
+        ("appeals:hotline", "operator", Channel.MEETING),
+        ("appeals:hotline", "worker_a", Channel.REPRESENTATIVE),
+        ("appeals:grid_report", "grid_worker", Channel.MEETING),
+        ("appeals:grid_report", "grid_worker", Channel.REPRESENTATIVE),
+    ],
+)
+def test_meeting_and_representative_matters_are_registered_under_their_channel(
+    personas, cats, territory, page, user, channel
+):
+    client = as_user(getattr(personas, user))
+    assert f'value="{channel}"' in text(client.get(reverse(page)))
+    response = client.post(
+        reverse(page),
+        {
+            "category": cats.sanitation.pk,
+            "description": "议事会上居民提出：垃圾清运不及时",
+            "latitude": POINT_A[0],
+            "longitude": POINT_A[1],
+            "register": "on",
+            "channel": channel,
+        },
+    )
+    assert response.status_code == 302, text(response)[:2000]
+    assert Appeal.objects.get().channel == channel
+
+
 def test_hotline_bad_input_changes_nothing_and_keeps_typing(personas, cats, territory):
     client = as_user(personas.operator)
     response = client.post(
