@@ -225,7 +225,7 @@ class CandidateOut(Schema):
     id: int
     tracking_code: str
     description: str
-    distance_m: float
+    distance_m: float | None = Field(None, description="距离（米）；无坐标时按所属社区查重，为空")
     similarity: float
     created_at: dt.datetime
 
@@ -463,14 +463,7 @@ def detail(request: HttpRequest, appeal_id: int) -> Any:
 @router.get("/{int:appeal_id}/duplicates", response=list[CandidateOut], summary="疑似重复件")
 def duplicates(request: HttpRequest, appeal_id: int) -> Any:
     appeal = sel.appeal_get(actor=request.user, appeal_id=appeal_id)
-    found = sel.appeal_duplicate_candidates(
-        category=appeal.category,
-        latitude=appeal.latitude,
-        longitude=appeal.longitude,
-        description=appeal.description,
-        at=appeal.created_at,
-        exclude_id=appeal.pk,
-    )
+    found = sel.duplicates_of(appeal)
     visible = set(
         sel.appeal_list(actor=request.user)
         .filter(pk__in=[c.pk for c in found])

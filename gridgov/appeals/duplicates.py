@@ -19,6 +19,7 @@ from typing import Any
 from django.db import connections
 
 from gridgov.appeals.models import OPEN_STATUSES, Appeal, Category, Status, neighbour_cells
+from gridgov.core.scope import subtree_q
 
 RADIUS_M = 100.0
 # Columns read per row in the look-up: enough to measure and compare, nothing to convert.
@@ -112,11 +113,6 @@ def stored_tokens(text: str) -> str:
     return " ".join(tokens(text))
 
 
-def similarities(text: str, others: list[str]) -> list[float]:
-    """Cosine similarity of ``text`` to each of ``others`` (see ``token_similarities``)."""
-    return token_similarities(tokens(text), [tokens(t) for t in others])
-
-
 def token_similarities(query: Iterable[str], others: list[Iterable[str]]) -> list[float]:
     """Cosine similarity of the token list ``query`` to each of ``others``: TF-IDF with
     smoothed IDF (as scikit-learn's TfidfVectorizer computes it), in plain Python because
@@ -154,19 +150,32 @@ def ranked_candidates(
     exclude_id: int | None = None,
     limit: int = 20,
     description_tokens: str | None = None,
-) -> list[tuple[int, float, float]]:
+    region_path: str | None = None,
+) -> list[tuple[int, float | None, float]]:
     """(id, distance in metres, similarity) of the open appeals of ``category`` within 100 m
     and 48 h of (``latitude``, ``longitude``, ``at``): best text match first, then nearest,
     then oldest (lowest id). No model instances: intake needs only the ids.
 
-    Without a point there is nothing to compare and the answer is empty. Merged appeals are
-    never proposed (their primary is). ``description_tokens`` (``stored_tokens`` of the
-    description) saves segmenting it again when the caller already has it. Not scoped:
-    intake runs it before anyone "owns" the case; callers show the result only to operators
-    in whose jurisdiction the rows lie.
+    Without a point (a caller who gave an address and a community): those in the region
+    ``region_path`` (its subtree) within the 48 h, distance None, best text match first,
+    then newest; without either, nothing. Merged appeals are never proposed (their primary
+    is). ``description_tokens`` (``stored_tokens`` of the description) saves segmenting it
+    again when the caller already has it. Not scoped: intake runs it before anyone "owns"
+    the case; callers show the result only to operators in whose jurisdiction the rows lie.
     """
     if latitude is None or longitude is None:
-        return []
+        if not region_path:
+            return []
+        return _in_region(
+            category=category,
+            region_path=region_path,
+            at=at,
+            exclude_id=exclude_id,
+            limit=limit,
+            query=description_tokens
+            if description_tokens is not None
+            else stored_tokens(description),
+        )
     connection = connections[Appeal.objects.db]
     adapt = connection.ops.adapt_datetimefield_value  # SQLite stores UTC text
     with connection.cursor() as cursor:
@@ -198,6 +207,36 @@ def ranked_candidates(
     return found[:limit]
 
 
+def _in_region(
+    *,
+    category: Category,
+    region_path: str,
+    at: dt.datetime,
+    exclude_id: int | None,
+    limit: int,
+    query: str,
+) -> list[tuple[int, float | None, float]]:
+    rows = list(
+        Appeal.objects.filter(
+            subtree_q("region_path", region_path),
+            category=category,
+            status__in=OPEN_UNMERGED,
+            created_at__range=(at - WINDOW, at + WINDOW),
+        )
+        .exclude(pk=exclude_id)
+        .order_by("-created_at", "-pk")
+        .values_list("pk", "description_tokens", "description")[:MAX_CANDIDATES]
+    )
+    if not rows:
+        return []
+    scores = token_similarities(
+        query.split(), [(terms or stored_tokens(text)).split() for _pk, terms, text in rows]
+    )
+    found = [(pk, None, round(score, 3)) for (pk, _t, _d), score in zip(rows, scores, strict=True)]
+    found.sort(key=lambda r: -r[2])  # stable: newest first among equals
+    return found[:limit]
+
+
 def appeal_duplicate_candidates(**criteria: Any) -> list[Appeal]:
     """The appeals ``ranked_candidates(**criteria)`` finds, in its order, each carrying
     ``distance_m`` and ``similarity``."""
@@ -210,3 +249,17 @@ def appeal_duplicate_candidates(**criteria: Any) -> list[Appeal]:
             row.distance_m, row.similarity = d, score
             found.append(row)
     return found
+
+
+def duplicates_of(appeal: Appeal) -> list[Appeal]:
+    """The candidates ``appeal_duplicate_candidates`` finds for an appeal already taken:
+    around its point, or in its region when it has none (not scoped)."""
+    return appeal_duplicate_candidates(
+        category=appeal.category,
+        latitude=appeal.latitude,
+        longitude=appeal.longitude,
+        description=appeal.description,
+        at=appeal.created_at,
+        exclude_id=appeal.pk,
+        region_path=appeal.region_path,
+    )

@@ -33,7 +33,10 @@ from django.utils.translation import gettext_lazy
 
 from gridgov.accounts import capabilities as caps
 from gridgov.appeals.deadlines import deadline_colour  # noqa: F401  (re-exported for pages)
-from gridgov.appeals.duplicates import appeal_duplicate_candidates  # noqa: F401  (re-exported)
+from gridgov.appeals.duplicates import (  # noqa: F401  (re-exported)
+    appeal_duplicate_candidates,
+    duplicates_of,
+)
 from gridgov.appeals.models import (
     OPEN_STATUSES,
     TRACKING_ALPHABET,

@@ -518,6 +518,8 @@ def _intake(
             description=description,
             description_tokens=terms,
             at=now,
+            # Without a point: the community the operator chose.
+            region_path=place.path if region is not None else None,
         )
     ]
     authenticated = _authenticated(actor)

@@ -32,8 +32,7 @@ from gridgov.appeals import forms as f
 from gridgov.appeals import selectors as sel
 from gridgov.appeals import services as svc
 from gridgov.appeals.deadlines import deadline_colour
-from gridgov.appeals.duplicates import WINDOW as DUPLICATE_WINDOW
-from gridgov.appeals.duplicates import appeal_duplicate_candidates, similarities
+from gridgov.appeals.duplicates import appeal_duplicate_candidates, duplicates_of
 from gridgov.appeals.models import (
     FINAL_STATUSES,
     TRANSITIONS,
@@ -433,33 +432,6 @@ def _scoped_candidates(user: Any, candidates: list[Appeal]) -> list[Appeal]:
     return [c for c in candidates if in_scope(user, c.region_path)]
 
 
-def _candidates_in_region(
-    user: Any, *, category: Any, region: Any, description: str
-) -> list[Appeal]:
-    """Without a point (a caller who gives an address): open cases of the category in the
-    same community in the last 48 h, best text match first (scoped by the selector)."""
-    since = timezone.now() - DUPLICATE_WINDOW
-    rows = list(
-        sel.appeal_list(
-            actor=user, category=category.pk, region_path=region.path, open_only=True
-        ).filter(created_at__gte=since)[:50]
-    )
-    if not rows:
-        return []
-    for row in rows:
-        row.distance_m = None
-    if description.strip():
-        for row, score in zip(
-            rows, similarities(description, [r.description for r in rows]), strict=True
-        ):
-            row.similarity = round(score, 3)
-    else:
-        for row in rows:
-            row.similarity = 0.0
-    rows.sort(key=lambda r: -r.similarity)
-    return rows[:20]
-
-
 @login_required
 @require_GET
 def hotline_duplicates(request: HttpRequest) -> HttpResponse:
@@ -483,7 +455,8 @@ def hotline_duplicates(request: HttpRequest) -> HttpResponse:
         region = Region.objects.filter(pk=region_pk).first()
     if category is None:
         hint = _("选择分类后自动查重")
-    elif lat is not None and lng is not None:
+    elif (lat is not None and lng is not None) or region is not None:
+        # Around the point, or (an address only) in the chosen community.
         candidates = _scoped_candidates(
             request.user,
             appeal_duplicate_candidates(
@@ -492,11 +465,8 @@ def hotline_duplicates(request: HttpRequest) -> HttpResponse:
                 longitude=lng,
                 description=g.get("description", ""),
                 at=timezone.now(),
+                region_path=region.path if region is not None else None,
             ),
-        )
-    elif region is not None:
-        candidates = _candidates_in_region(
-            request.user, category=category, region=region, description=g.get("description", "")
         )
     else:
         hint = _("选择社区或填写坐标后自动查重（同类、48 小时内）")
@@ -765,14 +735,7 @@ def _detail_page(
     if appeal.status not in FINAL_STATUSES:
         candidates = _scoped_candidates(
             user,
-            appeal_duplicate_candidates(
-                category=appeal.category,
-                latitude=appeal.latitude,
-                longitude=appeal.longitude,
-                description=appeal.description,
-                at=appeal.created_at,
-                exclude_id=appeal.pk,
-            ),
+            duplicates_of(appeal),
         )
     timeline = sel.appeal_timeline(actor=user, appeal=appeal)
     for e in timeline:
@@ -844,14 +807,7 @@ def merge(request: HttpRequest, pk: int) -> HttpResponse:
     appeal = sel.appeal_get(actor=request.user, appeal_id=pk)
     candidates = _scoped_candidates(
         request.user,
-        appeal_duplicate_candidates(
-            category=appeal.category,
-            latitude=appeal.latitude,
-            longitude=appeal.longitude,
-            description=appeal.description,
-            at=appeal.created_at,
-            exclude_id=appeal.pk,
-        ),
+        duplicates_of(appeal),
     )
     form = f.MergeForm(request.POST, candidates=candidates)
     status = 400

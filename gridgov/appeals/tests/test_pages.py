@@ -591,6 +591,40 @@ def test_merge_duplicates_from_detail(personas, cats, appeal_a):
     assert dup.status == Status.MERGED and dup.duplicate_of_id == appeal_a.pk
 
 
+def test_address_only_reports_of_one_place_are_proposed_and_merged(personas, cats, territory):
+    # Two callers give an address in community A, no point: the second is proposed as a
+    # duplicate of the first at intake, on its detail page and in the API, and merges.
+    client = as_user(personas.operator)
+
+    def call(description: str) -> Appeal:
+        before = set(Appeal.objects.values_list("pk", flat=True))
+        response = client.post(
+            reverse("appeals:hotline"),
+            {
+                "category": cats.sanitation.pk,
+                "region": territory.comm_a.pk,
+                "address": "47.49号院3号楼",
+                "description": description,
+                "register": "on",
+            },
+        )
+        assert response.status_code == 302, text(response)[:2000]
+        return Appeal.objects.exclude(pk__in=before).get()
+
+    first = call("3号楼门口垃圾堆了两天没人清运")
+    second = call("3号楼门口垃圾没人清运")
+    intake = second.events.get(action=Action.INTAKE)
+    assert intake.data["duplicate_candidates"] == [first.pk]
+    page = text(client.get(reverse("appeals:detail", args=[second.pk])))
+    assert first.tracking_code in page and "合并到本件" in page
+    api = as_user(personas.operator).get(f"/api/v1/appeals/{second.pk}/duplicates")
+    assert [c["id"] for c in api.json()] == [first.pk]
+    response = client.post(reverse("appeals:merge", args=[second.pk]), {"duplicates": [first.pk]})
+    assert response.status_code == 302
+    first.refresh_from_db()
+    assert first.status == Status.MERGED and first.duplicate_of_id == second.pk
+
+
 def test_supervision_lists_overdue_and_supervises(personas, appeal_a):
     Appeal.objects.filter(pk=appeal_a.pk).update(
         deadline=appeal_a.created_at, amber_at=appeal_a.created_at
