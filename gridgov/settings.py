@@ -180,6 +180,9 @@ GRIDGOV_APIKEY_CACHE_SECONDS = env_int("GRIDGOV_APIKEY_CACHE_SECONDS", 5, minimu
 # Mounts the HTTP benchmark's bare baseline view (gridgov/bench/_http.py); never in production.
 GRIDGOV_BENCH = env_bool("GRIDGOV_BENCH", False)
 GRIDGOV_SMS_BACKEND = env_str("GRIDGOV_SMS_BACKEND", "gridgov.appeals.channels.LoggingChannel")
+GRIDGOV_WECHAT_BACKEND = env_str(
+    "GRIDGOV_WECHAT_BACKEND", "gridgov.appeals.channels.LoggingChannel"
+)
 
 LOGGING = {
     "version": 1,

@@ -1,7 +1,10 @@
-"""Pluggable outside channels for SMS / WeChat. ``settings.GRIDGOV_SMS_BACKEND`` names the class.
+"""Pluggable outside channels for SMS and WeChat: ``settings.GRIDGOV_SMS_BACKEND`` and
+``settings.GRIDGOV_WECHAT_BACKEND`` each name a class (the outbox message's channel picks
+which), so an SMS gateway and a WeChat service account are plugged in separately.
 
-A channel has one method, ``send(*, recipient, text, payload)``; it raises on failure
-(the outbox then retries with backoff).
+A channel has one method, ``send(*, recipient, text, payload)`` (the recipient: a phone
+number for SMS, an openid for WeChat); it raises on failure (the outbox then retries with
+backoff).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ class LoggingChannel:
     def send(self, *, recipient: str, text: str, payload: dict[str, Any]) -> None:
         from gridgov.core.pii import mask_phone
 
-        logger.info("SMS to %s: %s", mask_phone(recipient), text)
+        logger.info("message to %s: %s", mask_phone(recipient), text)
         LoggingChannel.sent.append({"recipient": recipient, "text": text, "payload": payload})
         del LoggingChannel.sent[:-1000]
 
@@ -39,5 +42,9 @@ class FailingChannel:
         raise ConnectionError("channel unavailable")
 
 
-def get_channel(path: str | None = None) -> MessageChannel:
-    return import_string(path or settings.GRIDGOV_SMS_BACKEND)()
+BACKEND_SETTINGS = {"sms": "GRIDGOV_SMS_BACKEND", "wechat": "GRIDGOV_WECHAT_BACKEND"}
+
+
+def get_channel(kind: str = "sms") -> MessageChannel:
+    """The backend for outbox channel ``kind`` ("sms" or "wechat")."""
+    return import_string(getattr(settings, BACKEND_SETTINGS[kind]))()

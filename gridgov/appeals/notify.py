@@ -140,7 +140,7 @@ def deliver(message_id: int, *, now: dt.datetime | None = None) -> bool:
                     [msg.recipient],
                 )
             else:
-                get_channel().send(
+                get_channel(msg.channel).send(
                     recipient=msg.recipient, text=msg.payload.get("text", ""), payload=msg.payload
                 )
         except Exception as exc:  # any channel failure is retried later

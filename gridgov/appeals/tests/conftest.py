@@ -21,6 +21,7 @@ POINT_B = (34.755, 114.365)
 def _fresh_state(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.GRIDGOV_SMS_BACKEND = "gridgov.appeals.channels.LoggingChannel"
+    settings.GRIDGOV_WECHAT_BACKEND = "gridgov.appeals.channels.LoggingChannel"
     LoggingChannel.sent.clear()
     cache.clear()  # rate-limit counters and the grid-index version
     geo.invalidate()

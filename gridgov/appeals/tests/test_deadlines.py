@@ -5,8 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.utils import timezone
 
+from gridgov.appeals import notify
 from gridgov.appeals import services as s
+from gridgov.appeals.channels import LoggingChannel
 from gridgov.appeals.deadlines import deadline_colour, reminder_due_at
 from gridgov.appeals.models import (
     Action,
@@ -147,3 +150,26 @@ def test_outbox_retries_with_backoff_until_sent(personas, cats, settings):
         assert s.appeals_tick()["sent"] == 1
     msg.refresh_from_db()
     assert msg.sent_at is not None and msg.attempts == 2
+
+
+@pytest.mark.django_db
+def test_sms_and_wechat_each_go_to_their_own_backend(settings):
+    # WeChat has its own backend: here it fails while SMS is sent, and the WeChat message
+    # waits for its retry.
+    settings.GRIDGOV_WECHAT_BACKEND = "gridgov.appeals.channels.FailingChannel"
+    sms = notify.notify_phone(phone="13700001111", text="短信")
+    wechat = notify.notify_phone(
+        phone="o6_bmjrPTlm6_2sgVt7hMZOPfL2M", text="微信", channel="wechat"
+    )
+    notify.deliver_due()
+    sms.refresh_from_db()
+    wechat.refresh_from_db()
+    assert sms.sent_at is not None
+    assert wechat.sent_at is None and "ConnectionError" in wechat.last_error
+    assert [m["text"] for m in LoggingChannel.sent] == ["短信"]
+    settings.GRIDGOV_WECHAT_BACKEND = "gridgov.appeals.channels.LoggingChannel"
+    with frozen(timezone.now() + dt.timedelta(minutes=2)):
+        notify.deliver_due()
+    wechat.refresh_from_db()
+    assert wechat.sent_at is not None
+    assert LoggingChannel.sent[-1]["recipient"] == "o6_bmjrPTlm6_2sgVt7hMZOPfL2M"
