@@ -338,14 +338,16 @@ def supervision_queue(*, actor: Any, now: dt.datetime | None = None) -> QuerySet
 
 # ---------------------------------------------------------------- rates
 
-FORMULAS: dict[str, Any] = {  # lazy: shown in the reader's language
+# Lazy, shown in the reader's language; the limit, value and weights are the district's
+# (RateSettings), filled in by ``formulas``.
+FORMULAS: dict[str, Any] = {
     "valid": gettext_lazy(
         "有效件 = 期间内受理的诉求 − 不予受理 − 撤回 − 被合并的重复件（重复件只计主件一次）"
     ),
-    "response_rate": gettext_lazy("响应率 = 受理后规定时限（默认 24 小时）内签收的件数 ÷ 有效件"),
+    "response_rate": gettext_lazy("响应率 = 受理后 %(hours)s 小时内签收的件数 ÷ 有效件"),
     "resolution_rate": gettext_lazy("解决率 = 回访中“已解决”的件数 ÷ 已回访件数"),
     "satisfaction_rate": gettext_lazy(
-        "满意率 = (满意件数 + 基本满意件数 × 折算值（默认 0.8）) ÷ 已回访件数"
+        "满意率 = (满意件数 + 基本满意件数 × %(basic)s) ÷ 已回访件数"
     ),
     "on_time_rate": gettext_lazy(
         "按期办结率 = 在办理时限（含批准的延期）内结案的件数 ÷ 已结案件数"
@@ -354,9 +356,22 @@ FORMULAS: dict[str, Any] = {  # lazy: shown in the reader's language
     "rework_rate": gettext_lazy("返工率 = 至少返工一次的件数 ÷ 已处置过的件数"),
     "median_hours": gettext_lazy("办理时长中位数 = 已结案件从受理到结案的小时数的中位数"),
     "score": gettext_lazy(
-        "综合得分 = 响应率 × 响应权重 + 解决率 × 解决权重 + 满意率 × 满意权重（权重可配置）"
+        "综合得分 = 响应率 × %(response)s + 解决率 × %(resolution)s + 满意率 × %(satisfaction)s"
     ),
 }
+
+
+def formulas(settings_row: RateSettings) -> dict[str, str]:
+    """FORMULAS with the district's response limit, "basically satisfied" value and weights."""
+    values = {
+        "hours": settings_row.response_hours,
+        "basic": f"{settings_row.basic_value:g}",
+        "response": f"{settings_row.weight_response:g}",
+        "resolution": f"{settings_row.weight_resolution:g}",
+        "satisfaction": f"{settings_row.weight_satisfaction:g}",
+    }
+    return {key: str(text) % values for key, text in FORMULAS.items()}
+
 
 GROUPS = ("region", "department", "category", "month", "none")
 
@@ -528,7 +543,8 @@ def appeal_stats(
     """The rates (see ``FORMULAS``) of appeals received in the period, grouped by region,
     department, category (top level), month, or not at all.
 
-    Returns ``{"rows": [RateRow…], "total": RateRow, "formulas": FORMULAS, "start", "end"}``.
+    Returns ``{"rows": [RateRow…], "total": RateRow, "formulas": {key: text}, "start",
+    "end"}``, the formulas with the district's own limit, value and weights.
     Merged duplicates are excluded (their primary counts once). Computed from the appeal
     fields that the history rows set (``responded_at`` ← accept, ``closed_at`` ← close,
     rating ← verify, ``reopened_count`` ← reopen). Meant for one district and a period;
@@ -558,11 +574,21 @@ def appeal_stats(
             key = row.pop("k")
             label = _group_label(group_by, row.pop("l", key))
             out.append(RateRow(key=label if group_by == "month" else key, label=label, **row))
-    # Weights and the "basically satisfied" value: those of the district of any one row.
+    # Weights and the "basically satisfied" value: those of the district of any one row
+    # (without rows: of the actor's first district).
     district_id = next(iter(qs.order_by().values_list("district_id", flat=True)[:1]), None)
     if district_id is not None:
         settings_row = rate_settings_for(district_id)
         for row in [*out, total]:
             _finish(row, settings_row)
+    else:
+        districts = _districts_of(actor)
+        settings_row = rate_settings_for(districts[0]) if districts else RateSettings()
     out.sort(key=lambda r: str(r.label))
-    return {"rows": out, "total": total, "formulas": FORMULAS, "start": start, "end": end}
+    return {
+        "rows": out,
+        "total": total,
+        "formulas": formulas(settings_row),
+        "start": start,
+        "end": end,
+    }

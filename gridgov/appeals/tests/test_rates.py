@@ -100,10 +100,15 @@ def test_basic_value_and_weights_are_configurable(personas, fixture_cases, terri
         weight_satisfaction=0.5,
     )
     now = local(2026, 3, 20, 12, 0)
-    total = sel.appeal_stats(actor=personas.street_official, period="month", now=now)["total"]
+    result = sel.appeal_stats(actor=personas.street_official, period="month", now=now)
+    total = result["total"]
     assert total.satisfaction_rate == 0.8333  # (2 + 0.5) / 3
     assert total.response_rate == 1.0  # 30 h is inside 48 h
     assert total.score == round(0.5 * 1.0 + 0.5 * 0.8333, 4)
+    # The formulas shown beside the rates say the district's own figures.
+    assert "48 小时" in result["formulas"]["response_rate"]
+    assert "基本满意件数 × 0.5" in result["formulas"]["satisfaction_rate"]
+    assert "响应率 × 0 + 解决率 × 0.5 + 满意率 × 0.5" in result["formulas"]["score"]
 
 
 def test_rates_grouped_and_scoped(personas, fixture_cases, territory):
