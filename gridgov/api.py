@@ -6,6 +6,7 @@ Each app contributes a router from its own ``api.py``; errors share one shape.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from django.db import DataError
 from django.http import Http404, HttpRequest, HttpResponse
@@ -33,14 +34,18 @@ def _domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
     return response
 
 
+def _field(loc: list[Any]) -> str:
+    """The field as the client sent it: ninja's location is ("query" | "path", field, …) or
+    ("body", <the view's parameter>, field, …), and the parameter is no name of the client's."""
+    parts = [str(p) for p in loc]
+    parts = parts[2:] if parts[:1] == ["body"] else parts[1:]
+    return ".".join(parts) or "body"
+
+
 @api.exception_handler(ValidationError)
 def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     details = [
-        {
-            "field": ".".join(str(p) for p in err.get("loc", [])[1:]) or "body",
-            "message": err.get("msg", ""),
-        }
-        for err in exc.errors
+        {"field": _field(err.get("loc", [])), "message": err.get("msg", "")} for err in exc.errors
     ]
     first = details[0]["field"] if details else "body"
     body = {

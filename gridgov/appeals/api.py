@@ -741,6 +741,21 @@ def public_rate(request: HttpRequest, code: str, payload: VerifyIn) -> Any:
     return public_out(appeal)
 
 
+@router.post(
+    "/public/{code}/reopen",
+    auth=None,
+    response=PublicAppealOut,
+    summary="凭查询码要求返工",
+    description="居民对处理结果不满意时退回重新办理（计入返工率）。",
+)
+def public_reopen(request: HttpRequest, code: str, payload: ReasonIn) -> Any:
+    enforce_rate(request, scope="appeals-public")
+    appeal = sel.appeal_get_by_code(tracking_code=code)
+    svc.appeal_reopen(actor=None, appeal=appeal.pk, reason=payload.reason, tracking_code=code)
+    appeal.refresh_from_db()
+    return public_out(appeal)
+
+
 @router.post("/public/{code}/withdraw", auth=None, response=PublicAppealOut, summary="凭查询码撤回")
 def public_withdraw(request: HttpRequest, code: str, payload: NoteIn) -> Any:
     enforce_rate(request, scope="appeals-public")

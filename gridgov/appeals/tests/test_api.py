@@ -125,6 +125,10 @@ def test_bad_input_names_the_field(client, staff, cats):
     assert r.status_code == 400 and r.json()["error"]["field"] == "description"
     r = post(client, "/", intake_body(cats, category_id=999999), staff["operator"])
     assert r.status_code == 400 and r.json()["error"]["field"] == "category_id"
+    # Refused by the schema, not the service: still the client's own name for the field.
+    r = post(client, "/", intake_body(cats, category_id="x"), staff["operator"])
+    assert r.status_code == 400 and r.json()["error"]["field"] == "category_id"
+    assert [d["field"] for d in r.json()["error"]["details"]] == ["category_id"]
 
 
 def test_anonymous_needs_auth_for_staff_api(client, cats):
@@ -162,6 +166,29 @@ def test_public_self_service_intake_track_and_rate(client, staff, cats, personas
     assert rated.status_code == 200 and rated.json()["status"] == Status.VERIFIED
     again = post(client, f"/public/{code}/rate", {"rating": "basic", "resolved": True}, {})
     assert again.status_code == 409
+
+
+def test_public_reporter_unsatisfied_sends_the_case_back(client, staff, cats):
+    body = {"category_id": cats.sanitation.pk, "description": "垃圾清了又堆"}
+    body |= {"latitude": POINT_A[0], "longitude": POINT_A[1]}
+    code = post(client, "/public/", body, {}).json()["tracking_code"]
+    appeal = Appeal.objects.get(tracking_code=code)
+    for path, data, who in [
+        ("register", {}, "worker_a"),
+        ("dispatch", {"grid_id": appeal.grid_id}, "worker_a"),
+        ("accept", {}, "grid_worker"),
+        ("handle", {"result": "已清理"}, "grid_worker"),
+    ]:
+        assert post(client, f"/{appeal.pk}/{path}", data, staff[who]).status_code == 200
+    post(client, f"/public/{code}/rate", {"rating": "unsatisfied", "resolved": False}, {})
+    missing = post(client, f"/public/{code}/reopen", {}, {})
+    assert missing.status_code == 400 and missing.json()["error"]["field"] == "reason"
+    reopened = post(client, f"/public/{code}/reopen", {"reason": "第二天又堆满了"}, {})
+    assert reopened.status_code == 200, reopened.content
+    assert reopened.json()["status"] == Status.ACCEPTED
+    appeal.refresh_from_db()
+    assert appeal.reopened_count == 1
+    assert post(client, "/public/NOSUCHCODE/reopen", {"reason": "x"}, {}).status_code == 404
 
 
 def test_stats_endpoint_returns_formulas(client, staff, cats):
