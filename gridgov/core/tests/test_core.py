@@ -88,3 +88,10 @@ def test_a_task_sent_without_redis_runs_inline_and_logs_no_broker_warning(caplog
         result = ping.delay("你好")
     assert result.get(timeout=5)["value"] == "你好"
     assert [r.getMessage() for r in caplog.records] == []
+
+
+def test_every_page_has_an_icon_so_browsers_get_no_404(client):
+    # Pages link it; the admin does not, and browsers then ask for /favicon.ico.
+    assert 'rel="icon"' in client.get("/accounts/login/").content.decode()
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301 and response["Location"].endswith("img/favicon.svg")
