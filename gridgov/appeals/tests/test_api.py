@@ -135,6 +135,19 @@ def test_anonymous_needs_auth_for_staff_api(client, cats):
     assert client.get(f"{BASE}/").status_code == 401
 
 
+def handle_through_the_api(client, staff, code: str) -> Appeal:
+    """Register, dispatch to its grid, accept and handle the appeal, each as its staff."""
+    appeal = Appeal.objects.get(tracking_code=code)
+    for path, data, who in [
+        ("register", {}, "worker_a"),
+        ("dispatch", {"grid_id": appeal.grid_id}, "worker_a"),
+        ("accept", {}, "grid_worker"),
+        ("handle", {"result": "已清理"}, "grid_worker"),
+    ]:
+        assert post(client, f"/{appeal.pk}/{path}", data, staff[who]).status_code == 200
+    return appeal
+
+
 def test_public_self_service_intake_track_and_rate(client, staff, cats, personas):
     r = post(
         client,
@@ -154,14 +167,7 @@ def test_public_self_service_intake_track_and_rate(client, staff, cats, personas
     assert track["status"] == Status.RECEIVED and not track["can_rate"]
     assert "13900001111" not in json.dumps(track)
     assert client.get(f"{BASE}/public/NOSUCHCODE").status_code == 404
-    appeal = Appeal.objects.get(tracking_code=code)
-    for path, body, who in [
-        ("register", {}, "worker_a"),
-        ("dispatch", {"grid_id": appeal.grid_id}, "worker_a"),
-        ("accept", {}, "grid_worker"),
-        ("handle", {"result": "已清理"}, "grid_worker"),
-    ]:
-        assert post(client, f"/{appeal.pk}/{path}", body, staff[who]).status_code == 200
+    handle_through_the_api(client, staff, code)
     rated = post(client, f"/public/{code}/rate", {"rating": "basic", "resolved": True}, {})
     assert rated.status_code == 200 and rated.json()["status"] == Status.VERIFIED
     again = post(client, f"/public/{code}/rate", {"rating": "basic", "resolved": True}, {})
@@ -172,14 +178,7 @@ def test_public_reporter_unsatisfied_sends_the_case_back(client, staff, cats):
     body = {"category_id": cats.sanitation.pk, "description": "垃圾清了又堆"}
     body |= {"latitude": POINT_A[0], "longitude": POINT_A[1]}
     code = post(client, "/public/", body, {}).json()["tracking_code"]
-    appeal = Appeal.objects.get(tracking_code=code)
-    for path, data, who in [
-        ("register", {}, "worker_a"),
-        ("dispatch", {"grid_id": appeal.grid_id}, "worker_a"),
-        ("accept", {}, "grid_worker"),
-        ("handle", {"result": "已清理"}, "grid_worker"),
-    ]:
-        assert post(client, f"/{appeal.pk}/{path}", data, staff[who]).status_code == 200
+    appeal = handle_through_the_api(client, staff, code)
     post(client, f"/public/{code}/rate", {"rating": "unsatisfied", "resolved": False}, {})
     missing = post(client, f"/public/{code}/reopen", {}, {})
     assert missing.status_code == 400 and missing.json()["error"]["field"] == "reason"
