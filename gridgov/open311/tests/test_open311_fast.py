@@ -7,6 +7,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from gridgov.open311.selectors import mask_text
 from gridgov.open311.tests.test_open311 import BASE, body, new_request
 
 
@@ -40,3 +41,18 @@ def test_a_key_scoped_to_b_does_not_list_a_request_of_a(client, o311):
     assert code not in [r["service_request_id"] for r in listed]
     own = body(client.get(f"{BASE}/requests.json", {"api_key": o311.clear}))
     assert code in [r["service_request_id"] for r in own]
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("", ""),
+        ("路灯不亮 b1-23-1700000000-123456789", "路灯不亮 b1-23-1700000000-123456789"),
+        ("联系人13812345678，谢谢", "联系人138****5678，谢谢"),
+        ("身份证410205199001011234", "身份证4102**********1234"),
+        ("身份证41020519900101123X号", "身份证4102**********123X号"),
+        ("编号138123456789不是手机", "编号138123456789不是手机"),  # 12 digits: no number
+    ],
+)
+def test_free_text_masks_phone_and_id_numbers_only(text, shown):
+    assert mask_text(text) == shown
