@@ -49,8 +49,8 @@ class TimeLimitInline(ConfigureOnly, admin.TabularInline):
 @admin.register(Category)
 class CategoryAdmin(ConfigureOnly, ScopedAdmin):
     scope_field = "district__path"
-    list_display = ("code", "name", "parent", "default_priority", "is_active", "order")
-    list_filter = ("is_active", "default_priority")
+    list_display = ("code", "name", "parent", "default_priority", "is_active", "is_public", "order")
+    list_filter = ("is_active", "is_public", "default_priority")
     search_fields = ("code", "name")
     inlines = [TimeLimitInline]
 

@@ -163,6 +163,14 @@ class Category(models.Model):
     description = models.CharField(_("说明"), max_length=255, blank=True)
     extra_fields = models.JSONField(_("附加属性"), default=list, blank=True)
     order = models.PositiveSmallIntegerField(_("排序"), default=0)
+    is_public = models.BooleanField(
+        _("公开"),
+        default=True,
+        help_text=_(
+            "公开查询（Open311）是否显示此类诉求的内容、地址和位置；家庭、邻里纠纷等涉及"
+            "隐私的分类应设为不公开，只显示办理状态。上级分类不公开时，下级也不公开。"
+        ),
+    )
 
     class Meta:
         verbose_name = _("诉求分类")

@@ -1781,6 +1781,8 @@ DEFAULT_TAXONOMY: list[tuple[str, str, str, list[tuple[str, str, str, list]]]] =
         ],
     ),
 ]
+# Groups whose cases are not shown in public (Open311): family and neighbour quarrels.
+PRIVATE_GROUPS = frozenset({"neighbour"})
 # Time limits per top-level category; utilities override "normal" with 24 h.
 DEFAULT_LIMIT_ROWS = [
     (Priority.URGENT, 2, TimeUnit.CALENDAR_HOURS),
@@ -1801,7 +1803,12 @@ def seed_default_categories(*, district: Region, actor: Any = None) -> list[Cate
             top, _created = Category.objects.get_or_create(
                 district=district,
                 code=code,
-                defaults={"name": name, "default_priority": prio, "order": order},
+                defaults={
+                    "name": name,
+                    "default_priority": prio,
+                    "order": order,
+                    "is_public": code not in PRIVATE_GROUPS,
+                },
             )
             made.append(top)
             for priority, amount, unit in DEFAULT_LIMIT_ROWS:

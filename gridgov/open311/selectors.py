@@ -25,7 +25,12 @@ from gridgov.appeals.models import (
     PhotoStage,
     Status,
 )
-from gridgov.core.db import local_isoformat, local_isoformat_params, local_isoformat_sql
+from gridgov.core.db import (
+    local_isoformat,
+    local_isoformat_params,
+    local_isoformat_sql,
+    valid_pk,
+)
 from gridgov.core.errors import ValidationFailed
 from gridgov.core.pii import mask_id_number, mask_phone
 from gridgov.core.scope import subtree_params, subtree_sql
@@ -169,7 +174,7 @@ TIMESTAMPS = {
 # The keys of one request row, in the order of the columns of ``_page_sql``.
 ROW_KEYS = (
     "pk",
-    "tracking_code",
+    "public",
     "status",
     "result",
     "description",
@@ -198,7 +203,7 @@ def _page_sql(
     if scoped:
         where.append(subtree_sql("region_path", vendor))
     if ids:
-        where.append(f"tracking_code IN ({', '.join(['%s'] * ids)})")
+        where.append(f"id IN ({', '.join(['%s'] * ids)})")
     if codes:
         where.append(
             f"category_id IN (SELECT id FROM appeals_category WHERE code IN "
@@ -210,7 +215,10 @@ def _page_sql(
         where.append("created_at >= %s AND created_at <= %s")
     times = ", ".join(local_isoformat_sql(f"a.{column}", vendor) for column in TIMESTAMPS.values())
     return (
-        "SELECT a.id, a.tracking_code, a.status, a.result, a.description, a.address, "
+        # A case is public when its category and the category's group are.
+        "SELECT a.id, c.is_public AND NOT EXISTS (SELECT 1 FROM appeals_category g "
+        "WHERE g.id = c.parent_id AND NOT g.is_public), a.status, a.result, a.description, "
+        "a.address, "
         "a.latitude, a.longitude, c.code, c.name, d.name, ar.name, r.name, "
         "(SELECT p.file FROM appeals_appealphoto p WHERE p.appeal_id = a.id "
         f"AND p.stage = %s ORDER BY p.id LIMIT 1), {times} "
@@ -239,7 +247,7 @@ def _rows(
     offset: int = 0,
 ) -> list[dict[str, Any]]:
     """Request rows (``ROW_KEYS``) of the district visible under ``scope_path`` (None: the
-    whole district): those with tracking code in ``ids``, or a page of ``window``."""
+    whole district): those with an id in ``ids``, or a page of ``window``."""
     vendor = connection.vendor
     sql = _page_sql(
         vendor,
@@ -288,7 +296,7 @@ def request_list(
             raise ValidationFailed(
                 _("service_request_id 最多 %(n)s 个") % {"n": MAX_ROWS}, field="service_request_id"
             )
-        return _rows(**place, ids=ids)
+        return _ids_rows(place, ids)
 
     page = _int_param(params, "page", 1, 1, 100000)
     size = _int_param(params, "page_size", MAX_ROWS, 1, MAX_ROWS)
@@ -360,8 +368,14 @@ def _int_param(params: dict[str, str], name: str, default: int, low: int, high: 
     return value
 
 
+def _ids_rows(place: dict[str, Any], ids: list[str]) -> list[dict[str, Any]]:
+    """The rows with these service_request_ids; one that is not an id matches nothing."""
+    pks = [pk for pk in map(valid_pk, ids) if pk is not None]
+    return _rows(**place, ids=pks) if pks else []
+
+
 def request_get(*, district_code: str, scope_path: str | None, code: str) -> dict[str, Any] | None:
-    rows = _rows(district_code=district_code, scope_path=scope_path, ids=[code])
+    rows = _ids_rows({"district_code": district_code, "scope_path": scope_path}, [code])
     return rows[0] if rows else None
 
 
@@ -370,7 +384,7 @@ def status_notes(row: dict[str, Any], labels: dict[str, str]) -> str:
     label = labels.get(status, status)
     if status == Status.MERGED:
         return _("%(label)s(与其他同一问题的诉求合并办理)") % {"label": label}
-    if status in FINAL_STATUSES and row["result"]:
+    if status in FINAL_STATUSES and row["result"] and row["public"]:
         return f"{label}: {mask_text(row['result'])[:500]}"
     return label
 
@@ -378,22 +392,27 @@ def status_notes(row: dict[str, Any], labels: dict[str, str]) -> str:
 def requests_as_open311(
     rows: list[dict[str, Any]], request: HttpRequest | None = None
 ) -> list[dict[str, Any]]:
-    """Value rows → GeoReport v2 request objects (closed = our final states)."""
+    """Value rows → GeoReport v2 request objects (closed = our final states).
+
+    The id is the appeal's number, never its tracking code: the code is the reporter's key
+    to rate, withdraw or reopen the case. A case of a category that is not public shows its
+    status only: no description, result, address, location or photo."""
     labels = {value: str(label) for value, label in Status.choices}
     media_base = request.build_absolute_uri("/")[:-1] if request is not None else ""
     final = FINAL_STATUSES
     tz = timezone.get_current_timezone()
     out = []
     for row in rows:
-        photo = row["photo"]
+        public = row["public"]
+        photo = row["photo"] if public else None
         out.append(
             {
-                "service_request_id": row["tracking_code"],
+                "service_request_id": str(row["pk"]),
                 "status": "closed" if row["status"] in final else "open",
                 "status_notes": status_notes(row, labels),
                 "service_name": row["category__name"],
                 "service_code": row["category__code"],
-                "description": mask_text(row["description"]),
+                "description": mask_text(row["description"]) if public else "",
                 "agency_responsible": row["assigned_department__name"]
                 or row["assigned_region__name"]
                 or row["region__name"],
@@ -401,11 +420,11 @@ def requests_as_open311(
                 "requested_datetime": local_isoformat(row["requested_datetime"], tz),
                 "updated_datetime": local_isoformat(row["updated_datetime"], tz),
                 "expected_datetime": local_isoformat(row["expected_datetime"], tz),
-                "address": row["address"],
+                "address": row["address"] if public else "",
                 "address_id": "",
                 "zipcode": "",
-                "lat": row["latitude"],
-                "long": row["longitude"],
+                "lat": row["latitude"] if public else None,
+                "long": row["longitude"] if public else None,
                 "media_url": media_base + default_storage.url(photo) if photo else "",
             }
         )
@@ -420,12 +439,18 @@ def idempotency_ref(key_id: int | None, client_key: str) -> str:
 def token_lookup(*, district_code: str, token: str, key_id: int | None) -> Appeal | None:
     """A token is our tracking code, or the Idempotency-Key the same API key posted with."""
     q = Q(tracking_code=token) | Q(idempotency_key=idempotency_ref(key_id, token))
-    return Appeal.objects.filter(q, district__code=district_code).only("tracking_code").first()
+    return Appeal.objects.filter(q, district__code=district_code).only("pk").first()
 
 
 def service_notice(appeal: Appeal) -> str:
+    """What the client tells the reporter: the tracking code (their key to follow, rate and
+    reopen the case, given to the one who posted it only) and the time limit."""
+    notice = _("查询码: %(code)s") % {"code": appeal.tracking_code}
     if appeal.deadline is None:
-        return ""
-    return _("办理时限: %(deadline)s") % {
-        "deadline": f"{timezone.localtime(appeal.deadline):%Y-%m-%d %H:%M}"
-    }
+        return notice
+    return (
+        notice
+        + "；"
+        + _("办理时限: %(deadline)s")
+        % {"deadline": f"{timezone.localtime(appeal.deadline):%Y-%m-%d %H:%M}"}
+    )

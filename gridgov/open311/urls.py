@@ -16,6 +16,7 @@ urlpatterns = [
     re_path(r"^v2/requests" + FMT, views.requests, name="requests"),
     re_path(r"^v2/requests/(?P<code>[^/]+?)" + FMT, views.request_detail, name="request"),
     re_path(r"^v2/tokens/(?P<token>[^/]+?)" + FMT, views.token_detail, name="token"),
+    re_path(r"^v2/(?P<rest>.*)$", views.not_found),
 ]
 
 if getattr(settings, "GRIDGOV_BENCH", False):

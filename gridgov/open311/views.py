@@ -86,13 +86,17 @@ def _district(request: HttpRequest) -> str:
     return code
 
 
-def _api_key(request: HttpRequest) -> tuple[ApiKey | None, bool]:
-    """(key, supplied): the valid key if any, and whether the client sent one at all."""
+def _api_key(request: HttpRequest) -> ApiKey | None:
+    """The client's key, or None when it sent none; a key that is unknown or revoked is
+    refused on every method (403), so a client learns at once that its key is wrong."""
     clear = _params(request).get("api_key") or request.headers.get("X-API-Key", "")
     clear = clear.strip()
     if not clear:
-        return None, False
-    return apikey_authenticate(clear), True
+        return None
+    key = apikey_authenticate(clear)
+    if key is None:
+        raise Open311Error(403, _("api_key 无效或已吊销"))
+    return key
 
 
 def _scope_path(key: ApiKey | None) -> str | None:
@@ -108,6 +112,7 @@ def _scope_path(key: ApiKey | None) -> str | None:
 @open311_view
 @require_http_methods(["GET"])
 def discovery(request: HttpRequest, *, fmt: str) -> HttpResponse:
+    _api_key(request)
     base = request.build_absolute_uri("/open311/v2/")
     data = {
         "changeset": CHANGESET,
@@ -130,6 +135,7 @@ def discovery(request: HttpRequest, *, fmt: str) -> HttpResponse:
 @require_http_methods(["GET"])
 def service_list(request: HttpRequest, *, fmt: str) -> HttpResponse:
     district = _district(request)
+    _api_key(request)
     data = [selectors.service_as_open311(c) for c in selectors.service_list(district_code=district)]
     return render(fmt, "services", data)
 
@@ -138,6 +144,7 @@ def service_list(request: HttpRequest, *, fmt: str) -> HttpResponse:
 @require_http_methods(["GET"])
 def service_definition(request: HttpRequest, code: str, *, fmt: str) -> HttpResponse:
     district = _district(request)
+    _api_key(request)
     category = selectors.service_get(district_code=district, code=code)
     if category is None:
         raise Open311Error(404, _("service_code 不存在: %(value)s") % {"value": code})
@@ -153,9 +160,7 @@ def requests(request: HttpRequest, *, fmt: str) -> HttpResponse:
     if request.method == "POST":
         return _post_request(request, fmt)
     district = _district(request)
-    key, supplied = _api_key(request)
-    if supplied and key is None:
-        raise Open311Error(403, _("api_key 无效或已吊销"))
+    key = _api_key(request)
     rows = selectors.request_list(
         district_code=district, scope_path=_scope_path(key), params=request.GET.dict()
     )
@@ -166,9 +171,7 @@ def requests(request: HttpRequest, *, fmt: str) -> HttpResponse:
 @require_http_methods(["GET"])
 def request_detail(request: HttpRequest, code: str, *, fmt: str) -> HttpResponse:
     district = _district(request)
-    key, supplied = _api_key(request)
-    if supplied and key is None:
-        raise Open311Error(403, _("api_key 无效或已吊销"))
+    key = _api_key(request)
     row = selectors.request_get(district_code=district, scope_path=_scope_path(key), code=code)
     if row is None:
         raise Open311Error(404, _("service_request_id 不存在: %(value)s") % {"value": code})
@@ -179,15 +182,13 @@ def request_detail(request: HttpRequest, code: str, *, fmt: str) -> HttpResponse
 @require_http_methods(["GET"])
 def token_detail(request: HttpRequest, token: str, *, fmt: str) -> HttpResponse:
     district = _district(request)
-    key, _supplied = _api_key(request)
+    key = _api_key(request)
     appeal = selectors.token_lookup(
         district_code=district, token=token, key_id=key.pk if key is not None else None
     )
     if appeal is None:
         raise Open311Error(404, _("token 不存在: %(value)s") % {"value": token})
-    return render(
-        fmt, "service_requests", [{"service_request_id": appeal.tracking_code, "token": token}]
-    )
+    return render(fmt, "service_requests", [{"service_request_id": str(appeal.pk), "token": token}])
 
 
 def _float(params: QueryDict, name: str, low: float, high: float) -> float | None:
@@ -211,9 +212,7 @@ def _post_request(request: HttpRequest, fmt: str) -> HttpResponse:
     from gridgov.open311.intake import open311_intake
 
     district = _district(request)
-    key, supplied = _api_key(request)
-    if supplied and key is None:
-        raise Open311Error(403, _("api_key 无效或已吊销"))
+    key = _api_key(request)
     if key is None:
         retry_after = check_rate(request, scope=RATE_SCOPE)
         if retry_after is not None:
@@ -255,7 +254,7 @@ def _post_request(request: HttpRequest, fmt: str) -> HttpResponse:
         "service_requests",
         [
             {
-                "service_request_id": appeal.tracking_code,
+                "service_request_id": str(appeal.pk),
                 "service_notice": selectors.service_notice(appeal),
                 "account_id": None,
             }
@@ -273,3 +272,9 @@ def _attributes(params: QueryDict) -> dict[str, list[str]]:
         code = name[len("attribute[") : name.index("]")]
         result.setdefault(code, []).extend(params.getlist(name))
     return result
+
+
+def not_found(request: HttpRequest, rest: str) -> HttpResponse:
+    """Any other path under /open311/v2/: the spec's error list (XML when it ends in .xml)."""
+    fmt = "xml" if rest.endswith(".xml") else "json"
+    return render_errors(fmt, 404, _("没有这个接口: %(path)s") % {"path": request.path})
