@@ -236,6 +236,7 @@ class RateRowOut(Schema):
     received: int
     valid: int
     closed: int
+    overdue_open: int = Field(description="已超过办理时限仍未办结的件数")
     response_rate: float | None
     resolution_rate: float | None
     satisfaction_rate: float | None

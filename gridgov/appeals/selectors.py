@@ -350,7 +350,8 @@ FORMULAS: dict[str, Any] = {
         "满意率 = (满意件数 + 基本满意件数 × %(basic)s) ÷ 已回访件数"
     ),
     "on_time_rate": gettext_lazy(
-        "按期办结率 = 在办理时限（含批准的延期）内结案的件数 ÷ 已结案件数"
+        "按期办结率 = 在办理时限（含批准的延期）内结案的件数 ÷ "
+        "（已结案件数 + 已超过办理时限仍未办结的件数）"
     ),
     "closure_rate": gettext_lazy("办结率 = 已结案件数 ÷ 有效件"),
     "rework_rate": gettext_lazy("返工率 = 至少返工一次的件数 ÷ 已处置过的件数"),
@@ -414,7 +415,9 @@ def _finish(row: RateRow, settings_row: Any) -> RateRow:
     row.response_rate = _ratio(row.responded, row.valid)
     row.resolution_rate = _ratio(row.resolved, row.rated)
     row.satisfaction_rate = _ratio(row.satisfied + row.basic * settings_row.basic_value, row.rated)
-    row.on_time_rate = _ratio(row.closed_on_time, row.closed)
+    # An open case past its deadline can only close late: it counts against the rate now
+    # (scenario A3), and the rate does not move when it finally closes.
+    row.on_time_rate = _ratio(row.closed_on_time, row.closed + row.overdue_open)
     row.closure_rate = _ratio(row.closed, row.valid)
     row.rework_rate = _ratio(row.reworked, row.handled)
     row.median_hours = round(row.median_hours, 2) if row.median_hours is not None else None

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
-from django.http import HttpRequest
+from django.contrib import admin, messages
+from django.http import HttpRequest, HttpResponse
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
+from gridgov.core import workdays
 from gridgov.core.models import Holiday
 from gridgov.core.scope import scope_queryset
 
@@ -37,6 +38,15 @@ class HolidayAdmin(admin.ModelAdmin):
     date_hierarchy = "date"
     search_fields = ("name",)
     ordering = ("-date",)
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        # On GET only: after a bulk action's POST the redirected GET says it once.
+        year = workdays.missing_holiday_year() if request.method == "GET" else None
+        if year is not None:
+            self.message_user(request, workdays.missing_holiday_message(year), messages.WARNING)
+        return super().changelist_view(request, extra_context)
 
     @admin.display(description=_("星期"))
     def weekday(self, obj: Holiday) -> str:

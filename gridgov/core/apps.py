@@ -9,4 +9,4 @@ class CoreConfig(AppConfig):
     verbose_name = _("基础")
 
     def ready(self) -> None:
-        from gridgov.core import signals  # noqa: F401
+        from gridgov.core import checks, signals  # noqa: F401

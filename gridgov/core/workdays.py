@@ -12,6 +12,7 @@ import datetime as dt
 from functools import lru_cache
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from gridgov.core.versions import SharedVersion
 
@@ -167,3 +168,32 @@ def seed_holidays(years: list[int]) -> int:
     Holiday.objects.bulk_create(rows)
     invalidate()
     return len(rows)
+
+
+def missing_holiday_year(now: dt.datetime | None = None) -> int | None:
+    """The year that deadlines run into now or soon and that has no row in the holiday
+    table (so its New Year's Day and Spring Festival would count as working days), or None.
+
+    The current year at any time; the next one from 1 October on the district's clock (the
+    last quarter: the State Council publishes the next year's arrangement in October or
+    November, and from December a 15-working-day limit already ends in January).
+    chinese-calendar learns a year only in a later release; until then an administrator
+    enters it by hand.
+    """
+    from gridgov.core.models import Holiday
+
+    today = timezone.localtime(now or timezone.now(), timezone.get_default_timezone()).date()
+    years = [today.year, today.year + 1] if today.month >= 10 else [today.year]
+    for year in years:
+        if not Holiday.objects.filter(date__year=year).exists():
+            return year
+    return None
+
+
+def missing_holiday_message(year: int) -> str:
+    """What the tick, the system check and the holiday admin say about ``year``."""
+    return _(
+        "节假日表中还没有 %(year)s 年的放假安排：跨入该年的办理时限会把元旦、春节等法定节假日"
+        "算作工作日。请在国务院办公厅公布安排后，到后台「节假日」逐日录入，"
+        "或升级 chinese-calendar 后运行 manage.py holidays_seed %(year)s。"
+    ) % {"year": year}

@@ -20,7 +20,7 @@ from gridgov.appeals.models import (
     Rating,
     Status,
 )
-from gridgov.appeals.tests.helpers import frozen, local, new_appeal, superuser
+from gridgov.appeals.tests.helpers import frozen, local, new_appeal, spot, superuser
 from gridgov.territory.models import Region, RegionKind
 
 
@@ -83,7 +83,8 @@ def test_rates_match_hand_computation(personas, fixture_cases, territory):
     assert total.response_rate == 0.75  # a1, a3, a6 within 24 h; a2 after 30 h
     assert total.resolution_rate == 1.0  # 3 rated, all resolved in the end
     assert total.satisfaction_rate == round((2 + 0.8) / 3, 4)
-    assert total.on_time_rate == round(2 / 3, 4)  # a2 closed after 11 Mar 10:00
+    # a1, a3 on time; a2 closed after 11 Mar 10:00; a6 open past it
+    assert total.on_time_rate == 0.5
     assert total.closure_rate == 0.75
     assert total.rework_rate == round(1 / 3, 4)  # a3 of the three handled
     assert total.median_hours == statistics.median([24, 240, 72])
@@ -109,6 +110,57 @@ def test_basic_value_and_weights_are_configurable(personas, fixture_cases, terri
     assert "48 小时" in result["formulas"]["response_rate"]
     assert "基本满意件数 × 0.5" in result["formulas"]["satisfaction_rate"]
     assert "响应率 × 0 + 解决率 × 0.5 + 满意率 × 0.5" in result["formulas"]["score"]
+
+
+def test_on_time_rate_counts_open_cases_past_their_deadline(client, personas, cats, territory):
+    """Scenario A3 by hand: of seven cases received in March, 3 closed on time (one only
+    thanks to an approved extension), 1 closed late, 2 still open past their deadline and 1
+    open within it: the on-time rate is 3 ÷ (4 closed + 2 overdue) = 0.5, not 3 ÷ 4."""
+    from gridgov.accounts.tokens import token_create
+
+    p, t = personas, territory
+    t0 = local(2026, 3, 2, 10, 0)  # Monday: 7 working days end Wed 11 Mar 10:00
+
+    def opened(at):
+        with frozen(at):
+            appeal = new_appeal(p.worker_a, cats.sanitation, point=spot())
+            s.appeal_register(actor=p.worker_a, appeal=appeal)
+            s.appeal_dispatch(actor=p.worker_a, appeal=appeal, grid=t.grid_a)
+            s.appeal_accept(actor=p.grid_worker, appeal=appeal)
+        return appeal
+
+    def close(appeal, at):
+        with frozen(at):
+            s.appeal_handle(actor=p.grid_worker, appeal=appeal, result="已清理")
+            s.appeal_verify(actor=p.worker_a, appeal=appeal, rating=Rating.SATISFIED, resolved=True)
+            s.appeal_close(actor=p.worker_a, appeal=appeal)
+
+    on_time = [opened(t0), opened(t0)]
+    extended, late = opened(t0), opened(t0)
+    overdue = [opened(t0), opened(t0)]
+    within = opened(local(2026, 3, 18, 10, 0))  # deadline Fri 27 Mar 10:00
+    for appeal in on_time:
+        close(appeal, local(2026, 3, 5, 10, 0))
+    with frozen(local(2026, 3, 9, 10, 0)):
+        s.appeal_extend_request(
+            actor=p.grid_worker, appeal=extended, working_days=2, reason="需协调"
+        )
+        s.appeal_extend_decide(actor=p.worker_a, appeal=extended, approve=True)
+    close(extended, local(2026, 3, 12, 10, 0))  # after 11 Mar, before 13 Mar 10:00
+    close(late, local(2026, 3, 12, 10, 0))
+    now = local(2026, 3, 20, 12, 0)
+    assert all(a.deadline < now for a in overdue) and within.deadline > now
+
+    result = sel.appeal_stats(actor=p.street_official, period="month", now=now)
+    total = result["total"]
+    assert (total.closed, total.closed_on_time, total.overdue_open) == (4, 3, 2)
+    assert total.on_time_rate == 0.5
+    assert "已超过办理时限仍未办结的件数" in result["formulas"]["on_time_rate"]
+    # The API's total says the same, with the overdue count the rate now depends on.
+    _, token = token_create(user=p.street_official, name="test")
+    with frozen(now):
+        body = client.get("/api/v1/appeals/stats", HTTP_AUTHORIZATION=f"Bearer {token}").json()
+    assert (body["total"]["on_time_rate"], body["total"]["overdue_open"]) == (0.5, 2)
 
 
 def test_rates_grouped_and_scoped(personas, fixture_cases, territory):
@@ -138,8 +190,9 @@ def test_rates_agree_with_history_rows(personas, fixture_cases):
 
 
 def reference_counts(rows, group_by, now, response_hours):
-    """The rates' counters by walking the rows one by one: the definition in FORMULAS,
-    written the plain way, for the database's GROUP BY to be held to."""
+    """The rates' counters (and the on-time rate, the one that mixes closed and open
+    cases) by walking the rows one by one: the definition in FORMULAS, written the plain
+    way, for the database's GROUP BY to be held to."""
     groups: dict = {}
     for a in rows:
         if a.status == Status.MERGED:
@@ -177,11 +230,16 @@ def reference_counts(rows, group_by, now, response_hours):
         if a.handled_at is not None:
             c["handled"] += 1
             c["reworked"] += a.reopened_count > 0
-    return {
-        key: {k: v for k, v in c.items() if k != "hours"}
-        | {"median_hours": round(statistics.median(c["hours"]), 2) if c["hours"] else None}
-        for key, c in groups.items()
-    }
+    out = {}
+    for key, c in groups.items():
+        late_or_closed = c["closed"] + c["overdue_open"]
+        out[key] = {k: v for k, v in c.items() if k != "hours"} | {
+            "median_hours": round(statistics.median(c["hours"]), 2) if c["hours"] else None,
+            "on_time_rate": round(c["closed_on_time"] / late_or_closed, 4)
+            if late_or_closed
+            else None,
+        }
+    return out
 
 
 COUNTERS = (
@@ -236,7 +294,7 @@ def test_counts_in_the_database_match_a_row_by_row_walk(territory, cats):
         expected = reference_counts(rows, group_by, now, hours_by_district)
         got = {
             (None if group_by == "none" else r.key): {
-                k: getattr(r, k) for k in (*COUNTERS, "median_hours")
+                k: getattr(r, k) for k in (*COUNTERS, "median_hours", "on_time_rate")
             }
             for r in (result["rows"] if group_by != "none" else [result["total"]])
         }

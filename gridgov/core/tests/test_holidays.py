@@ -1,10 +1,12 @@
 """The holiday table: there from the first migration, re-seeded by command, edited in the
-admin, and every edit used by the deadline arithmetic at once."""
+admin, and every edit used by the deadline arithmetic at once; a missing coming year is
+said by the periodic job, the system check and the admin."""
 
 from __future__ import annotations
 
 import datetime as dt
 import io
+from unittest import mock
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -57,3 +59,94 @@ def test_a_holiday_added_in_the_admin_moves_deadlines_at_once(client, django_use
     )
     assert response.status_code == 302, response.content[:2000]
     assert workdays.add_working_days(friday, 1).date() == dt.date(2031, 3, 4)
+
+
+def at(year: int, month: int, day: int, hour: int = 10) -> dt.datetime:
+    return timezone.make_aware(dt.datetime(year, month, day, hour))
+
+
+def frozen(moment: dt.datetime):
+    return mock.patch("django.utils.timezone.now", return_value=moment)
+
+
+@pytest.fixture
+def last_known() -> int:
+    """The last year the table has (from chinese-calendar); nothing after it."""
+    last = workdays.known_holiday_years()[-1]
+    Holiday.objects.filter(date__year__gt=last).delete()
+    return last
+
+
+def test_the_missing_year_is_the_next_one_from_october_and_the_current_one_always(last_known):
+    last = last_known
+    assert workdays.missing_holiday_year(at(last, 9, 30, 23)) is None
+    # 1 October 00:30 in the district is still 30 September in UTC.
+    october = dt.datetime(last, 9, 30, 16, 30, tzinfo=dt.UTC)
+    assert workdays.missing_holiday_year(october) == last + 1
+    assert workdays.missing_holiday_year(at(last + 1, 3, 1)) == last + 1
+    with frozen(at(last, 11, 23)):
+        assert workdays.missing_holiday_year() == last + 1
+    Holiday.objects.create(date=dt.date(last + 1, 1, 1), name="元旦")
+    assert workdays.missing_holiday_year(at(last, 11, 23)) is None
+    assert workdays.missing_holiday_year(at(last + 1, 3, 1)) is None
+
+
+def test_the_system_check_warns_of_the_missing_year(last_known):
+    out, err = io.StringIO(), io.StringIO()
+    with frozen(at(last_known, 11, 23)):
+        call_command("check", stdout=out, stderr=err)
+    assert "gridgov.W001" in err.getvalue()
+    assert f"还没有 {last_known + 1} 年的放假安排" in err.getvalue()
+    Holiday.objects.create(date=dt.date(last_known + 1, 1, 1), name="元旦")
+    out, err = io.StringIO(), io.StringIO()
+    with frozen(at(last_known, 11, 23)):
+        call_command("check", stdout=out, stderr=err)
+    assert "gridgov.W001" not in out.getvalue() + err.getvalue()
+
+
+def test_the_holiday_admin_list_warns_of_the_missing_year(client, django_user_model, last_known):
+    admin = django_user_model.objects.create_superuser("root", password="x")
+    text = f"还没有 {last_known + 1} 年的放假安排"
+    with frozen(at(last_known, 11, 23)):
+        client.force_login(admin)
+        assert client.get("/admin/core/holiday/").content.decode().count(text) == 1
+        with frozen(at(last_known, 9, 1)):
+            assert text not in client.get("/admin/core/holiday/").content.decode()
+        Holiday.objects.create(date=dt.date(last_known + 1, 1, 1), name="元旦")
+        assert text not in client.get("/admin/core/holiday/").content.decode()
+
+
+def test_the_tick_tells_each_district_admin_once_a_year_and_logs_it(
+    django_user_model, last_known, caplog
+):
+    from gridgov.accounts.models import Role
+    from gridgov.appeals.models import Notification, OutboxMessage
+    from gridgov.appeals.tasks import appeals_tick
+
+    last = last_known
+    admin = django_user_model.objects.create_user(
+        "admin", email="admin@example.org", role=Role.DISTRICT_ADMIN
+    )
+    django_user_model.objects.create_user("gone", role=Role.DISTRICT_ADMIN, is_active=False)
+    django_user_model.objects.create_user("official", role=Role.STREET_OFFICIAL)
+    with frozen(at(last, 9, 30)):
+        call_command("appeals_tick", stdout=io.StringIO())
+    assert not Notification.objects.exists()
+    with frozen(at(last, 11, 23)):
+        with caplog.at_level("WARNING", logger="gridgov.appeals.tasks"):
+            appeals_tick.apply().get()  # the Celery task …
+            call_command("appeals_tick", stdout=io.StringIO())  # … and the command
+    notes = list(Notification.objects.all())
+    assert [(n.user, str(last + 1) in n.text) for n in notes] == [(admin, True)]
+    assert OutboxMessage.objects.filter(recipient="admin@example.org").count() == 1
+    assert [r.getMessage() for r in caplog.records] == [
+        f"holiday table has no rows for {last + 1}; told 1 district administrator(s)"
+    ]
+    # Once the year is entered, next autumn asks for the one after it.
+    Holiday.objects.create(date=dt.date(last + 1, 1, 1), name="元旦")
+    with frozen(at(last, 12, 1)):
+        call_command("appeals_tick", stdout=io.StringIO())
+    assert Notification.objects.count() == 1
+    with frozen(at(last + 1, 10, 8)):
+        call_command("appeals_tick", stdout=io.StringIO())
+    assert Notification.objects.filter(user=admin, text__contains=str(last + 2)).count() == 1

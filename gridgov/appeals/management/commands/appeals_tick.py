@@ -4,12 +4,15 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from gridgov.appeals.services import appeals_tick
+from gridgov.appeals.tasks import tick
 
 
 class Command(BaseCommand):
-    help = "诉求定时任务：标记超期、到期提醒、吹哨报到超时、重发失败消息（可重复执行）"
+    help = (
+        "诉求定时任务：标记超期、到期提醒、吹哨报到超时、重发失败消息、"
+        "提醒节假日表缺年份（可重复执行）"
+    )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        result = appeals_tick()
+        result = tick()
         self.stdout.write(" ".join(f"{k}={v}" for k, v in result.items()))
