@@ -19,7 +19,7 @@ from gridgov.appeals.models import (
     TimeLimit,
 )
 from gridgov.core.admin import ScopedAdmin
-from gridgov.core.pii import mask_name, mask_phone
+from gridgov.core.pii import mask_name, mask_phone, mask_text
 
 
 class ConfigureOnly:
@@ -80,8 +80,12 @@ class EventInline(admin.TabularInline):
     model = AppealEvent
     extra = 0
     can_delete = False
-    fields = ("at", "action", "from_status", "to_status", "actor", "note")
+    fields = ("at", "action", "from_status", "to_status", "actor", "masked_note")
     readonly_fields = fields
+
+    @admin.display(description=AppealEvent._meta.get_field("note").verbose_name)
+    def masked_note(self, obj: AppealEvent) -> str:
+        return mask_text(obj.note)
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -111,18 +115,29 @@ class AppealAdmin(ScopedAdmin):
     search_fields = ("tracking_code",)
     list_select_related = ("category", "category__parent", "region")
     inlines = [EventInline]
-    exclude = ("reporter_name", "reporter_phone", "idempotency_key")
+    hidden_fields = ("reporter_name", "reporter_phone", "idempotency_key", "description_tokens")
+    exclude = (*hidden_fields, "description", "result")
     readonly_fields = ("masked_reporter",)
+    # Free text in which a resident may have typed a phone or ID-card number.
+    masked_text_fields = {"description": "masked_description", "result": "masked_result"}
 
     @admin.display(description=_("反映人（已脱敏）"))
     def masked_reporter(self, obj: Appeal) -> str:
         return f"{mask_name(obj.reporter_name)} {mask_phone(obj.reporter_phone)}".strip()
 
+    @admin.display(description=Appeal._meta.get_field("description").verbose_name)
+    def masked_description(self, obj: Appeal) -> str:
+        return mask_text(obj.description)
+
+    @admin.display(description=Appeal._meta.get_field("result").verbose_name)
+    def masked_result(self, obj: Appeal) -> str:
+        return mask_text(obj.result)
+
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         names = [
-            f.name
+            self.masked_text_fields.get(f.name, f.name)
             for f in self.model._meta.fields
-            if f.name not in ("reporter_name", "reporter_phone", "idempotency_key")
+            if f.name not in self.hidden_fields
         ]
         return [*names, "masked_reporter"]
 

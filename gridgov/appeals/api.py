@@ -3,7 +3,8 @@ rates, and a public self-service part (no account: tracking code, rate-limited p
 under /public/, and the user's in-app inbox.
 
 Handlers are thin: parse, call one service or selector, shape the answer. Personal data
-of reporters is masked in every response.
+of reporters is masked in every response, and so are phone and ID-card numbers typed
+into free text (description, result).
 """
 
 from __future__ import annotations
@@ -27,11 +28,13 @@ from gridgov.appeals.models import Action, Appeal, AppealEvent, Category, Channe
 from gridgov.core.db import valid_pk
 from gridgov.core.errors import ValidationFailed
 from gridgov.core.pagination import keyset_page
-from gridgov.core.pii import mask_name, mask_phone
+from gridgov.core.pii import mask_name, mask_phone, mask_text
 from gridgov.core.ratelimit import enforce_rate
 from gridgov.territory.models import Department, Grid, Region
 
 router = Router(auth=api_auth, tags=["诉求 appeals"])
+
+MASKED_TEXT = "其中的电话、身份证号已脱敏"
 
 
 # ---------------------------------------------------------------- schemas
@@ -50,7 +53,7 @@ class AppealOut(Schema):
     channel: str
     priority: str
     category: Ref
-    description: str
+    description: str = Field(description=MASKED_TEXT)
     address: str
     latitude: float | None
     longitude: float | None
@@ -93,7 +96,7 @@ class PhotoOut(Schema):
 
 
 class AppealDetailOut(AppealOut):
-    result: str
+    result: str = Field(description=MASKED_TEXT)
     timeline: list[EventOut]
     duplicates: list[int]
     photos: list[PhotoOut]
@@ -142,11 +145,11 @@ class PublicAppealOut(Schema):
     status: str
     status_label: str
     category: str
-    description: str
+    description: str = Field(description=MASKED_TEXT)
     created_at: dt.datetime
     deadline: dt.datetime | None
     closed_at: dt.datetime | None
-    result: str
+    result: str = Field(description=MASKED_TEXT)
     rating: str
     merged: bool = Field(description="已与同一问题的其他反映合并办理；显示合并后的进度")
     can_rate: bool
@@ -224,10 +227,14 @@ class ListFilters(Schema):
 class CandidateOut(Schema):
     id: int
     tracking_code: str
-    description: str
+    description: str = Field(description=MASKED_TEXT)
     distance_m: float | None = Field(None, description="距离（米）；无坐标时按所属社区查重，为空")
     similarity: float
     created_at: dt.datetime
+
+    @staticmethod
+    def resolve_description(obj: Appeal) -> str:
+        return mask_text(obj.description)
 
 
 class RateRowOut(Schema):
@@ -282,7 +289,7 @@ def appeal_out(appeal: Appeal, now: dt.datetime | None = None) -> dict[str, Any]
         "channel": appeal.channel,
         "priority": appeal.priority,
         "category": {"id": appeal.category_id, "name": str(appeal.category)},
-        "description": appeal.description,
+        "description": mask_text(appeal.description),
         "address": appeal.address,
         "latitude": appeal.latitude,
         "longitude": appeal.longitude,
@@ -314,7 +321,7 @@ def event_out(event: AppealEvent) -> dict[str, Any]:
         "from_status": event.from_status,
         "to_status": event.to_status,
         "actor": str(event.actor) if event.actor_id else None,
-        "note": event.note,
+        "note": mask_text(event.note),
         "data": event.data,
         "at": event.at,
     }
@@ -323,7 +330,7 @@ def event_out(event: AppealEvent) -> dict[str, Any]:
 def _detail(request: HttpRequest, appeal_id: int) -> dict[str, Any]:
     appeal = sel.appeal_get(actor=request.user, appeal_id=appeal_id)
     body = appeal_out(appeal)
-    body["result"] = appeal.result
+    body["result"] = mask_text(appeal.result)
     body["timeline"] = [
         event_out(e) for e in sel.appeal_timeline(actor=request.user, appeal=appeal)
     ]
@@ -667,11 +674,11 @@ def public_out(appeal: Appeal) -> dict[str, Any]:
         "status_label": str(Status(shown.status).label),
         "merged": t.merged,
         "category": str(appeal.category),
-        "description": appeal.description,
+        "description": mask_text(appeal.description),
         "created_at": appeal.created_at,
         "deadline": shown.deadline,
         "closed_at": shown.closed_at,
-        "result": shown.result,
+        "result": mask_text(shown.result),
         "rating": appeal.rating,
         "can_rate": t.can_rate,
         "can_withdraw": t.can_withdraw,

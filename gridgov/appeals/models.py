@@ -698,4 +698,9 @@ class OutboxMessage(models.Model):
         indexes = [models.Index(fields=["sent_at", "next_attempt_at"], name="outbox_due_idx")]
 
     def __str__(self) -> str:
-        return f"{self.channel} → {self.recipient}"
+        # Shown in admin titles, breadcrumbs and row labels: never the full phone or address.
+        from gridgov.core.pii import mask_phone
+
+        local, at, domain = self.recipient.partition("@")
+        shown = f"{local[:1]}***@{domain}" if at else mask_phone(self.recipient)
+        return f"{self.channel} → {shown}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 
 def mask_phone(value: str) -> str:
     if not value:
@@ -33,3 +35,20 @@ def mask_address(value: str) -> str:
     if head == value:
         return value[: max(1, len(value) // 2)] + "***"
     return head + "***"
+
+
+_PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+_ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
+
+
+# Both a mobile number and an ID number hold a run of at least 11 digits: a text without one
+# (nearly every text) is returned after this one scan.
+_LONG_DIGITS = re.compile(r"\d{11}").search
+
+
+def mask_text(text: str) -> str:
+    """Mask phone and ID numbers a resident may have typed into free text."""
+    if not text or not _LONG_DIGITS(text):
+        return text or ""
+    text = _ID_NUMBER.sub(lambda m: mask_id_number(m.group(0)), text)
+    return _PHONE.sub(lambda m: mask_phone(m.group(0)), text)

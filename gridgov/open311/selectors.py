@@ -3,7 +3,6 @@ mapped to GeoReport v2 fields."""
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
@@ -32,7 +31,7 @@ from gridgov.core.db import (
     valid_pk,
 )
 from gridgov.core.errors import ValidationFailed
-from gridgov.core.pii import mask_id_number, mask_phone
+from gridgov.core.pii import mask_text
 from gridgov.core.scope import subtree_params, subtree_sql
 
 MAX_ROWS = 1000  # the spec's cap on one response
@@ -46,22 +45,6 @@ DATATYPE_DESCRIPTIONS = {
     "singlevaluelist": gettext_lazy("从列表中选择一项"),
     "multivaluelist": gettext_lazy("从列表中选择一项或多项"),
 }
-
-_PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
-_ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
-
-
-# Both a mobile number and an ID number hold a run of at least 11 digits: a text without one
-# (nearly every text) is returned after this one scan.
-_LONG_DIGITS = re.compile(r"\d{11}").search
-
-
-def mask_text(text: str) -> str:
-    """Mask phone and ID numbers a resident may have typed into free text."""
-    if not text or not _LONG_DIGITS(text):
-        return text or ""
-    text = _ID_NUMBER.sub(lambda m: mask_id_number(m.group(0)), text)
-    return _PHONE.sub(lambda m: mask_phone(m.group(0)), text)
 
 
 def iso(value: datetime | None, tz: Any = None) -> str | None:

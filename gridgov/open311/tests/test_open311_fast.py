@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from gridgov.open311.selectors import mask_text
+from gridgov.core.pii import mask_text
 from gridgov.open311.tests.test_open311 import BASE, body, new_request
 
 
