@@ -52,7 +52,13 @@ from gridgov.appeals.models import (
 from gridgov.appeals.services import is_department_user, rate_settings_for
 from gridgov.core.db import HoursBetween, Median, valid_pk
 from gridgov.core.errors import NotFound, ValidationFailed
-from gridgov.core.pagination import Page, keyset_page
+from gridgov.core.pagination import (
+    Page,
+    check_page_size,
+    decode_cursor,
+    encode_cursor,
+    keyset_page,
+)
 from gridgov.core.scope import subtree_q, user_scope_path
 from gridgov.territory.models import Region, RegionKind
 
@@ -85,9 +91,15 @@ def _visible(actor: Any) -> QuerySet:
     return qs.filter(subtree_q("region_path", path))
 
 
-def appeal_list(
+def appeal_list(*, actor: Any, **filters: Any) -> QuerySet:
+    """Appeals the actor may see, filtered (see :func:`narrowed`), newest first, related
+    rows joined. Paginate with :func:`appeal_page` (keyset, no COUNT)."""
+    return narrowed(_visible(actor), **filters).select_related(*LIST_RELATED).order_by("-pk")
+
+
+def narrowed(
+    qs: QuerySet,
     *,
-    actor: Any,
     status: str | list[str] | None = None,
     category: Category | int | None = None,
     priority: str | None = None,
@@ -98,13 +110,11 @@ def appeal_list(
     open_only: bool = False,
     now: dt.datetime | None = None,
 ) -> QuerySet:
-    """Appeals the actor may see, filtered, newest first, related rows joined.
+    """``qs`` filtered as the work queue's filters ask.
 
     ``category`` includes its children; ``colour`` is the deadline colour of open cases
-    (green / amber at 80 % / red overdue); ``region_path`` narrows to a subtree. Paginate
-    with :func:`appeal_page` (keyset, no COUNT).
+    (green / amber at 80 % / red overdue); ``region_path`` narrows to a subtree.
     """
-    qs = _visible(actor)
     if status:
         statuses = [status] if isinstance(status, str) else list(status)
         bad = [s for s in statuses if s not in Status.values]
@@ -135,12 +145,34 @@ def appeal_list(
             qs = qs.filter(amber_at__lte=now, deadline__gte=now)
         else:
             qs = qs.filter(amber_at__gt=now)
-    return qs.select_related(*LIST_RELATED).order_by("-pk")
+    return qs
 
 
 def appeal_page(*, actor: Any, cursor: str | None = None, size: int = 50, **filters: Any) -> Page:
     """One keyset page of :func:`appeal_list` (``next_cursor`` for the following page)."""
-    return keyset_page(appeal_list(actor=actor, **filters), cursor=cursor, size=size)
+    if not is_department_user(actor) or not caps.has_cap(actor, caps.APPEAL_VIEW):
+        return keyset_page(appeal_list(actor=actor, **filters), cursor=cursor, size=size)
+    # A department sees two sets: the cases assigned to it and those whistled to it. As one
+    # OR they block every index, so a filter that matched few rows read the whole table
+    # (5 s on 3 million appeals); each half is read from its own index, and the two merged.
+    check_page_size(size)
+    after = decode_cursor(cursor)
+    department = actor.department_id
+    ids: set[int] = set()
+    for half in (
+        Appeal.objects.filter(assigned_department_id=department),
+        Appeal.objects.filter(whistles__department_id=department),
+    ):
+        half = narrowed(half, **filters)
+        if after is not None:
+            half = half.filter(pk__lt=after)
+        ids.update(half.order_by("-pk").values_list("pk", flat=True)[: size + 1])
+    newest = sorted(ids, reverse=True)
+    rows = list(
+        Appeal.objects.filter(pk__in=newest[:size]).select_related(*LIST_RELATED).order_by("-pk")
+    )
+    has_next = len(newest) > size
+    return Page(rows, encode_cursor(newest[size - 1]) if has_next else None, has_next)
 
 
 def appeal_get(*, actor: Any, appeal_id: int | str) -> Appeal:

@@ -35,10 +35,14 @@ def decode_cursor(cursor: str | None) -> int | None:
         raise ValidationFailed(_("游标无效"), field="cursor") from exc
 
 
-def keyset_page(qs: QuerySet, *, cursor: str | None, size: int, descending: bool = True) -> Page:
-    """One page of ``qs`` ordered by primary key, after ``cursor``."""
+def check_page_size(size: int) -> None:
     if size < 1 or size > 500:
         raise ValidationFailed(_("每页条数须在 1 到 500 之间"), field="page_size")
+
+
+def keyset_page(qs: QuerySet, *, cursor: str | None, size: int, descending: bool = True) -> Page:
+    """One page of ``qs`` ordered by primary key, after ``cursor``."""
+    check_page_size(size)
     after = decode_cursor(cursor)
     if descending:
         qs = qs.order_by("-pk")
