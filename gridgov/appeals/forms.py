@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from gridgov.appeals.models import Category, Channel, Priority, Rating, Status
 from gridgov.core.db import valid_pk
 from gridgov.core.errors import ValidationFailed
+from gridgov.core.pii import mask_text
 from gridgov.core.scope import scope_queryset
 from gridgov.territory.models import Department, Grid, Region, RegionKind
 
@@ -438,7 +439,7 @@ class MergeForm(forms.Form):
     def __init__(self, *args: Any, candidates: list[Any] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["duplicates"].choices = [
-            (c.pk, f"{c.tracking_code} {c.description[:30]}") for c in candidates
+            (c.pk, f"{c.tracking_code} {mask_text(c.description)[:30]}") for c in candidates
         ]
         self.fields["duplicates"].error_messages["required"] = _("请选择要合并的重复件")
 

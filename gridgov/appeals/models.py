@@ -274,6 +274,8 @@ class Appeal(models.Model):
     """One resident appeal / reported problem (诉求/工单)."""
 
     PII_FIELDS = ("reporter_name", "reporter_phone")
+    # Free text in which a resident's phone or ID number may stand (shown masked).
+    PII_TEXT_FIELDS = ("description", "result")
 
     district = models.ForeignKey(
         Region,

@@ -54,7 +54,7 @@ from gridgov.core.errors import (
     ValidationFailed,
 )
 from gridgov.core.pagination import keyset_page
-from gridgov.core.pii import mask_name, mask_phone
+from gridgov.core.pii import mask_name, mask_phone, mask_text
 from gridgov.core.ratelimit import check_rate
 from gridgov.core.scope import in_scope
 from gridgov.territory.models import Region, RegionKind
@@ -754,8 +754,7 @@ def _detail_page(
             "reporter_name": mask_name(appeal.reporter_name),
             "reporter_phone": mask_phone(appeal.reporter_phone),
             "revealed": revealed,
-            "can_reveal": caps.has_cap(user, caps.REVEAL_PII)
-            and bool(appeal.reporter_name or appeal.reporter_phone),
+            "can_reveal": caps.has_cap(user, caps.REVEAL_PII) and bool(_pii_fields(appeal)),
             "reveal_form": reveal_form or f.RevealForm(),
             "action_forms": action_forms,
             "candidates": candidates,
@@ -841,7 +840,7 @@ def reveal(request: HttpRequest, pk: int) -> HttpResponse:
             revealed = pii_reveal(
                 actor=request.user,
                 subject=appeal,
-                fields=list(Appeal.PII_FIELDS),
+                fields=_pii_fields(appeal),
                 reason=form.cleaned_data["reason"],
                 region_path=appeal.region_path,
             )
@@ -854,6 +853,15 @@ def reveal(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 # ---------------------------------------------------------------- supervision, stats, inbox
+
+
+def _pii_fields(appeal: Appeal) -> list[str]:
+    """The fields a reveal shows in clear: the reporter's, and the texts that hold a
+    number masked on the page."""
+    texts = [
+        n for n in Appeal.PII_TEXT_FIELDS if mask_text(getattr(appeal, n)) != getattr(appeal, n)
+    ]
+    return [n for n in Appeal.PII_FIELDS if getattr(appeal, n)] + texts
 
 
 @login_required

@@ -116,6 +116,17 @@ def test_detail_masks_description_until_a_logged_reveal(personas, appeal):
     assert "13812345678" in page and "410205199001011234" in page and "13800138000" in page
     log = PiiAccessLog.objects.get()  # one click, one log row
     assert log.actor == personas.worker_a and log.subject_id == str(appeal.pk)
+    assert log.fields == "reporter_name,reporter_phone,description"  # what was shown
+
+
+def test_a_number_in_the_text_alone_can_be_revealed(personas, cats):
+    appeal = new_appeal(personas.grid_worker, cats.sanitation, description=TEXT)
+    client = as_user(personas.worker_a)
+    page = client.get(reverse("appeals:detail", args=[appeal.pk])).content.decode()
+    assert reverse("appeals:reveal", args=[appeal.pk]) in page
+    page = client.post(reverse("appeals:reveal", args=[appeal.pk]), {"reason": "核实"})
+    assert "13812345678" in page.content.decode()
+    assert PiiAccessLog.objects.get().fields == "description"
 
 
 def test_detail_without_the_reveal_capability_stays_masked(personas, appeal):
