@@ -238,8 +238,14 @@ class GridReportForm(PointMixin, CategoryFormMixin, forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        if data.get("latitude") is None and not self.has_error("latitude"):
-            self.add_error("latitude", _("请点击“获取当前位置”，网格将按位置自动确定"))
+        # Without a point (the phone could not locate) the address places it in the worker's
+        # own community, for the community to locate.
+        if (
+            data.get("latitude") is None
+            and not (data.get("address") or "").strip()
+            and not self.has_error("latitude")
+        ):
+            self.add_error("latitude", _("请点击“获取当前位置”或填写地址/位置说明"))
         return data
 
 
@@ -348,6 +354,12 @@ class NoteForm(forms.Form):
 
 class ReasonForm(forms.Form):
     reason = forms.CharField(label=_("理由"), max_length=500, widget=forms.TextInput())
+
+
+class WithdrawForm(forms.Form):
+    """Staff record the reporter's withdrawal: the reason is required."""
+
+    note = forms.CharField(label=_("撤回理由"), max_length=500, widget=forms.TextInput())
 
 
 class RegisterForm(CategoryFormMixin, forms.Form):

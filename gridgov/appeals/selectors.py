@@ -224,7 +224,7 @@ def appeal_available_actions(*, actor: Any, appeal: Appeal) -> list[str]:
     showing buttons. Mirrors the services' guards (state first, then capability and
     jurisdiction); the services remain the authority and re-check everything."""
     from gridgov.appeals.models import TRANSITIONS, Action, ExtensionRequest, Level
-    from gridgov.appeals.services import can_view, is_handler
+    from gridgov.appeals.services import can_view, is_handler, staff_may_not_withdraw
     from gridgov.core.scope import in_scope
     from gridgov.territory.models import RegionKind
 
@@ -237,12 +237,19 @@ def appeal_available_actions(*, actor: Any, appeal: Appeal) -> list[str]:
     local = in_scope(actor, appeal.region_path)
     handler = is_handler(actor, appeal)
     scope = getattr(actor, "scope_region", None)
+    # A whistled department that has not reported (报到) yet may still decline (退单).
+    pending_whistle = (
+        is_department_user(actor)
+        and AppealWhistle.objects.filter(
+            appeal=appeal, department_id=actor.department_id, reported_at=None
+        ).exists()
+    )
     checks = {
         Action.REGISTER: lambda: has(caps.APPEAL_INTAKE, caps.APPEAL_DISPATCH),
         Action.DISPATCH: lambda: has(caps.APPEAL_DISPATCH),
         Action.ACCEPT: lambda: handler,
         Action.HANDLE: lambda: handler,
-        Action.RETURN: lambda: handler,
+        Action.RETURN: lambda: handler or pending_whistle,
         Action.EXTEND_REQUEST: lambda: (
             handler and not ExtensionRequest.objects.filter(appeal=appeal, approved=None).exists()
         ),
@@ -250,11 +257,16 @@ def appeal_available_actions(*, actor: Any, appeal: Appeal) -> list[str]:
         Action.CLOSE: lambda: has(caps.APPEAL_VERIFY, caps.APPEAL_DISPATCH) and local,
         Action.REOPEN: lambda: has(caps.APPEAL_VERIFY, caps.APPEAL_DISPATCH) and local,
         Action.REJECT: lambda: has(caps.APPEAL_INTAKE, caps.APPEAL_DISPATCH),
-        Action.WITHDRAW: lambda: has(caps.APPEAL_INTAKE) and local,
+        Action.WITHDRAW: lambda: (
+            has(caps.APPEAL_INTAKE) and local and not staff_may_not_withdraw(appeal, timezone.now())
+        ),
         Action.EXTEND_DECIDE: lambda: (
             has(caps.APPEAL_DISPATCH, caps.APPEAL_SUPERVISE)
             and local
-            and ExtensionRequest.objects.filter(appeal=appeal, approved=None).exists()
+            and appeal.assigned_user_id != actor.pk
+            and ExtensionRequest.objects.filter(appeal=appeal, approved=None)
+            .exclude(requested_by=actor)
+            .exists()
         ),
         Action.SUPERVISE: lambda: has(caps.APPEAL_SUPERVISE),
         Action.ESCALATE: lambda: (
@@ -284,13 +296,7 @@ def appeal_available_actions(*, actor: Any, appeal: Appeal) -> list[str]:
         for a, (allowed, _t) in TRANSITIONS.items()
         if appeal.status in allowed and checks[a]()
     ]
-    if (
-        appeal.status == Status.ACCEPTED
-        and is_department_user(actor)
-        and AppealWhistle.objects.filter(
-            appeal=appeal, department_id=actor.department_id, reported_at=None
-        ).exists()
-    ):
+    if appeal.status == Status.ACCEPTED and pending_whistle:
         out.append(str(Action.REPORT))
     return out
 

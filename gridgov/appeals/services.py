@@ -104,20 +104,44 @@ def can_view(actor: Any, appeal: Appeal) -> bool:
 
 
 def is_handler(actor: Any, appeal: Appeal) -> bool:
-    """May ``actor`` work on the case as its current handler?"""
+    """May ``actor`` work on the case as its current handler?
+
+    A department: the lead (``assigned_department``), or a department whistled alongside
+    it (see ``_whistled_handler``)."""
     if not caps.has_cap(actor, caps.APPEAL_HANDLE):
         return False
     if is_department_user(actor):
         if appeal.assigned_department_id == actor.department_id:
             return True
-        return AppealWhistle.objects.filter(
-            appeal_id=appeal.pk, department_id=actor.department_id
-        ).exists()
+        return _whistled_handler(appeal, actor.department_id)
     if actor.is_superuser:
         return True
     if appeal.assigned_region_id is None:
         return False
     return in_scope(actor, appeal.assigned_region.path)
+
+
+def _whistle_declined(appeal_id: int, department_id: int) -> bool:
+    """Has the department declined the whistle or returned the case (退单 history row)?"""
+    return AppealEvent.objects.filter(
+        appeal_id=appeal_id, action=Action.RETURN, data__department=department_id
+    ).exists()
+
+
+def _whistled_handler(appeal: Appeal, department_id: int) -> bool:
+    """A whistled department other than the lead works on the case once it has reported
+    (报到); before that it may only report (accept) while the case awaits acceptance. A
+    department that declined (退回) is out; so are all once the case left the departments."""
+    if appeal.assigned_level != Level.DEPARTMENT:
+        return False
+    reported = list(
+        AppealWhistle.objects.filter(appeal_id=appeal.pk, department_id=department_id).values_list(
+            "reported_at", flat=True
+        )[:1]
+    )
+    if not reported or (reported[0] is None and appeal.status != Status.DISPATCHED):
+        return False
+    return not _whistle_declined(appeal.pk, department_id)
 
 
 def _is_reporter(actor: Any, appeal: Appeal, tracking_code: str | None) -> bool:
@@ -340,6 +364,7 @@ def _place(
     category: Category,
     latitude: float | None,
     longitude: float | None,
+    address: str,
     region: Region | None,
 ) -> tuple[Region, Grid | None]:
     grid = None
@@ -361,6 +386,12 @@ def _place(
             raise ValidationFailed(_("所选辖区不在您的管辖范围内"), field="region")
         return region, None
     if channel in ANONYMOUS_CHANNELS:
+        if latitude is not None and not address:
+            # As Open311 answers: a point outside every grid of the district, and nothing
+            # else to place the appeal by.
+            raise ValidationFailed(
+                _("该位置不在本区任何网格内，请重新定位或填写地址"), field="latitude"
+            )
         # Placed later by the operator (appeal_register with region=…).
         return category.district, None
     if latitude is not None:
@@ -402,14 +433,19 @@ def appeal_intake(
     ``actor`` may be None for anonymous self-service/API intake; staff channels need
     APPEAL_INTAKE. The point selects the grid (and the region: the grid's community);
     without a point the ``region`` must be given (anonymous reports without either are
-    placed at the district for the operator to place). The same ``idempotency_key``
-    returns the first appeal, never a second case. Photos are checked (JPEG/PNG, ≤ 8 MB)
-    and stored without metadata. The deadline is computed from the category's time limit.
+    placed at the district for the operator to place; with a point outside every grid of
+    the district and no address they are refused, naming ``latitude``). The same
+    ``idempotency_key`` returns the first appeal, never a second case; sent again with a
+    different category, description, location or reporter phone it is refused (409, naming
+    ``idempotency_key``). Staff reporting a point outside their jurisdiction: the appeal goes
+    to the point's grid and that community's staff are told. Photos are checked (JPEG/PNG,
+    ≤ 8 MB) and stored without metadata. The deadline is computed from the category's time
+    limit.
     ``details`` (checked lines such as an Open311 client's attributes) are kept after the
     description, under 【附加信息】; the length limit is the description's own.
     The returned appeal carries ``duplicate_candidates``: the ids of open appeals of the same
     category within 100 m and 48 h, best match first, also recorded in the intake event.
-    Errors: ValidationFailed (field named), PermissionDenied.
+    Errors: ValidationFailed (field named), PermissionDenied, Conflict (reused key).
     """
     if idempotency_key:
         idempotency_key = _no_nul(idempotency_key.strip(), "idempotency_key")[:128]
@@ -431,13 +467,19 @@ def appeal_intake(
             region=region,
             details=details,
         )
-    except DomainError:
+    except DomainError as exc:
         # A replay answers with the first appeal even when the input no longer passes
-        # (as it did when the key was looked up first); a new key gets the error.
-        existing = _replay(idempotency_key) if idempotency_key else None
+        # (as it did when the key was looked up first); a new key gets the error, and so
+        # does a key reused for a different report (field idempotency_key).
+        replay = idempotency_key and exc.field != "idempotency_key"
+        existing = _replay(idempotency_key) if replay else None
         if existing is None:
             raise
         return existing
+
+
+# What a replay must repeat to answer with the first appeal (as normalised by ``_intake``).
+REPLAY_FIELDS = ("category_id", "description", "latitude", "longitude", "address", "reporter_phone")
 
 
 def _replay(idempotency_key: str) -> Appeal | None:
@@ -504,6 +546,7 @@ def _intake(
         category=category,
         latitude=latitude,
         longitude=longitude,
+        address=address,
         region=region,
     )
     cleaned = clean_photos(photos)
@@ -553,10 +596,13 @@ def _intake(
         data={"channel": channel, "duplicate_candidates": candidates},
     )
     texts_reporter = channel in (Channel.SELF_SERVICE, Channel.HOTLINE) and reporter_phone
+    # Staff may report what they see across their boundary (a grid worker on patrol): it goes
+    # to the grid of the point, and that community, which registers it, is told.
+    foreign = channel not in ANONYMOUS_CHANNELS and not in_scope(actor, place.path)
     try:
         # The appeal, its history row and its audit row in one statement (PostgreSQL);
-        # photos and the reporter's SMS, when there are any, in the same transaction.
-        with transaction.atomic() if cleaned or texts_reporter else nullcontext():
+        # photos and the messages, when there are any, in the same transaction.
+        with transaction.atomic() if cleaned or texts_reporter or foreign else nullcontext():
             insert_linked(appeal, [(event, "appeal_id"), (entry, "target_id")])
             _save_photos(appeal, cleaned, PhotoStage.INTAKE)
             if texts_reporter:
@@ -566,10 +612,24 @@ def _intake(
                     text=_("您反映的问题已受理，查询码 %(tracking_code)s，可凭码查询进度并评价。")
                     % {"tracking_code": appeal.tracking_code},
                 )
+            if foreign:
+                notify.notify_users(
+                    users=_users_of_region(place),
+                    appeal=appeal,
+                    kind=NotificationKind.OTHER,
+                    text=_("辖区外工作人员上报了本辖区的诉求 %(tracking_code)s，请立案办理")
+                    % {"tracking_code": appeal.tracking_code},
+                    dedupe=f"foreign_intake:{appeal.pk}",
+                )
     except IntegrityError:
         if idempotency_key:
             existing = _replay(idempotency_key)
             if existing is not None:
+                if any(getattr(existing, f) != getattr(appeal, f) for f in REPLAY_FIELDS):
+                    raise Conflict(
+                        _("该幂等键已用于另一条内容不同的诉求，请换用新的键提交"),
+                        field="idempotency_key",
+                    ) from None
                 return existing
         raise
     note_appeal_id(appeal.pk)
@@ -844,10 +904,21 @@ def appeal_handle(
 
 
 def appeal_return(*, actor: Any, appeal: Appeal | int, reason: str) -> Appeal:
-    """退单: the handler returns a wrong dispatch with a reason; back to the dispatcher."""
+    """退单: the handler returns a wrong dispatch with a reason; back to the dispatcher.
+
+    A whistled department that is not the lead declines only its own part instead (see
+    ``_decline_whistle``): the case stays with the others."""
     with transaction.atomic():
         row = _lock(appeal, actor)
         _check_transition(row, Action.RETURN)
+        if is_department_user(actor) and row.assigned_department_id != actor.department_id:
+            whistle = (
+                AppealWhistle.objects.select_for_update()
+                .filter(appeal=row, department_id=actor.department_id)
+                .first()
+            )
+            if whistle is not None and row.assigned_level == Level.DEPARTMENT:
+                return _decline_whistle(actor=actor, row=row, whistle=whistle, reason=reason)
         if not is_handler(actor, row):
             raise PermissionDenied(_("该诉求未派遣给您或您的部门"))
         reason = _require_text(reason, "reason", _("退单理由"))
@@ -888,6 +959,44 @@ def appeal_return(*, actor: Any, appeal: Appeal | int, reason: str) -> Appeal:
             % {"tracking_code": row.tracking_code, "reason": reason[:80]},
             dedupe=f"returned:{row.pk}:{row.returned_count}",
         )
+    return row
+
+
+def _decline_whistle(*, actor: Any, row: Appeal, whistle: AppealWhistle, reason: str) -> Appeal:
+    """A whistled department (not the lead) declines: the state does not change. The decline
+    is its answer to the whistle, so the whistle counts as reported in time (never flagged);
+    the history row (退单, ``whistle_decline``) keeps the department out of the case from now
+    on (``_whistled_handler``). The one who whistled is told. Runs in the caller's lock."""
+    department_id = actor.department_id
+    if _whistle_declined(row.pk, department_id):
+        raise Conflict(_("本部门已退回该诉求"), field="status")
+    reason = _require_text(reason, "reason", _("退单理由"))
+    now = timezone.now()
+    if whistle.reported_at is None:
+        whistle.reported_at, whistle.reported_by = now, actor
+        whistle.save(update_fields=["reported_at", "reported_by"])
+    row.save(update_fields=["updated_at"])
+    _record(
+        row,
+        actor=actor,
+        action=Action.RETURN,
+        from_status=row.status,
+        note=reason,
+        data={"department": department_id, "whistle_decline": True},
+        at=now,
+    )
+    notify.notify_users(
+        users=[u for u in [whistle.whistled_by] if u is not None],
+        appeal=row,
+        kind=NotificationKind.RETURNED,
+        text=_("%(department_name)s 退回吹哨诉求 %(tracking_code)s：%(reason)s")
+        % {
+            "department_name": whistle.department.name,
+            "tracking_code": row.tracking_code,
+            "reason": reason[:80],
+        },
+        dedupe=f"whistle_decline:{whistle.pk}",
+    )
     return row
 
 
@@ -978,16 +1087,36 @@ def _tell_outcome(row: Appeal) -> None:
     )
 
 
+# How long after closure a reporter may still send a case back for rework (返工).
+REPORTER_REOPEN_DAYS = 30
+
+
+def reporter_may_reopen(appeal: Appeal, now: dt.datetime) -> bool:
+    """May the reporter send the case back now (its state allows, and not long closed)?"""
+    return appeal.status in TRANSITIONS[Action.REOPEN][0] and (
+        appeal.closed_at is None
+        or now - appeal.closed_at <= dt.timedelta(days=REPORTER_REOPEN_DAYS)
+    )
+
+
 def appeal_reopen(
     *, actor: Any, appeal: Appeal | int, reason: str, tracking_code: str | None = None
 ) -> Appeal:
     """返工: an unsatisfied resident's case goes back to its handler (counted in
-    ``reopened_count``). By staff with APPEAL_VERIFY/APPEAL_DISPATCH, or the reporter."""
+    ``reopened_count``). By staff with APPEAL_VERIFY/APPEAL_DISPATCH, or the reporter:
+    within ``REPORTER_REOPEN_DAYS`` of closure (later, the same problem is a new report)."""
     with transaction.atomic():
         row = _lock(appeal, actor, tracking_code=tracking_code)
         _check_transition(row, Action.REOPEN)
+        by_reporter = _is_reporter(actor, row, tracking_code)
+        if by_reporter and not reporter_may_reopen(row, timezone.now()):
+            raise Conflict(
+                _("该诉求已结案超过 %(days)s 天，不能再返工；如问题再次出现，请重新反映")
+                % {"days": REPORTER_REOPEN_DAYS},
+                field="status",
+            )
         if not (
-            _is_reporter(actor, row, tracking_code)
+            by_reporter
             or (
                 (
                     caps.has_cap(actor, caps.APPEAL_VERIFY)
@@ -1048,29 +1177,52 @@ def appeal_reject(*, actor: Any, appeal: Appeal | int, reason: str) -> Appeal:
     return row
 
 
+def staff_may_not_withdraw(appeal: Appeal, now: dt.datetime) -> bool:
+    """Overdue or supervised (督办): withdrawing would take the case out of the rates, so
+    only its reporter may (``appeal_withdraw``)."""
+    return bool(appeal.supervision_count) or (appeal.deadline is not None and appeal.deadline < now)
+
+
 def appeal_withdraw(
     *, actor: Any, appeal: Appeal | int, reason: str = "", tracking_code: str | None = None
 ) -> Appeal:
     """撤回: the reporter withdraws (with the tracking code or their account), or staff with
-    APPEAL_INTAKE record the reporter's withdrawal."""
+    APPEAL_INTAKE in jurisdiction record the reporter's withdrawal on their behalf: then the
+    reason is required (field ``note``), the reporter is told (inbox/SMS, so a withdrawal
+    they did not ask for comes to light), and a case that is overdue or under supervision
+    (督办) is refused (409): a withdrawn case leaves the rates, so only the reporter may
+    withdraw it then."""
     with transaction.atomic():
         row = _lock(appeal, actor, tracking_code=tracking_code)
         _check_transition(row, Action.WITHDRAW)
+        by_reporter = _is_reporter(actor, row, tracking_code)
         if not (
-            _is_reporter(actor, row, tracking_code)
+            by_reporter
             or (caps.has_cap(actor, caps.APPEAL_INTAKE) and in_scope(actor, row.region_path))
         ):
             raise PermissionDenied(_("只有反映人或受理人员可以撤回"))
+        now = timezone.now()
+        if by_reporter:
+            reason = (reason or "").strip()[:500]
+        else:
+            if staff_may_not_withdraw(row, now):
+                raise Conflict(
+                    _("该诉求已超期或被督办，工作人员不能代为撤回；可由反映人凭查询码自行撤回"),
+                    field="status",
+                )
+            reason = _require_text(reason, "note", _("撤回理由"))
         from_status = row.status
-        row.status, row.closed_at = Status.WITHDRAWN, timezone.now()
+        row.status, row.closed_at = Status.WITHDRAWN, now
         row.save(update_fields=["status", "closed_at", "updated_at"])
-        _record(
-            row,
-            actor=actor,
-            action=Action.WITHDRAW,
-            from_status=from_status,
-            note=(reason or "").strip()[:500],
-        )
+        _record(row, actor=actor, action=Action.WITHDRAW, from_status=from_status, note=reason)
+        if not by_reporter:
+            _tell_reporters(
+                row,
+                kind=NotificationKind.OUTCOME,
+                text=_("您反映的问题已由工作人员代为撤回，理由：%(reason)s；如有异议请联系社区")
+                % {"reason": reason[:80]},
+                dedupe=f"withdraw:{row.pk}:reporter",
+            )
         if from_status in (Status.DISPATCHED, Status.ACCEPTED):
             notify.notify_users(
                 users=handlers_of(row),
@@ -1128,7 +1280,8 @@ def appeal_extend_decide(
     *, actor: Any, appeal: Appeal | int, approve: bool, note: str = ""
 ) -> Appeal:
     """延期审批: approve (deadline moves by the requested working days) or refuse the
-    pending request. Needs APPEAL_DISPATCH or APPEAL_SUPERVISE in jurisdiction."""
+    pending request. Needs APPEAL_DISPATCH or APPEAL_SUPERVISE in jurisdiction, and someone
+    other than the requester and the current handler (``assigned_user``): 403."""
     with transaction.atomic():
         row = _lock(appeal, actor)
         _check_transition(row, Action.EXTEND_DECIDE)
@@ -1143,6 +1296,9 @@ def appeal_extend_decide(
         )
         if request is None:
             raise Conflict(_("没有待审批的延期申请"), field="approve")
+        if actor.pk in (request.requested_by_id, row.assigned_user_id):
+            # Separation of duties: the handler never approves their own extension.
+            raise PermissionDenied(_("申请人或承办人不能审批本案的延期申请"))
         now = timezone.now()
         request.decided_by, request.decided_at, request.approved = actor, now, bool(approve)
         fields = ["updated_at"]

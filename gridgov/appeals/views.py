@@ -9,6 +9,7 @@ services (hotline: intake → register → dispatch) run them in one transaction
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from typing import Any
 from urllib.parse import urlencode
@@ -150,6 +151,8 @@ def _event_detail(e: AppealEvent) -> str:
         parts.append(_("疑似重复 %(n)s 件") % {"n": len(d["duplicate_candidates"])})
     if d.get("late"):
         parts.append(_("报到超时"))
+    if d.get("whistle_decline"):
+        parts.append(_("吹哨部门退回，诉求仍由其他部门办理"))
     return "；".join(str(p) for p in parts)
 
 
@@ -165,21 +168,8 @@ def report(request: HttpRequest) -> HttpResponse:
             return limited
         form = f.ResidentReportForm(request.POST, request.FILES, district=district)
         if form.is_valid():
-            d = form.cleaned_data
             try:
-                appeal = svc.appeal_intake(
-                    actor=request.user if request.user.is_authenticated else None,
-                    channel=Channel.SELF_SERVICE,
-                    category=d["category"],
-                    description=d["description"],
-                    latitude=d["latitude"],
-                    longitude=d["longitude"],
-                    address=d["address"],
-                    reporter_name=d["reporter_name"],
-                    reporter_phone=d["reporter_phone"],
-                    photos=d["photos"],
-                    idempotency_key=request.POST.get("idempotency_key") or None,
-                )
+                appeal = _resident_intake(request, form.cleaned_data)
             except DomainError as exc:
                 status = _add_domain_error(form, exc)
             else:
@@ -197,6 +187,40 @@ def report(request: HttpRequest) -> HttpResponse:
         },
         status=status,
     )
+
+
+def _resident_intake(request: HttpRequest, d: dict[str, Any]) -> Appeal:
+    """The resident's report under the page's idempotency key (a resent form stays one case).
+    A different report sent with the same key (the resident went Back and changed the form)
+    is a new case: it gets a key of its own, derived from its content, so that resending it
+    stays one case too; nothing the resident sent is lost."""
+    content = {
+        "category": d["category"],
+        "description": d["description"],
+        "latitude": d["latitude"],
+        "longitude": d["longitude"],
+        "address": d["address"],
+        "reporter_phone": d["reporter_phone"],
+    }
+    key = request.POST.get("idempotency_key") or None
+
+    def intake(idempotency_key: str | None) -> Appeal:
+        return svc.appeal_intake(
+            actor=request.user if request.user.is_authenticated else None,
+            channel=Channel.SELF_SERVICE,
+            reporter_name=d["reporter_name"],
+            photos=d["photos"],
+            idempotency_key=idempotency_key,
+            **content,
+        )
+
+    try:
+        return intake(key)
+    except Conflict as exc:
+        if key is None or exc.field != "idempotency_key":
+            raise
+    digest = hashlib.sha256(repr({**content, "category": d["category"].pk}).encode()).hexdigest()
+    return intake(f"{key[:100]}:{digest[:16]}")
 
 
 def report_done(request: HttpRequest, code: str) -> HttpResponse:
@@ -240,7 +264,8 @@ def _track_page(
             "can_rate": appeal.status in TRANSITIONS[Action.VERIFY][0] or rate_form is not None,
             "can_withdraw": appeal.status in TRANSITIONS[Action.WITHDRAW][0]
             or withdraw_form is not None,
-            "can_reopen": appeal.status in TRANSITIONS[Action.REOPEN][0] or reopen_form is not None,
+            "can_reopen": svc.reporter_may_reopen(appeal, timezone.now())
+            or reopen_form is not None,
             "rate_form": rate_form or f.RateForm(),
             "withdraw_form": withdraw_form or f.NoteForm(),
             "reopen_form": reopen_form or f.ReasonForm(),
@@ -307,7 +332,10 @@ def track_act(request: HttpRequest, code: str, action: str) -> HttpResponse:
 @login_required
 def grid_report(request: HttpRequest) -> HttpResponse:
     """网格员上报: photo + the phone's location; the grid comes from the point; registered
-    at once (立案) so the community can dispatch or whistle."""
+    at once (立案) so the community can dispatch or whistle. Without a point (the phone
+    could not locate) an address does: the appeal is placed in the worker's own community
+    for the community to locate. A point across the boundary goes to that grid, whose
+    community registers it: the worker is told where it went and its tracking code."""
     _need(request, caps.APPEAL_INTAKE)
     district = f.district_for(request.user)
     status = 200
@@ -329,21 +357,36 @@ def grid_report(request: HttpRequest) -> HttpResponse:
                         reporter_name=d["reporter_name"],
                         reporter_phone=d["reporter_phone"],
                         photos=d["photos"],
+                        region=request.user.scope_region,
                     )
-                    if appeal.grid_id is None:
+                    if appeal.grid_id is None and not d["address"]:
                         raise ValidationFailed(
                             _("该位置不在任何网格内，请到网格范围内上报或联系社区"),
                             field="latitude",
                         )
-                    svc.appeal_register(actor=request.user, appeal=appeal)
+                    own = in_scope(request.user, appeal.region_path)
+                    if own:
+                        svc.appeal_register(actor=request.user, appeal=appeal)
             except DomainError as exc:
                 status = _add_domain_error(form, exc)
             else:
-                messages.success(
-                    request,
-                    _("已上报并立案，所属网格：%(grid)s（%(community)s）")
-                    % {"grid": appeal.grid.name, "community": appeal.region.name},
-                )
+                names = {
+                    "grid": appeal.grid.name if appeal.grid_id else "",
+                    "community": appeal.region.name,
+                    "code": appeal.tracking_code,
+                }
+                if not own:
+                    messages.success(
+                        request,
+                        _("已上报至%(community)s（%(grid)s），由该社区立案办理；查询码 %(code)s")
+                        % names,
+                    )
+                    return redirect("appeals:grid_report")
+                if appeal.grid_id:
+                    text = _("已上报并立案，所属网格：%(grid)s（%(community)s）") % names
+                else:
+                    text = _("已上报并立案（%(community)s），网格待社区按地址确定") % names
+                messages.success(request, text)
                 return redirect("appeals:detail", pk=appeal.pk)
         else:
             status = 400
@@ -577,15 +620,18 @@ def _available_actions(user: Any, appeal: Appeal) -> list[str]:
         out.append("accept")
     if state_ok(Action.HANDLE) and handler:
         out.append("handle")
-    if state_ok(Action.RETURN) and handler:
-        out.append("return")
+    if state_ok(Action.RETURN) and (handler or pending_whistle):
+        out.append("return")  # a whistled department may decline before reporting
     if state_ok(Action.EXTEND_REQUEST) and handler:
         out.append("extend_request")
     if (
         state_ok(Action.EXTEND_DECIDE)
         and (has(caps.APPEAL_DISPATCH) or has(caps.APPEAL_SUPERVISE))
         and in_scope(user, appeal.region_path)
-        and ExtensionRequest.objects.filter(appeal=appeal, approved=None).exists()
+        and appeal.assigned_user_id != user.pk
+        and ExtensionRequest.objects.filter(appeal=appeal, approved=None)
+        .exclude(requested_by=user)
+        .exists()
     ):
         out.append("extend_decide")
     if state_ok(Action.SUPERVISE) and has(caps.APPEAL_SUPERVISE):
@@ -624,7 +670,12 @@ def _available_actions(user: Any, appeal: Appeal) -> list[str]:
         out.append("reopen")
     if state_ok(Action.REJECT) and (has(caps.APPEAL_INTAKE) or has(caps.APPEAL_DISPATCH)):
         out.append("reject")
-    if state_ok(Action.WITHDRAW) and has(caps.APPEAL_INTAKE) and in_scope(user, appeal.region_path):
+    if (
+        state_ok(Action.WITHDRAW)
+        and has(caps.APPEAL_INTAKE)
+        and in_scope(user, appeal.region_path)
+        and not svc.staff_may_not_withdraw(appeal, timezone.now())
+    ):
         out.append("withdraw")
     return out
 
@@ -644,7 +695,7 @@ ACTION_FORMS: dict[str, tuple[str, Any]] = {
     "close": (gettext_lazy("结案"), f.NoteForm),
     "reopen": (gettext_lazy("返工"), f.ReasonForm),
     "reject": (gettext_lazy("不予受理"), f.ReasonForm),
-    "withdraw": (gettext_lazy("撤回"), f.NoteForm),
+    "withdraw": (gettext_lazy("撤回"), f.WithdrawForm),
 }
 
 
@@ -829,6 +880,15 @@ def merge(request: HttpRequest, pk: int) -> HttpResponse:
     return _detail_page(request, appeal, merge_form=form, status=status)
 
 
+def _pii_fields(appeal: Appeal) -> list[str]:
+    """The fields a reveal shows in clear: the reporter's, and the texts that hold a
+    number masked on the page."""
+    texts = [
+        n for n in Appeal.PII_TEXT_FIELDS if mask_text(getattr(appeal, n)) != getattr(appeal, n)
+    ]
+    return [n for n in Appeal.PII_FIELDS if getattr(appeal, n)] + texts
+
+
 @login_required
 @require_POST
 def reveal(request: HttpRequest, pk: int) -> HttpResponse:
@@ -853,15 +913,6 @@ def reveal(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 # ---------------------------------------------------------------- supervision, stats, inbox
-
-
-def _pii_fields(appeal: Appeal) -> list[str]:
-    """The fields a reveal shows in clear: the reporter's, and the texts that hold a
-    number masked on the page."""
-    texts = [
-        n for n in Appeal.PII_TEXT_FIELDS if mask_text(getattr(appeal, n)) != getattr(appeal, n)
-    ]
-    return [n for n in Appeal.PII_FIELDS if getattr(appeal, n)] + texts
 
 
 @login_required

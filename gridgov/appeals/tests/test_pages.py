@@ -183,15 +183,19 @@ def test_resident_reports_without_account_and_gets_tracking_code(personas, cats)
     assert appeal.tracking_code in text(done)
     assert reverse("appeals:track_code", args=[appeal.tracking_code]) in text(done)
     # The phone retried the same submission: still one case.
-    client.post(
+    again = client.post(
         reverse("appeals:report"),
         {
             "category": cats.lift.pk,
             "description": "3号楼电梯停运",
-            "address": "x",
+            "latitude": POINT_A[0],
+            "longitude": POINT_A[1],
+            "photos": png_file(),
+            "reporter_phone": "13900001111",
             "idempotency_key": "k-1",
         },
     )
+    assert again.status_code == 302 and appeal.tracking_code in again["Location"]
     assert Appeal.objects.count() == 1
 
 

@@ -650,9 +650,11 @@ class Planner:
                 reason=rng.choice(texts.EXTENSION_REASONS),
             )
             approve = rng.random() < 0.8
-            t = self._after(case, t, desk, 30, 360)
+            # Never the handler's own decision: the street decides when the desk handles.
+            decider = self.street_officials[case.community.parent_id] if desk is handler else desk
+            t = self._after(case, t, decider, 30, 360)
             note = "" if approve else texts.EXTENSION_REFUSED
-            case.add(t, "extend_decide", desk, approve=approve, note=note)
+            case.add(t, "extend_decide", decider, approve=approve, note=note)
             if approve:
                 deadline = workdays.add_working_days(deadline, days)
             handle_at = start + (deadline - start) * rng.uniform(
