@@ -471,13 +471,7 @@ def detail(request: HttpRequest, appeal_id: int) -> Any:
 @router.get("/{int:appeal_id}/duplicates", response=list[CandidateOut], summary="疑似重复件")
 def duplicates(request: HttpRequest, appeal_id: int) -> Any:
     appeal = sel.appeal_get(actor=request.user, appeal_id=appeal_id)
-    found = sel.duplicates_of(appeal)
-    visible = set(
-        sel.appeal_list(actor=request.user)
-        .filter(pk__in=[c.pk for c in found])
-        .values_list("pk", flat=True)
-    )
-    return [c for c in found if c.pk in visible]
+    return sel.visible_among(request.user, sel.duplicates_of(appeal))
 
 
 def _act(request: HttpRequest, appeal_id: int, fn: Any, **kwargs: Any) -> dict[str, Any]:

@@ -175,6 +175,15 @@ def appeal_page(*, actor: Any, cursor: str | None = None, size: int = 50, **filt
     return Page(rows, encode_cursor(newest[size - 1]) if has_next else None, has_next)
 
 
+def visible_among(actor: Any, appeals: list[Appeal]) -> list[Appeal]:
+    """Those of ``appeals`` the actor may open, in their order (duplicate candidates are
+    found across the district; one may only list what one may open)."""
+    if not appeals:
+        return []
+    pks = set(_visible(actor).filter(pk__in=[a.pk for a in appeals]).values_list("pk", flat=True))
+    return [a for a in appeals if a.pk in pks]
+
+
 def appeal_get(*, actor: Any, appeal_id: int | str) -> Appeal:
     """One appeal with its related rows; NotFound for missing and outside alike."""
     pk = valid_pk(appeal_id)

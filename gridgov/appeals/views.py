@@ -471,10 +471,6 @@ def hotline(request: HttpRequest) -> HttpResponse:
     return render(request, "appeals/hotline.html", {"form": form, "last": last}, status=status)
 
 
-def _scoped_candidates(user: Any, candidates: list[Appeal]) -> list[Appeal]:
-    return [c for c in candidates if in_scope(user, c.region_path)]
-
-
 @login_required
 @require_GET
 def hotline_duplicates(request: HttpRequest) -> HttpResponse:
@@ -500,7 +496,7 @@ def hotline_duplicates(request: HttpRequest) -> HttpResponse:
         hint = _("选择分类后自动查重")
     elif (lat is not None and lng is not None) or region is not None:
         # Around the point, or (an address only) in the chosen community.
-        candidates = _scoped_candidates(
+        candidates = sel.visible_among(
             request.user,
             appeal_duplicate_candidates(
                 category=category,
@@ -784,7 +780,7 @@ def _detail_page(
     candidates: list[Appeal] = []
     can_merge = caps.has_cap(user, caps.APPEAL_DISPATCH) and appeal.status not in FINAL_STATUSES
     if appeal.status not in FINAL_STATUSES:
-        candidates = _scoped_candidates(
+        candidates = sel.visible_among(
             user,
             duplicates_of(appeal),
         )
@@ -855,7 +851,7 @@ def act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 def merge(request: HttpRequest, pk: int) -> HttpResponse:
     """合并: fold the chosen duplicate candidates into this case."""
     appeal = sel.appeal_get(actor=request.user, appeal_id=pk)
-    candidates = _scoped_candidates(
+    candidates = sel.visible_among(
         request.user,
         duplicates_of(appeal),
     )

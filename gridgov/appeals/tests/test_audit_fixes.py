@@ -374,3 +374,39 @@ def test_a_reporter_reopens_a_closed_case_within_30_days_only(personas, territor
     Appeal.objects.filter(pk=recent.pk).update(status=Status.CLOSED)
     reopen_url = reverse("appeals:track_act", args=[code, "reopen"])
     assert reopen_url in Client().get(reverse("appeals:track_code", args=[code])).content.decode()
+
+
+@pytest.mark.django_db
+def test_the_duplicate_panel_lists_only_cases_the_viewer_may_open(personas, cats, territory):
+    from gridgov.appeals.tests.helpers import superuser
+
+    root = superuser()
+    ours = new_appeal(root, cats.sanitation, description="小区门口垃圾堆积")
+    other = new_appeal(root, cats.sanitation, description="小区门口垃圾堆积没人清")
+    Appeal.objects.filter(pk=ours.pk).update(
+        assigned_department=territory.dept, assigned_level="department", status=Status.DISPATCHED
+    )
+    page = _as(personas.handler).get(reverse("appeals:detail", args=[ours.pk]))
+    assert page.status_code == 200
+    assert other.tracking_code not in page.content.decode()
+    shown = _as(personas.worker_a).get(reverse("appeals:detail", args=[ours.pk]))
+    assert other.tracking_code in shown.content.decode()  # community A may open both
+
+
+@pytest.mark.django_db
+def test_a_merged_reporter_sees_the_outcome_but_never_the_other_code(personas, cats):
+    from gridgov.appeals.tests.helpers import superuser
+
+    root = superuser()
+    primary = new_appeal(root, cats.sanitation, description="小区门口垃圾堆积")
+    duplicate = new_appeal(root, cats.sanitation, description="门口垃圾没人清")
+    s.appeal_merge(actor=root, appeal=primary, duplicates=[duplicate])
+    s.appeal_register(actor=root, appeal=primary)
+    s.appeal_dispatch(actor=root, appeal=primary, grid=primary.grid)
+    s.appeal_accept(actor=root, appeal=primary)
+    s.appeal_handle(actor=root, appeal=primary, result="已清运，联系人13912345678")
+    page = Client().get(reverse("appeals:track_code", args=[duplicate.tracking_code]))
+    html = page.content.decode()
+    assert primary.tracking_code not in html
+    assert "已清运" in html and "13912345678" not in html
+    assert 'id="merged-status"' in html

@@ -412,3 +412,13 @@ def test_set_language_ignores_unknown_language(client):
     assert settings.LANGUAGE_COOKIE_NAME not in client.cookies
     html = client.get(reverse("accounts:login")).content.decode()
     assert "用户名" in html
+
+
+@pytest.mark.django_db
+def test_each_language_is_offered_under_its_own_name(client):
+    """Someone who reads no Chinese finds "English" on a Chinese page (not "英语")."""
+    chinese = client.get(reverse("accounts:login")).content.decode()
+    assert ">English</option>" in chinese and "英语" not in chinese
+    english(client)
+    html = client.get(reverse("accounts:login")).content.decode()
+    assert ">简体中文</option>" in html and "Simplified Chinese" not in html
