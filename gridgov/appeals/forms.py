@@ -305,6 +305,8 @@ class HotlineForm(PointMixin, CategoryFormMixin, forms.Form):
 
 
 class QueueFilterForm(forms.Form):
+    # An operator answering a follow-up call finds the case by the code the caller reads out.
+    code = forms.CharField(label=_("查询码"), max_length=16, required=False)
     status = forms.ChoiceField(
         label=_("状态"), choices=[("", _("全部")), *list(Status.choices)], required=False
     )
@@ -325,6 +327,8 @@ class QueueFilterForm(forms.Form):
         if not self.is_valid():
             return {}
         data = {k: v for k, v in self.cleaned_data.items() if v}
+        if "code" in data:
+            data["code"] = data["code"].strip().upper()
         if "category" in data:
             data["category"] = int(data["category"])
         return data

@@ -100,6 +100,7 @@ def appeal_list(*, actor: Any, **filters: Any) -> QuerySet:
 def narrowed(
     qs: QuerySet,
     *,
+    code: str | None = None,
     status: str | list[str] | None = None,
     category: Category | int | None = None,
     priority: str | None = None,
@@ -113,8 +114,11 @@ def narrowed(
     """``qs`` filtered as the work queue's filters ask.
 
     ``category`` includes its children; ``colour`` is the deadline colour of open cases
-    (green / amber at 80 % / red overdue); ``region_path`` narrows to a subtree.
+    (green / amber at 80 % / red overdue); ``region_path`` narrows to a subtree; ``code`` is
+    a tracking code (the unique index answers it).
     """
+    if code:
+        qs = qs.filter(tracking_code=code)
     if status:
         statuses = [status] if isinstance(status, str) else list(status)
         bad = [s for s in statuses if s not in Status.values]

@@ -24,7 +24,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from gridgov.accounts import capabilities as caps
@@ -684,13 +684,13 @@ ACTION_FORMS: dict[str, tuple[str, Any]] = {
     "return": (gettext_lazy("退单"), f.ReasonForm),
     "extend_request": (gettext_lazy("申请延期"), f.ExtendRequestForm),
     "extend_decide": (gettext_lazy("延期审批"), f.ExtendDecideForm),
-    "supervise": (gettext_lazy("督办"), f.SuperviseForm),
+    "supervise": (pgettext_lazy("action", "督办"), f.SuperviseForm),
     "escalate": (gettext_lazy("上报"), f.ReasonForm),
     "whistle": (gettext_lazy("吹哨"), f.WhistleForm),
     "verify": (gettext_lazy("回访"), f.VerifyForm),
     "close": (gettext_lazy("结案"), f.NoteForm),
     "reopen": (gettext_lazy("返工"), f.ReasonForm),
-    "reject": (gettext_lazy("不予受理"), f.ReasonForm),
+    "reject": (pgettext_lazy("action", "不予受理"), f.ReasonForm),
     "withdraw": (gettext_lazy("撤回"), f.WithdrawForm),
 }
 

@@ -258,5 +258,8 @@ def test_hotline_shows_duplicates_while_typing_and_staff_pages_fit_a_phone(
             assert ph.locator("h1").count() == 1
             screenshot(ph, f"appeals-{name}-phone")
             assert ph.evaluate(OVERFLOW) <= 0, f"{name} scrolls sideways on a phone"
+            if name == "queue":  # a case opens from a finger-sized target
+                box = ph.locator("a.row-link").first.bounding_box()
+                assert box is not None and box["height"] >= 44, box
     finally:
         ctx.close()

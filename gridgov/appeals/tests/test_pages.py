@@ -514,6 +514,16 @@ def test_queue_filters_by_status_and_colour(personas, appeal_a, cats):
     assert appeal_a.tracking_code in red and "badge red" in red
 
 
+def test_queue_finds_a_case_by_its_tracking_code_within_reach(personas, appeal_a, cats):
+    other = new_appeal(personas.grid_worker, cats.lift, description="电梯")
+    url = reverse("appeals:queue")
+    link = reverse("appeals:detail", args=[appeal_a.pk])
+    found = text(as_user(personas.worker_a).get(url, {"code": appeal_a.tracking_code.lower()}))
+    assert link in found and other.tracking_code not in found
+    # Outside the user's jurisdiction a code finds nothing.
+    assert link not in text(as_user(personas.worker_b).get(url, {"code": appeal_a.tracking_code}))
+
+
 def test_queue_pages_with_a_cursor(personas, cats):
     for i in range(3):
         new_appeal(personas.grid_worker, cats.lift, description=f"电梯{i}")
