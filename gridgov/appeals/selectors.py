@@ -259,7 +259,7 @@ def appeal_available_actions(*, actor: Any, appeal: Appeal) -> list[str]:
     )
     checks = {
         Action.REGISTER: lambda: has(caps.APPEAL_INTAKE, caps.APPEAL_DISPATCH),
-        Action.DISPATCH: lambda: has(caps.APPEAL_DISPATCH),
+        Action.DISPATCH: lambda: has(caps.APPEAL_DISPATCH) and local,
         Action.ACCEPT: lambda: handler,
         Action.HANDLE: lambda: handler,
         Action.RETURN: lambda: handler or pending_whistle,
@@ -283,7 +283,7 @@ def appeal_available_actions(*, actor: Any, appeal: Appeal) -> list[str]:
         ),
         Action.SUPERVISE: lambda: has(caps.APPEAL_SUPERVISE),
         Action.ESCALATE: lambda: (
-            (handler or has(caps.APPEAL_DISPATCH))
+            (handler or (has(caps.APPEAL_DISPATCH) and local))
             and appeal.assigned_level not in (Level.STREET, Level.DEPARTMENT)
         ),
         Action.WHISTLE: lambda: (

@@ -40,9 +40,7 @@ from gridgov.appeals.models import (
     Action,
     Appeal,
     AppealEvent,
-    AppealWhistle,
     Channel,
-    ExtensionRequest,
     Notification,
     Status,
 )
@@ -58,7 +56,7 @@ from gridgov.core.pagination import keyset_page
 from gridgov.core.pii import mask_name, mask_phone, mask_text
 from gridgov.core.ratelimit import check_rate
 from gridgov.core.scope import in_scope
-from gridgov.territory.models import Region, RegionKind
+from gridgov.territory.models import Region
 
 PAGE_SIZE = 30
 # Steps a resident should not see on the public page (internal clock events).
@@ -592,88 +590,15 @@ def bulk_dispatch(request: HttpRequest) -> HttpResponse:
 
 
 def _available_actions(user: Any, appeal: Appeal) -> list[str]:
-    """The actions the page offers; the services check again (and have the last word)."""
-    s = appeal.status
-
-    def state_ok(action: str) -> bool:
-        return s in TRANSITIONS[action][0]
-
-    has = lambda cap: caps.has_cap(user, cap)  # noqa: E731
-    out = []
-    dispatcher = has(caps.APPEAL_DISPATCH) and in_scope(user, appeal.region_path)
-    handler = svc.is_handler(user, appeal)
-    if state_ok(Action.REGISTER) and (has(caps.APPEAL_INTAKE) or has(caps.APPEAL_DISPATCH)):
-        out.append("register")
-    if state_ok(Action.DISPATCH) and dispatcher:
-        out.append("dispatch")
-    pending_whistle = (
-        svc.is_department_user(user)
-        and AppealWhistle.objects.filter(
-            appeal=appeal, department_id=user.department_id, reported_at=None
-        ).exists()
-    )
-    if (state_ok(Action.ACCEPT) and handler) or (pending_whistle and s == Status.ACCEPTED):
-        out.append("accept")
-    if state_ok(Action.HANDLE) and handler:
-        out.append("handle")
-    if state_ok(Action.RETURN) and (handler or pending_whistle):
-        out.append("return")  # a whistled department may decline before reporting
-    if state_ok(Action.EXTEND_REQUEST) and handler:
-        out.append("extend_request")
-    if (
-        state_ok(Action.EXTEND_DECIDE)
-        and (has(caps.APPEAL_DISPATCH) or has(caps.APPEAL_SUPERVISE))
-        and in_scope(user, appeal.region_path)
-        and appeal.assigned_user_id != user.pk
-        and ExtensionRequest.objects.filter(appeal=appeal, approved=None)
-        .exclude(requested_by=user)
-        .exists()
-    ):
-        out.append("extend_decide")
-    if state_ok(Action.SUPERVISE) and has(caps.APPEAL_SUPERVISE):
-        out.append("supervise")
-    if (
-        state_ok(Action.ESCALATE)
-        and (handler or dispatcher)
-        and appeal.assigned_level not in ("department", "street")
-    ):
-        out.append("escalate")
-    scope = getattr(user, "scope_region", None)
-    if (
-        state_ok(Action.WHISTLE)
-        and has(caps.APPEAL_DISPATCH)
-        and (
-            user.is_superuser
-            or (
-                scope is not None
-                and scope.kind
-                in (
-                    RegionKind.COMMUNITY,
-                    RegionKind.STREET,
-                    RegionKind.TOWNSHIP,
-                    RegionKind.DISTRICT,
-                )
-            )
-        )
-    ):
-        out.append("whistle")
-    verifier = has(caps.APPEAL_VERIFY) and in_scope(user, appeal.region_path)
-    if state_ok(Action.VERIFY) and verifier:
-        out.append("verify")
-    if state_ok(Action.CLOSE) and (verifier or dispatcher):
-        out.append("close")
-    if state_ok(Action.REOPEN) and (verifier or dispatcher):
-        out.append("reopen")
-    if state_ok(Action.REJECT) and (has(caps.APPEAL_INTAKE) or has(caps.APPEAL_DISPATCH)):
-        out.append("reject")
-    if (
-        state_ok(Action.WITHDRAW)
-        and has(caps.APPEAL_INTAKE)
-        and in_scope(user, appeal.region_path)
-        and not svc.staff_may_not_withdraw(appeal, timezone.now())
-    ):
-        out.append("withdraw")
-    return out
+    """The action forms the page offers, in the page's order: the actions of
+    ``selectors.appeal_available_actions`` (the same list the API gives; the services check
+    again and have the last word). A whistled department's 报到 is the accept form; merging
+    has a panel of its own."""
+    offered = {
+        "accept" if action == Action.REPORT else action
+        for action in sel.appeal_available_actions(actor=user, appeal=appeal)
+    }
+    return [key for key in ACTION_FORMS if key in offered]
 
 
 ACTION_FORMS: dict[str, tuple[str, Any]] = {
