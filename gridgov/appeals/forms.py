@@ -224,6 +224,11 @@ class GridReportForm(PointMixin, CategoryFormMixin, forms.Form):
     longitude = forms.FloatField(required=False, widget=forms.HiddenInput)
     address = forms.CharField(label=_("地址/位置说明"), max_length=255, required=False)
     photos = PhotosField(label=_("现场照片"))
+    handle_myself = forms.BooleanField(
+        label=_("本人就地处置（小事不出网格）"),
+        help_text=_("在本人网格内、能当场解决的事：上报后由您签收，处置后填写结果"),
+        required=False,
+    )
     reporter_name = forms.CharField(label=_("反映人（可选）"), max_length=64, required=False)
     reporter_phone = forms.CharField(
         label=_("反映人电话（可选）"),

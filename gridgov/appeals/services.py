@@ -724,12 +724,21 @@ def appeal_dispatch(
 
     From ``registered`` or ``returned``. Needs APPEAL_DISPATCH; the grid/region must be in
     the dispatcher's jurisdiction; the department must belong to the district. Tells the
-    new handler(s).
+    new handler(s). A grid worker may send a case of their own grid to that grid, that is
+    take it (小事不出网格: what they can settle on the spot does not wait for a dispatcher).
     """
     with transaction.atomic():
         row = _lock(appeal, actor)
         _check_transition(row, Action.DISPATCH)
-        _require(actor, caps.APPEAL_DISPATCH)
+        takes_own = (
+            grid is not None
+            and region is None
+            and department is None
+            and grid.pk == row.grid_id
+            and grid.owner_id == getattr(actor, "pk", None)
+        )
+        if not takes_own:
+            _require(actor, caps.APPEAL_DISPATCH)
         targets = [t for t in (grid, region, department) if t is not None]
         if len(targets) != 1:
             raise ValidationFailed(_("请选择一个派遣对象：网格、社区/街道或部门"), field="target")

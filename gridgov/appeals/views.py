@@ -330,7 +330,8 @@ def track_act(request: HttpRequest, code: str, action: str) -> HttpResponse:
 @login_required
 def grid_report(request: HttpRequest) -> HttpResponse:
     """网格员上报: photo + the phone's location; the grid comes from the point; registered
-    at once (立案) so the community can dispatch or whistle. Without a point (the phone
+    at once (立案) so the community can dispatch or whistle, or taken by the worker when it
+    lies in their own grid and they ask to settle it on the spot. Without a point (the phone
     could not locate) an address does: the appeal is placed in the worker's own community
     for the community to locate. A point across the boundary goes to that grid, whose
     community registers it: the worker is told where it went and its tracking code."""
@@ -365,6 +366,10 @@ def grid_report(request: HttpRequest) -> HttpResponse:
                     own = in_scope(request.user, appeal.region_path)
                     if own:
                         svc.appeal_register(actor=request.user, appeal=appeal)
+                    took = own and d["handle_myself"] and _owns_grid(request.user, appeal)
+                    if took:
+                        svc.appeal_dispatch(actor=request.user, appeal=appeal, grid=appeal.grid)
+                        svc.appeal_accept(actor=request.user, appeal=appeal)
             except DomainError as exc:
                 status = _add_domain_error(form, exc)
             else:
@@ -380,17 +385,25 @@ def grid_report(request: HttpRequest) -> HttpResponse:
                         % names,
                     )
                     return redirect("appeals:grid_report")
-                if appeal.grid_id:
+                if took:
+                    text = _("已上报并由您签收（%(grid)s），处置后请填写结果") % names
+                elif appeal.grid_id:
                     text = _("已上报并立案，所属网格：%(grid)s（%(community)s）") % names
                 else:
                     text = _("已上报并立案（%(community)s），网格待社区按地址确定") % names
                 messages.success(request, text)
+                if d["handle_myself"] and not took:
+                    messages.info(request, _("该事件不在您负责的网格，已交社区派遣"))
                 return redirect("appeals:detail", pk=appeal.pk)
         else:
             status = 400
     else:
         form = f.GridReportForm(district=district)
     return render(request, "appeals/grid_report.html", {"form": form}, status=status)
+
+
+def _owns_grid(user: Any, appeal: Appeal) -> bool:
+    return appeal.grid_id is not None and appeal.grid.owner_id == user.pk
 
 
 @login_required

@@ -29,7 +29,7 @@ from gridgov.appeals.tests.helpers import new_appeal
 from gridgov.conftest import make_user
 from gridgov.core.errors import Conflict, PermissionDenied
 from gridgov.core.models import AuditLog
-from gridgov.territory.models import Department
+from gridgov.territory.models import Department, Grid
 
 API = "/api/v1/appeals"
 
@@ -410,3 +410,49 @@ def test_a_merged_reporter_sees_the_outcome_but_never_the_other_code(personas, c
     assert primary.tracking_code not in html
     assert "已清运" in html and "13912345678" not in html
     assert 'id="merged-status"' in html
+
+
+# ---------------------------------------------------------------- small matters end in the grid
+
+
+def test_a_grid_worker_takes_a_report_of_their_own_grid_and_handles_it(personas, cats, territory):
+    client = _as(personas.grid_worker)
+    response = client.post(
+        reverse("appeals:grid_report"),
+        {
+            "category": cats.sanitation.pk,
+            "description": "楼道堆放杂物，已当场清理",
+            "latitude": POINT_A[0],
+            "longitude": POINT_A[1],
+            "handle_myself": "on",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    appeal = Appeal.objects.get()
+    assert appeal.status == Status.ACCEPTED and appeal.assigned_user == personas.grid_worker
+    actions = list(appeal.events.order_by("pk").values_list("action", flat=True))
+    assert actions == [Action.INTAKE, Action.REGISTER, Action.DISPATCH, Action.ACCEPT]
+    page = client.get(response["Location"]).content.decode()
+    assert "处置后请填写结果" in page and 'name="handle-result"' in page
+    s.appeal_handle(actor=personas.grid_worker, appeal=appeal, result="已清理")
+
+
+def test_a_grid_worker_takes_only_cases_of_their_own_grid(personas, cats, territory):
+    from gridgov.appeals.tests.helpers import new_appeal as intake
+
+    appeal = s.appeal_register(
+        actor=personas.operator, appeal=intake(personas.operator, cats.sanitation)
+    )
+    # A case of a neighbouring grid in the same community, which another worker looks after.
+    other = intake(personas.operator, cats.sanitation)
+    s.appeal_register(actor=personas.operator, appeal=other)
+    second = Grid.objects.create(
+        code="410205001001-02", name="A社区第二网格", level=1, region=territory.comm_a
+    )
+    Appeal.objects.filter(pk=other.pk).update(grid=second)
+    with pytest.raises(PermissionDenied):  # not their grid
+        s.appeal_dispatch(actor=personas.grid_worker, appeal=other, grid=second)
+    with pytest.raises(PermissionDenied):  # their grid, but only to take it themselves
+        s.appeal_dispatch(actor=personas.grid_worker, appeal=appeal, region=territory.comm_a)
+    s.appeal_dispatch(actor=personas.grid_worker, appeal=appeal, grid=appeal.grid)
+    assert Appeal.objects.get(pk=appeal.pk).assigned_user == personas.grid_worker

@@ -80,8 +80,9 @@ def test_capabilities_are_enforced(personas, cats, territory):
     p = personas
     appeal = new_appeal(p.worker_a, cats.sanitation)
     s.appeal_register(actor=p.worker_a, appeal=appeal)
-    with pytest.raises(PermissionDenied):  # grid workers intake but do not dispatch
-        s.appeal_dispatch(actor=p.grid_worker, appeal=appeal, grid=territory.grid_a)
+    # Grid workers intake but do not dispatch (they may only take a case of their own grid).
+    with pytest.raises(PermissionDenied):
+        s.appeal_dispatch(actor=p.grid_worker, appeal=appeal, region=territory.comm_a)
     s.appeal_dispatch(actor=p.worker_a, appeal=appeal, grid=territory.grid_a)
     with pytest.raises(PermissionDenied):  # community workers do not supervise
         s.appeal_supervise(actor=p.worker_a, appeal=appeal, note="快")
