@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from gridgov.core.pii import mask_contact
 from gridgov.territory.models import Department, Grid, Region
 
 
@@ -704,8 +705,4 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         # Shown in admin titles, breadcrumbs and row labels: never the full phone or address.
-        from gridgov.core.pii import mask_phone
-
-        local, at, domain = self.recipient.partition("@")
-        shown = f"{local[:1]}***@{domain}" if at else mask_phone(self.recipient)
-        return f"{self.channel} → {shown}"
+        return f"{self.channel} → {mask_contact(self.recipient)}"

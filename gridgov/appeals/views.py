@@ -725,6 +725,7 @@ def _detail_page(
     timeline = sel.appeal_timeline(actor=user, appeal=appeal)
     for e in timeline:
         e.detail = _event_detail(e)
+    pii_fields = _pii_fields(appeal)
     return render(
         request,
         "appeals/detail.html",
@@ -739,7 +740,9 @@ def _detail_page(
             "reporter_name": mask_name(appeal.reporter_name),
             "reporter_phone": mask_phone(appeal.reporter_phone),
             "revealed": revealed,
-            "can_reveal": caps.has_cap(user, caps.REVEAL_PII) and bool(_pii_fields(appeal)),
+            "can_reveal": caps.has_cap(user, caps.REVEAL_PII) and bool(pii_fields),
+            # The reveal shows numbers in the text too: the form says so.
+            "reveals_text": any(n in Appeal.PII_TEXT_FIELDS for n in pii_fields),
             "reveal_form": reveal_form or f.RevealForm(),
             "action_forms": action_forms,
             "candidates": candidates,

@@ -21,6 +21,13 @@ def mask_id_number(value: str) -> str:
     return value[:4] + "*" * (len(value) - 8) + value[-4:]
 
 
+def mask_contact(value: str) -> str:
+    """A message recipient: an e-mail keeps its first letter and its domain; anything else
+    (a phone, a WeChat id) is masked as a phone."""
+    local, at, domain = value.partition("@")
+    return f"{local[:1]}***@{domain}" if at else mask_phone(value)
+
+
 def mask_name(value: str) -> str:
     if not value:
         return ""
