@@ -19,6 +19,9 @@ VIEW_PII_LOG = "view_pii_log"
 IMPORT_LEDGERS = "import_ledgers"
 EXPORT_LEDGERS = "export_ledgers"
 APPEAL_INTAKE = "appeal_intake"
+# Deciding on a case just taken in: register (立案), reject (不予受理), withdraw on the
+# reporter's behalf. Every role that takes appeals in has it except API_CLIENT.
+APPEAL_TRIAGE = "appeal_triage"
 APPEAL_DISPATCH = "appeal_dispatch"
 APPEAL_HANDLE = "appeal_handle"
 APPEAL_VERIFY = "appeal_verify"
@@ -35,6 +38,7 @@ _ALL = {
     IMPORT_LEDGERS,
     EXPORT_LEDGERS,
     APPEAL_INTAKE,
+    APPEAL_TRIAGE,
     APPEAL_DISPATCH,
     APPEAL_HANDLE,
     APPEAL_VERIFY,
@@ -51,6 +55,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
         {
             VIEW_REGISTRY,
             APPEAL_INTAKE,
+            APPEAL_TRIAGE,
             APPEAL_DISPATCH,
             APPEAL_SUPERVISE,
             APPEAL_VIEW,
@@ -66,6 +71,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             IMPORT_LEDGERS,
             EXPORT_LEDGERS,
             APPEAL_INTAKE,
+            APPEAL_TRIAGE,
             APPEAL_DISPATCH,
             APPEAL_HANDLE,
             APPEAL_VERIFY,
@@ -82,6 +88,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             IMPORT_LEDGERS,
             EXPORT_LEDGERS,
             APPEAL_INTAKE,
+            APPEAL_TRIAGE,
             APPEAL_DISPATCH,
             APPEAL_HANDLE,
             APPEAL_VERIFY,
@@ -95,6 +102,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             EDIT_REGISTRY,
             REVEAL_PII,
             APPEAL_INTAKE,
+            APPEAL_TRIAGE,
             APPEAL_HANDLE,
             APPEAL_VERIFY,
             APPEAL_VIEW,
@@ -104,6 +112,9 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     Role.PARTY_MEMBER: frozenset(),
     Role.PARTNER_UNIT: frozenset(),
     Role.RESIDENT: frozenset(),
+    # An integrator's API key (by default): files appeals and reads them in its region;
+    # never the register, and none of the loop's decisions.
+    Role.API_CLIENT: frozenset({APPEAL_INTAKE, APPEAL_VIEW}),
 }
 
 

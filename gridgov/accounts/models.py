@@ -18,6 +18,9 @@ class Role(models.TextChoices):
     PARTY_MEMBER = "party_member", _("党员")
     PARTNER_UNIT = "partner_unit", _("共建单位")
     RESIDENT = "resident", _("居民")
+    # The service user of an integrator's API key (gridgov.open311.ApiKey): files appeals
+    # and reads them in its region; cannot sign in.
+    API_CLIENT = "api_client", _("接口客户端")
 
 
 class User(AbstractUser):

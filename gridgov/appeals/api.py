@@ -410,6 +410,8 @@ def intake(request: HttpRequest, payload: IntakeIn) -> Any:
         reporter_name=payload.reporter_name,
         reporter_phone=payload.reporter_phone,
         idempotency_key=_idempotency(request, f"api:u{request.user.pk}"),
+        # A key files only where it is scoped; a person reporting across a boundary is told.
+        confined=getattr(request, "api_key", None) is not None,
     )
     body = appeal_out(appeal)
     body["duplicate_candidates"] = list(getattr(appeal, "duplicate_candidates", []))

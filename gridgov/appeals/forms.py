@@ -361,6 +361,17 @@ class NoteForm(forms.Form):
     )
 
 
+class CloseForm(forms.Form):
+    """结案: the note is required only for a supervisor closing an unsatisfied case."""
+
+    note = forms.CharField(
+        label=_("结案说明（居民不满意时必填）"),
+        max_length=500,
+        required=False,
+        widget=forms.TextInput(),
+    )
+
+
 class ReasonForm(forms.Form):
     reason = forms.CharField(label=_("理由"), max_length=500, widget=forms.TextInput())
 

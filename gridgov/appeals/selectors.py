@@ -237,7 +237,13 @@ def appeal_available_actions(*, actor: Any, appeal: Appeal) -> list[str]:
     showing buttons. Mirrors the services' guards (state first, then capability and
     jurisdiction); the services remain the authority and re-check everything."""
     from gridgov.appeals.models import TRANSITIONS, Action, ExtensionRequest, Level
-    from gridgov.appeals.services import can_view, is_handler, staff_may_not_withdraw
+    from gridgov.appeals.services import (
+        can_view,
+        handled_by,
+        is_handler,
+        may_withdraw,
+        staff_may_not_withdraw,
+    )
     from gridgov.core.scope import in_scope
     from gridgov.territory.models import RegionKind
 
@@ -258,7 +264,7 @@ def appeal_available_actions(*, actor: Any, appeal: Appeal) -> list[str]:
         ).exists()
     )
     checks = {
-        Action.REGISTER: lambda: has(caps.APPEAL_INTAKE, caps.APPEAL_DISPATCH),
+        Action.REGISTER: lambda: has(caps.APPEAL_TRIAGE, caps.APPEAL_DISPATCH),
         Action.DISPATCH: lambda: has(caps.APPEAL_DISPATCH) and local,
         Action.ACCEPT: lambda: handler,
         Action.HANDLE: lambda: handler,
@@ -266,12 +272,21 @@ def appeal_available_actions(*, actor: Any, appeal: Appeal) -> list[str]:
         Action.EXTEND_REQUEST: lambda: (
             handler and not ExtensionRequest.objects.filter(appeal=appeal, approved=None).exists()
         ),
-        Action.VERIFY: lambda: has(caps.APPEAL_VERIFY) and local,
-        Action.CLOSE: lambda: has(caps.APPEAL_VERIFY, caps.APPEAL_DISPATCH) and local,
+        # Not whoever recorded the handling (separation of duties).
+        Action.VERIFY: lambda: has(caps.APPEAL_VERIFY) and local and handled_by(appeal) != actor.pk,
+        # An unsatisfied case goes back for rework; only a supervisor closes it as it is.
+        Action.CLOSE: lambda: (
+            has(caps.APPEAL_VERIFY, caps.APPEAL_DISPATCH)
+            and local
+            and (appeal.rating != Rating.UNSATISFIED or has(caps.APPEAL_SUPERVISE))
+        ),
         Action.REOPEN: lambda: has(caps.APPEAL_VERIFY, caps.APPEAL_DISPATCH) and local,
-        Action.REJECT: lambda: has(caps.APPEAL_INTAKE, caps.APPEAL_DISPATCH),
+        Action.REJECT: lambda: has(caps.APPEAL_TRIAGE, caps.APPEAL_DISPATCH),
         Action.WITHDRAW: lambda: (
-            has(caps.APPEAL_INTAKE) and local and not staff_may_not_withdraw(appeal, timezone.now())
+            has(caps.APPEAL_TRIAGE)
+            and local
+            and not staff_may_not_withdraw(appeal, timezone.now())
+            and may_withdraw(appeal)
         ),
         Action.EXTEND_DECIDE: lambda: (
             has(caps.APPEAL_DISPATCH, caps.APPEAL_SUPERVISE)
@@ -349,7 +364,7 @@ HIDDEN_FROM_REPORTER = ("remind", "overdue", "whistle_flag", "merge_receive")
 
 def appeal_track(*, tracking_code: str) -> Tracking:
     """The public status of an appeal by its tracking code (NotFound for unknown codes)."""
-    from gridgov.appeals.models import TRANSITIONS, Action
+    from gridgov.appeals.services import may_withdraw
 
     appeal = appeal_get_by_code(tracking_code=tracking_code)
     shown = appeal.duplicate_of if appeal.duplicate_of_id else appeal
@@ -360,7 +375,7 @@ def appeal_track(*, tracking_code: str) -> Tracking:
         merged=appeal.duplicate_of_id is not None,
         events=events,
         can_rate=appeal.status == Status.HANDLED,
-        can_withdraw=appeal.status in TRANSITIONS[Action.WITHDRAW][0],
+        can_withdraw=may_withdraw(appeal),
     )
 
 

@@ -13,11 +13,13 @@ scheduled with ``transaction.on_commit``. Every service returns the appeal.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable
 from contextlib import nullcontext
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -179,9 +181,17 @@ def _require(actor: Any, *capabilities: str) -> None:
         raise PermissionDenied(_("您没有执行此操作的权限"))
 
 
+# Characters no stored text may hold: the C0 controls but tab, line feed and carriage return
+# (NUL cannot be stored by PostgreSQL; the others make the Open311 XML invalid), lone
+# surrogates (not encodable as UTF-8) and the non-characters U+FFFE and U+FFFF.
+_FORBIDDEN_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
 def _no_nul(value: str, field: str) -> str:
-    # PostgreSQL text cannot hold NUL; refuse it as bad input rather than fail with a 500.
-    if "\x00" in (value or ""):
+    """``value`` unchanged; ValidationFailed naming ``field`` when it holds a control
+    character (other than tab, newline, carriage return), a lone surrogate or U+FFFE/U+FFFF:
+    refused as bad input rather than stored, or failing later with a 500."""
+    if value and _FORBIDDEN_CHARS.search(value):
         raise ValidationFailed(_("含有非法字符"), field=field)
     return value
 
@@ -366,6 +376,7 @@ def _place(
     longitude: float | None,
     address: str,
     region: Region | None,
+    confined: bool = False,
 ) -> tuple[Region, Grid | None]:
     grid = None
     if latitude is not None and longitude is not None:
@@ -373,6 +384,8 @@ def _place(
         grid = grid_for_point(latitude=latitude, longitude=longitude)
         if grid is not None and grid.district_id != category.district_id:
             grid = None
+        if grid is not None and confined and not in_scope(actor, grid.region_path):
+            raise ValidationFailed(_("该位置所在网格不在您的授权范围内"), field="latitude")
     if grid is not None:
         return grid.region, grid
     if region is not None:
@@ -427,6 +440,7 @@ def appeal_intake(
     photos: Iterable[Any] = (),
     region: Region | None = None,
     details: Iterable[str] = (),
+    confined: bool = False,
 ) -> Appeal:
     """受理: record a new appeal (status ``received``) from any channel.
 
@@ -438,9 +452,10 @@ def appeal_intake(
     ``idempotency_key`` returns the first appeal, never a second case; sent again with a
     different category, description, location or reporter phone it is refused (409, naming
     ``idempotency_key``). Staff reporting a point outside their jurisdiction: the appeal goes
-    to the point's grid and that community's staff are told. Photos are checked (JPEG/PNG,
-    ≤ 8 MB) and stored without metadata. The deadline is computed from the category's time
-    limit.
+    to the point's grid and that community's staff are told; a ``confined`` actor (an API
+    key's service user) is refused there instead (field ``latitude``). Photos are checked
+    (JPEG/PNG, ≤ 8 MB) and stored without metadata. The deadline is computed from the
+    category's time limit.
     ``details`` (checked lines such as an Open311 client's attributes) are kept after the
     description, under 【附加信息】; the length limit is the description's own.
     The returned appeal carries ``duplicate_candidates``: the ids of open appeals of the same
@@ -466,6 +481,7 @@ def appeal_intake(
             photos=photos,
             region=region,
             details=details,
+            confined=confined,
         )
     except DomainError as exc:
         # A replay answers with the first appeal even when the input no longer passes
@@ -511,6 +527,7 @@ def _intake(
     photos: Iterable[Any],
     region: Region | None,
     details: Iterable[str],
+    confined: bool,
 ) -> Appeal:
     """The new appeal, or the first one with the same idempotency key: the key is not
     looked up first; the unique index refuses a second row (also under concurrency) and
@@ -548,6 +565,7 @@ def _intake(
         longitude=longitude,
         address=address,
         region=region,
+        confined=confined,
     )
     cleaned = clean_photos(photos)
     now = timezone.now()
@@ -653,12 +671,12 @@ def appeal_register(
 ) -> Appeal:
     """立案: accept the received appeal as a case; may correct category, priority and place.
 
-    The deadline is recomputed from the intake time. Needs APPEAL_INTAKE or APPEAL_DISPATCH.
+    The deadline is recomputed from the intake time. Needs APPEAL_TRIAGE or APPEAL_DISPATCH.
     """
     with transaction.atomic():
         row = _lock(appeal, actor)
         _check_transition(row, Action.REGISTER)
-        _require(actor, caps.APPEAL_INTAKE, caps.APPEAL_DISPATCH)
+        _require(actor, caps.APPEAL_TRIAGE, caps.APPEAL_DISPATCH)
         changes: dict[str, Any] = {}
         if category is not None and category.pk != row.category_id:
             if not category.is_active or category.district_id != row.district_id:
@@ -1021,16 +1039,24 @@ def appeal_verify(
     """回访/评价: the resident's satisfaction (满意/基本满意/不满意) and whether it is solved.
 
     By staff with APPEAL_VERIFY in jurisdiction (calling the resident back), or by the
-    reporter themselves with the tracking code (or their account).
+    reporter themselves with the tracking code (or their account). Separation of duties:
+    whoever recorded the handling (the actor of the latest 处置 row, ``handled_by``) does
+    not verify it (403), not even with the tracking code unless they are the reporter's own
+    account; the community, the command centre or the reporter does.
     """
     with transaction.atomic():
         row = _lock(appeal, actor, tracking_code=tracking_code)
         _check_transition(row, Action.VERIFY)
+        by_account = _authenticated(actor) and row.reporter_user_id == actor.pk
         if not (
             _is_reporter(actor, row, tracking_code)
             or (caps.has_cap(actor, caps.APPEAL_VERIFY) and in_scope(actor, row.region_path))
         ):
             raise PermissionDenied(_("您没有执行此操作的权限"))
+        if not by_account and _authenticated(actor) and handled_by(row) == actor.pk:
+            raise PermissionDenied(
+                _("处置人不能回访自己办理的诉求，请由社区、指挥中心回访或由反映人凭查询码评价")
+            )
         if rating not in Rating.values:
             raise ValidationFailed(_("请选择评价：满意、基本满意或不满意"), field="rating")
         if resolved is None:
@@ -1059,15 +1085,39 @@ def appeal_verify(
     return row
 
 
+def handled_by(appeal: Appeal | int) -> int | None:
+    """The id of whoever recorded the latest handling (处置) of the case, if anyone."""
+    return (
+        AppealEvent.objects.filter(appeal_id=_get_appeal_id(appeal), action=Action.HANDLE)
+        .order_by("-at", "-pk")
+        .values_list("actor_id", flat=True)
+        .first()
+    )
+
+
 def appeal_close(*, actor: Any, appeal: Appeal | int, note: str = "") -> Appeal:
     """结案: close a verified case; the reporter and every merged duplicate's reporter
-    are told the outcome (inbox and SMS)."""
+    are told the outcome (inbox and SMS).
+
+    A case the resident rated 不满意 goes back for rework (``appeal_reopen``) instead: 409
+    naming ``rating``. Only someone with APPEAL_SUPERVISE in jurisdiction may close it as it
+    is (审核办结), giving the reason (``note``, required then); the close row records
+    ``closed_unsatisfied`` and the rates still count the case unsatisfied."""
     with transaction.atomic():
         row = _lock(appeal, actor)
         _check_transition(row, Action.CLOSE)
         _require(actor, caps.APPEAL_VERIFY, caps.APPEAL_DISPATCH)
         if not in_scope(actor, row.region_path):
             raise PermissionDenied(_("只有属地工作人员可以结案"))
+        data: dict[str, Any] = {}
+        if row.rating == Rating.UNSATISFIED:
+            if not caps.has_cap(actor, caps.APPEAL_SUPERVISE):
+                raise Conflict(
+                    _("居民评价为不满意，不能直接结案，请退回返工（重新办理）"),
+                    field="rating",
+                )
+            note = _require_text(note, "note", _("审核办结说明"), MAX_DESCRIPTION)
+            data["closed_unsatisfied"] = True
         now = timezone.now()
         from_status = row.status
         row.status, row.closed_at = Status.CLOSED, now
@@ -1078,7 +1128,7 @@ def appeal_close(*, actor: Any, appeal: Appeal | int, note: str = "") -> Appeal:
             action=Action.CLOSE,
             from_status=from_status,
             note=note,
-            data={"on_time": row.deadline is None or now <= row.deadline},
+            data={"on_time": row.deadline is None or now <= row.deadline, **data},
             at=now,
         )
         _tell_outcome(row)
@@ -1167,11 +1217,13 @@ def appeal_reopen(
 
 
 def appeal_reject(*, actor: Any, appeal: Appeal | int, reason: str) -> Appeal:
-    """不予受理: reject an invalid appeal with a reason; the reporter is told."""
+    """不予受理: reject an invalid appeal with a reason. It is the outcome of every report
+    merged into it too: its reporter and every merged duplicate's reporter are told the
+    reason (inbox and/or SMS, each with their own tracking code)."""
     with transaction.atomic():
         row = _lock(appeal, actor)
         _check_transition(row, Action.REJECT)
-        _require(actor, caps.APPEAL_INTAKE, caps.APPEAL_DISPATCH)
+        _require(actor, caps.APPEAL_TRIAGE, caps.APPEAL_DISPATCH)
         reason = _require_text(reason, "reason", _("不予受理理由"))
         from_status = row.status
         row.status, row.closed_at = Status.REJECTED, timezone.now()
@@ -1192,22 +1244,43 @@ def staff_may_not_withdraw(appeal: Appeal, now: dt.datetime) -> bool:
     return bool(appeal.supervision_count) or (appeal.deadline is not None and appeal.deadline < now)
 
 
+def has_merged_reports(appeal: Appeal | int) -> bool:
+    """Have other residents' reports been merged into the case (``duplicate_of`` points at
+    it)? One indexed look-up."""
+    return Appeal.objects.filter(duplicate_of_id=_get_appeal_id(appeal)).exists()
+
+
+def may_withdraw(appeal: Appeal) -> bool:
+    """May the case be withdrawn at all (by its reporter, or by staff for them): its state
+    allows it and no other report was merged into it (``appeal_withdraw``)."""
+    return appeal.status in TRANSITIONS[Action.WITHDRAW][0] and not has_merged_reports(appeal)
+
+
 def appeal_withdraw(
     *, actor: Any, appeal: Appeal | int, reason: str = "", tracking_code: str | None = None
 ) -> Appeal:
     """撤回: the reporter withdraws (with the tracking code or their account), or staff with
-    APPEAL_INTAKE in jurisdiction record the reporter's withdrawal on their behalf: then the
+    APPEAL_TRIAGE in jurisdiction record the reporter's withdrawal on their behalf: then the
     reason is required (field ``note``), the reporter is told (inbox/SMS, so a withdrawal
     they did not ask for comes to light), and a case that is overdue or under supervision
     (督办) is refused (409): a withdrawn case leaves the rates, so only the reporter may
-    withdraw it then."""
+    withdraw it then.
+
+    A case into which other residents' reports were merged is never withdrawn, by its
+    reporter or by staff (409, field ``status``): the others did not withdraw, and their
+    matter would leave the loop and the rates unanswered."""
     with transaction.atomic():
         row = _lock(appeal, actor, tracking_code=tracking_code)
         _check_transition(row, Action.WITHDRAW)
+        if has_merged_reports(row):
+            raise Conflict(
+                _("已有其他居民的反映合并到本诉求，不能撤回；如问题已不存在，请联系社区或热线说明"),
+                field="status",
+            )
         by_reporter = _is_reporter(actor, row, tracking_code)
         if not (
             by_reporter
-            or (caps.has_cap(actor, caps.APPEAL_INTAKE) and in_scope(actor, row.region_path))
+            or (caps.has_cap(actor, caps.APPEAL_TRIAGE) and in_scope(actor, row.region_path))
         ):
             raise PermissionDenied(_("只有反映人或受理人员可以撤回"))
         now = timezone.now()
@@ -1687,12 +1760,15 @@ def notification_mark_read(*, actor: Any, ids: Iterable[int] | None = None) -> i
 
 def appeals_mark_overdue(*, now: dt.datetime | None = None, limit: int = 1000) -> int:
     """Mark open cases past their deadline (one ``overdue`` event each, once) and tell the
-    supervisors. Idempotent: a case already marked is skipped."""
+    supervisors. Idempotent: a case already marked is skipped, so each run marks the next
+    ``limit`` (longest overdue first) and a larger backlog drains over the following runs."""
     now = now or timezone.now()
     ids = list(
         Appeal.objects.filter(
             status__in=sorted(OPEN_STATUSES - {Status.MERGED}), deadline__lt=now, overdue_at=None
-        ).values_list("pk", flat=True)[:limit]
+        )
+        .order_by("deadline", "pk")
+        .values_list("pk", flat=True)[:limit]
     )
     count = 0
     for pk in ids:
@@ -1723,17 +1799,43 @@ def appeals_mark_overdue(*, now: dt.datetime | None = None, limit: int = 1000) -
     return count
 
 
+def _active(users: list[User]) -> list[User]:
+    return [u for u in users if u is not None and u.is_active]
+
+
 def appeals_remind_due(*, now: dt.datetime | None = None, limit: int = 1000) -> int:
     """Remind handlers of cases near their deadline (one day / 20 % before), once per
-    case and deadline (an approved extension earns a new reminder)."""
+    case and deadline (an approved extension earns a new reminder).
+
+    One query picks the cases due now and not yet reminded for their current deadline,
+    nearest deadline first, so each run works through the next ``limit`` of them and a
+    backlog larger than ``limit`` drains over the following runs. A case is reminded when
+    it is due (``reminder_due_at``: the later of 80 % of its time, i.e. ``amber_at``, and one
+    day before the deadline); it has been reminded for its current deadline when it has a
+    到期提醒 row written since then (an extension moves the deadline by at least a day, so
+    a reminder for the old deadline is always earlier). A case nobody can be told about
+    gets the row too (with no users), so it does not come back every run."""
     from gridgov.appeals.deadlines import reminder_due_at
 
+    # "80 % of the time used" is the stored amber_at: deadlines.REMIND_SHARE equals
+    # models.AMBER_SHARE (tests/test_review_loop.py holds them equal).
     now = now or timezone.now()
-    qs = Appeal.objects.filter(
-        status__in=[Status.DISPATCHED, Status.ACCEPTED, Status.REGISTERED],
-        deadline__gt=now,
-        deadline__lte=now + dt.timedelta(days=3),
-    ).select_related("assigned_user", "assigned_region", "grid__owner")[:limit]
+    reminded = AppealEvent.objects.filter(
+        appeal_id=OuterRef("pk"),
+        action=Action.REMIND,
+        at__gte=OuterRef("amber_at"),
+    ).filter(at__gte=OuterRef("deadline") - dt.timedelta(days=1))
+    qs = (
+        Appeal.objects.filter(
+            status__in=[Status.DISPATCHED, Status.ACCEPTED, Status.REGISTERED],
+            deadline__gt=now,
+            deadline__lte=now + dt.timedelta(days=1),
+            amber_at__lte=now,
+        )
+        .exclude(Exists(reminded))
+        .select_related("assigned_user", "assigned_region", "grid__owner")
+        .order_by("deadline", "pk")[:limit]
+    )
     count = 0
     for row in qs:
         due = reminder_due_at(row)
@@ -1741,7 +1843,7 @@ def appeals_remind_due(*, now: dt.datetime | None = None, limit: int = 1000) -> 
             continue
         key = f"remind:{row.pk}:{row.deadline.isoformat()}"
         with transaction.atomic():
-            users = handlers_of(row) or dispatchers_of(row)
+            users = _active(handlers_of(row)) or _active(dispatchers_of(row))
             made = notify.notify_users(
                 users=users,
                 appeal=row,
@@ -1753,7 +1855,8 @@ def appeals_remind_due(*, now: dt.datetime | None = None, limit: int = 1000) -> 
                 },
                 dedupe=key,
             )
-            if made:
+            # Nothing made for users there are: another run reminded them just now.
+            if made or not users:
                 _record(
                     row,
                     actor=None,
@@ -1762,18 +1865,20 @@ def appeals_remind_due(*, now: dt.datetime | None = None, limit: int = 1000) -> 
                     at=now,
                     data={"deadline": row.deadline.isoformat(), "users": [n.user_id for n in made]},
                 )
-                count += 1
+                count += 1 if made else 0
     return count
 
 
 def appeals_flag_late_whistles(*, now: dt.datetime | None = None, limit: int = 1000) -> int:
-    """Flag whistled departments that did not report in time (once each)."""
+    """Flag whistled departments that did not report in time (once each; a flagged one is
+    not read again, so each run flags the next ``limit``, oldest report deadline first)."""
     now = now or timezone.now()
     rows = list(
-        AppealWhistle.objects.filter(
-            reported_at=None, flagged_at=None, report_deadline__lt=now
-        ).select_related("appeal", "department")[:limit]
+        AppealWhistle.objects.filter(reported_at=None, flagged_at=None, report_deadline__lt=now)
+        .select_related("appeal", "department")
+        .order_by("report_deadline", "pk")[:limit]
     )
+    count = 0
     for whistle in rows:
         with transaction.atomic():
             updated = AppealWhistle.objects.filter(pk=whistle.pk, flagged_at=None).update(
@@ -1805,7 +1910,8 @@ def appeals_flag_late_whistles(*, now: dt.datetime | None = None, limit: int = 1
                 },
                 dedupe=f"whistle_late:{whistle.pk}",
             )
-    return len(rows)
+            count += 1
+    return count
 
 
 def appeals_tick(*, now: dt.datetime | None = None) -> dict[str, int]:

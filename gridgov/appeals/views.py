@@ -260,8 +260,7 @@ def _track_page(
             "steps": _public_steps(appeal),
             # A form that failed stays on the page (with its error) even if no longer offered.
             "can_rate": appeal.status in TRANSITIONS[Action.VERIFY][0] or rate_form is not None,
-            "can_withdraw": appeal.status in TRANSITIONS[Action.WITHDRAW][0]
-            or withdraw_form is not None,
+            "can_withdraw": svc.may_withdraw(appeal) or withdraw_form is not None,
             "can_reopen": svc.reporter_may_reopen(appeal, timezone.now())
             or reopen_form is not None,
             "rate_form": rate_form or f.RateForm(),
@@ -626,7 +625,7 @@ ACTION_FORMS: dict[str, tuple[str, Any]] = {
     "escalate": (gettext_lazy("上报"), f.ReasonForm),
     "whistle": (gettext_lazy("吹哨"), f.WhistleForm),
     "verify": (gettext_lazy("回访"), f.VerifyForm),
-    "close": (gettext_lazy("结案"), f.NoteForm),
+    "close": (gettext_lazy("结案"), f.CloseForm),
     "reopen": (gettext_lazy("返工"), f.ReasonForm),
     "reject": (pgettext_lazy("action", "不予受理"), f.ReasonForm),
     "withdraw": (gettext_lazy("撤回"), f.WithdrawForm),

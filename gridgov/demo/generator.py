@@ -780,6 +780,8 @@ class _Builder:
         PartyMember.objects.bulk_update([in_service[0]], ["user"])
         by_name = {u.username: u for u in [*logins, workers[all_grids.index(login_grid)]]}
         for role in Role:
+            if role == Role.API_CLIENT:  # an API key's service user: no sign-in
+                continue
             u = by_name[role.value]
             result.logins.append(
                 (u.username, str(role.label), u.scope_region.name if u.scope_region else "—")

@@ -6,6 +6,7 @@ discovery); XML wraps the same data in the spec's root and item elements.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from xml.etree import ElementTree as ET
 
@@ -28,12 +29,19 @@ ITEM_NAMES = {
 }
 
 
+# What XML 1.0 forbids in a document: C0 controls other than tab, newline and carriage
+# return, the non-characters U+FFFE and U+FFFF, and surrogates (which, in a Python string,
+# are always unpaired). Stored text may hold them (rows written before intake refused
+# them); one would make the whole page not well-formed, so they are dropped.
+XML_FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
 def _text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)
+    return XML_FORBIDDEN.sub("", str(value))
 
 
 def _append(parent: ET.Element, name: str, value: Any) -> None:

@@ -4,8 +4,10 @@ Checks the request against GeoReport v2 and the category's attribute definitions
 it by lat/long, and hands over to ``appeal_intake`` with channel "api".
 
 Placement rule: a point must lie inside a grid of the caller's jurisdiction; otherwise
-400 naming lat/long. Exception: when ``address_string`` is given, a point outside every
-grid (or no point at all) is accepted and the appeal is placed at the caller's scope
+400 naming lat/long. A point in a grid of the district outside the key's region is
+refused whatever else is given (the appeal would go to that grid, out of the key's
+sight). Exception: when ``address_string`` is given, a point outside every grid of the
+district (or no point at all) is accepted and the appeal is placed at the caller's scope
 region (the key's region, else the district), without a grid, for the command centre to
 place by hand.
 """
@@ -116,15 +118,20 @@ def _place(
     longitude: float | None,
     address: str,
 ) -> Region | None:
-    """The region to pass to intake when the point does not decide it (None = by grid)."""
+    """The region to pass to intake when the point does not decide it (None = by grid).
+
+    Intake files a point that lies in a grid under that grid whatever region it is given,
+    so a point in a grid outside the key's scope is refused here, with or without an
+    address."""
     scope_region = key.user.scope_region if key is not None else district
     scope_path = scope_region.path if scope_region is not None else district.path
     if latitude is not None and longitude is not None:
         grid_id = grid_id_for_point(latitude=latitude, longitude=longitude)
-        if grid_id is not None:
-            grid_path = _grid_path(grid_id, district.pk)
-            if grid_path is not None and grid_path.startswith(scope_path):
+        grid_path = _grid_path(grid_id, district.pk) if grid_id is not None else None
+        if grid_path is not None:
+            if grid_path.startswith(scope_path):
                 return None
+            raise ValidationFailed(_("lat/long 所在网格不在该 API 密钥的授权范围内"), field="lat")
         if not address:
             raise ValidationFailed(_("lat/long 不在您管辖范围内的任何网格中"), field="lat")
     elif not address:

@@ -11,9 +11,10 @@ from django.utils.translation import gettext_lazy as _
 class ApiKey(models.Model):
     """An integrator's key. Only its SHA-256 is stored; the key is shown once.
 
-    Each key acts through its own service user (role operator, scoped to ``region``
-    or, without one, to the whole district), so every jurisdiction rule of the pages
-    applies to it unchanged and its writes are attributed in the history.
+    Each key acts through its own service user (role api_client, or operator for an
+    integrator that runs the loop; scoped to ``region`` or, without one, to the whole
+    district), so every jurisdiction and capability rule applies to it unchanged and its
+    writes are attributed in the history.
     """
 
     name = models.CharField(_("名称"), max_length=64)
@@ -50,6 +51,11 @@ class ApiKey(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+    @property
+    def role(self) -> str:
+        """The service user's role (``open311.services.KEY_ROLES``); "" without a user."""
+        return self.user.role if self.user_id else ""
 
 
 class BenchRow(models.Model):

@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy
 from gridgov.appeals.models import (
     FINAL_STATUSES,
     OPEN_STATUSES,
+    Action,
     Appeal,
     Category,
     PhotoStage,
@@ -171,6 +172,8 @@ ROW_KEYS = (
     "region__name",
     "photo",
     *TIMESTAMPS,
+    "duplicate_of",
+    "reject_note",
 )
 
 
@@ -180,8 +183,11 @@ def _page_sql(
 ) -> str:
     """One statement for a list of request rows, written out because it serves every
     Open311 read: building it through the ORM cost 1.2 ms of a 3 ms page. The page's ids
-    come first from the (district, created_at, id) index; names, the first intake photo and
-    the timestamps as local text are read for those rows only."""
+    come first from the (district, created_at, id) index; names, the first intake photo,
+    the timestamps as local text and a rejected case's reason are read for those rows only.
+
+    A status filter matches a merged case by the state of the case it was merged into
+    (as ``requests_as_open311`` reports it): one look-up by primary key per merged row."""
     where = ["district_id = (SELECT id FROM territory_region WHERE code = %s)"]
     if scoped:
         where.append(subtree_sql("region_path", vendor))
@@ -193,7 +199,11 @@ def _page_sql(
             f"({', '.join(['%s'] * codes)}))"
         )
     if statuses:
-        where.append(f"status IN ({', '.join(['%s'] * statuses)})")
+        wanted = ", ".join(["%s"] * statuses)
+        where.append(
+            f"(s.status IN ({wanted}) OR (s.status = %s AND (SELECT p.status FROM "
+            f"appeals_appeal p WHERE p.id = s.duplicate_of_id) IN ({wanted})))"
+        )
     if paged:
         where.append("created_at >= %s AND created_at <= %s")
     times = ", ".join(local_isoformat_sql(f"a.{column}", vendor) for column in TIMESTAMPS.values())
@@ -204,13 +214,16 @@ def _page_sql(
         "a.address, "
         "a.latitude, a.longitude, c.code, c.name, d.name, ar.name, r.name, "
         "(SELECT p.file FROM appeals_appealphoto p WHERE p.appeal_id = a.id "
-        f"AND p.stage = %s ORDER BY p.id LIMIT 1), {times} "
+        f"AND p.stage = %s ORDER BY p.id LIMIT 1), {times}, a.duplicate_of_id, "
+        # The reason of a rejection is the note of its (only) reject event.
+        "CASE WHEN a.status = %s THEN (SELECT e.note FROM appeals_appealevent e "
+        "WHERE e.appeal_id = a.id AND e.action = %s ORDER BY e.id DESC LIMIT 1) END "
         "FROM appeals_appeal a "
         "JOIN appeals_category c ON c.id = a.category_id "
         "JOIN territory_region r ON r.id = a.region_id "
         "LEFT JOIN territory_department d ON d.id = a.assigned_department_id "
         "LEFT JOIN territory_region ar ON ar.id = a.assigned_region_id "
-        "WHERE a.id IN (SELECT id FROM appeals_appeal WHERE "
+        "WHERE a.id IN (SELECT s.id FROM appeals_appeal s WHERE "
         + " AND ".join(where)
         + " ORDER BY created_at DESC, id DESC"
         + (" LIMIT %s OFFSET %s" if paged else "")
@@ -244,10 +257,12 @@ def _rows(
     adapt = connection.ops.adapt_datetimefield_value
     params: list[Any] = [PhotoStage.INTAKE]
     params += local_isoformat_params(vendor, zone) * len(TIMESTAMPS)
-    params.append(district_code)
+    params += [Status.REJECTED, Action.REJECT, district_code]
     if scope_path:
         params += subtree_params(scope_path, vendor)
-    params += [*ids, *codes, *statuses]
+    params += [*ids, *codes]
+    if statuses:
+        params += [*statuses, Status.MERGED, *statuses]
     if window is not None:
         params += [adapt(window[0]), adapt(window[1]), limit, offset]
     with connection.cursor() as cursor:
@@ -307,7 +322,8 @@ def request_list(
         if set(statuses) == {"open"}:
             wanted = sorted(OPEN_STATUSES)
         elif set(statuses) == {"closed"}:
-            wanted = sorted(FINAL_STATUSES)
+            # A merged case is matched by its primary's state (see ``_page_sql``).
+            wanted = sorted(FINAL_STATUSES - {Status.MERGED})
 
     start = end = None
     if params.get("start_date"):
@@ -325,7 +341,7 @@ def request_list(
         raise ValidationFailed(_("start_date 不能晚于 end_date"), field="start_date")
     if end - start > MAX_WINDOW:
         raise ValidationFailed(_("start_date 与 end_date 相隔不能超过90天"), field="end_date")
-    return _rows(
+    rows = _rows(
         **place,
         codes=codes,
         statuses=wanted,
@@ -333,6 +349,7 @@ def request_list(
         limit=size,
         offset=(page - 1) * size,
     )
+    return _with_primaries(rows, district_code=district_code)
 
 
 def _int_param(params: dict[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -354,7 +371,28 @@ def _int_param(params: dict[str, str], name: str, default: int, low: int, high: 
 def _ids_rows(place: dict[str, Any], ids: list[str]) -> list[dict[str, Any]]:
     """The rows with these service_request_ids; one that is not an id matches nothing."""
     pks = [pk for pk in map(valid_pk, ids) if pk is not None]
-    return _rows(**place, ids=pks) if pks else []
+    if not pks:
+        return []
+    return _with_primaries(_rows(**place, ids=pks), district_code=place["district_code"])
+
+
+def _with_primaries(rows: list[dict[str, Any]], *, district_code: str) -> list[dict[str, Any]]:
+    """Give each merged row the row of the case it was merged into (key ``primary``): one
+    query for the page, none when the page holds no merged case. The primary is read
+    whatever the caller's scope: a merged request reports the joint case's progress (but
+    never its tracking code; see ``requests_as_open311``)."""
+    wanted = {row["duplicate_of"] for row in rows if row["status"] == Status.MERGED}
+    wanted.discard(None)
+    if not wanted:
+        return rows
+    primaries = {
+        row["pk"]: row
+        for row in _rows(district_code=district_code, scope_path=None, ids=sorted(wanted))
+    }
+    for row in rows:
+        if row["status"] == Status.MERGED:
+            row["primary"] = primaries.get(row["duplicate_of"])
+    return rows
 
 
 def request_get(*, district_code: str, scope_path: str | None, code: str) -> dict[str, Any] | None:
@@ -363,12 +401,26 @@ def request_get(*, district_code: str, scope_path: str | None, code: str) -> dic
 
 
 def status_notes(row: dict[str, Any], labels: dict[str, str]) -> str:
+    """The state's name; for a public case that is finished, its result or the reason of
+    its rejection (phone and ID numbers masked). A merged case names the request it is
+    handled with (by id, never by tracking code) and gives that request's own note."""
     status = row["status"]
     label = labels.get(status, status)
     if status == Status.MERGED:
-        return _("%(label)s(与其他同一问题的诉求合并办理)") % {"label": label}
-    if status in FINAL_STATUSES and row["result"] and row["public"]:
-        return f"{label}: {mask_text(row['result'])[:500]}"
+        primary = row.get("primary")
+        if primary is None:
+            return _("%(label)s(与其他同一问题的诉求合并办理)") % {"label": label}
+        # The joint case's result is shown only where both cases may show one.
+        shown = {**primary, "public": primary["public"] and row["public"]}
+        return _("与请求 %(id)s 合并办理；%(notes)s") % {
+            "id": primary["pk"],
+            "notes": status_notes(shown, labels),
+        }
+    if status not in FINAL_STATUSES or not row["public"]:
+        return label
+    text = (row["reject_note"] if status == Status.REJECTED else "") or row["result"]
+    if text:
+        return f"{label}: {mask_text(text)[:500]}"
     return label
 
 
@@ -379,7 +431,9 @@ def requests_as_open311(
 
     The id is the appeal's number, never its tracking code: the code is the reporter's key
     to rate, withdraw or reopen the case. A case of a category that is not public shows its
-    status only: no description, result, address, location or photo."""
+    status only: no description, result, address, location or photo. A merged case (with
+    its ``primary`` row, see ``_with_primaries``) reports the case it was merged into:
+    that case's open/closed state, deadline, last update and agency."""
     labels = {value: str(label) for value, label in Status.choices}
     media_base = request.build_absolute_uri("/")[:-1] if request is not None else ""
     final = FINAL_STATUSES
@@ -388,21 +442,23 @@ def requests_as_open311(
     for row in rows:
         public = row["public"]
         photo = row["photo"] if public else None
+        # The case whose progress this request reports: its own, or the joint case's.
+        state = row.get("primary") or row
         out.append(
             {
                 "service_request_id": str(row["pk"]),
-                "status": "closed" if row["status"] in final else "open",
+                "status": "closed" if state["status"] in final else "open",
                 "status_notes": status_notes(row, labels),
                 "service_name": row["category__name"],
                 "service_code": row["category__code"],
                 "description": mask_text(row["description"]) if public else "",
-                "agency_responsible": row["assigned_department__name"]
-                or row["assigned_region__name"]
-                or row["region__name"],
+                "agency_responsible": state["assigned_department__name"]
+                or state["assigned_region__name"]
+                or state["region__name"],
                 "service_notice": "",
                 "requested_datetime": local_isoformat(row["requested_datetime"], tz),
-                "updated_datetime": local_isoformat(row["updated_datetime"], tz),
-                "expected_datetime": local_isoformat(row["expected_datetime"], tz),
+                "updated_datetime": local_isoformat(state["updated_datetime"], tz),
+                "expected_datetime": local_isoformat(state["expected_datetime"], tz),
                 "address": row["address"] if public else "",
                 "address_id": "",
                 "zipcode": "",

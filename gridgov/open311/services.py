@@ -19,6 +19,9 @@ from gridgov.open311.models import ApiKey
 from gridgov.territory.models import Region
 
 KEY_PREFIX = "o311_"
+# The roles a key's service user may have: a client that files and reads (the default), or
+# an integrator that runs the loop itself (a hotline system: register, dispatch, close).
+KEY_ROLES = (Role.API_CLIENT, Role.OPERATOR)
 
 
 def key_digest(clear: str) -> str:
@@ -31,17 +34,25 @@ def district_region() -> Region | None:
 
 
 @transaction.atomic
-def apikey_create(*, actor: Any, name: str, region: Region | None = None) -> tuple[ApiKey, str]:
+def apikey_create(
+    *, actor: Any, name: str, region: Region | None = None, role: str = Role.API_CLIENT
+) -> tuple[ApiKey, str]:
     """Create an API key and its service user; returns the row and the clear key (shown once).
 
-    The service user has role operator, scoped to ``region`` or the whole district.
-    Errors: ValidationFailed (empty name, no district configured).
+    The service user has ``role`` (``KEY_ROLES``: api_client by default, which may only
+    file appeals and read them; operator for an integrator that runs the loop), scoped to
+    ``region`` or the whole district.
+    Errors: ValidationFailed (empty name, role not allowed, no district configured).
     """
     name = (name or "").strip()
     if not name:
         raise ValidationFailed(_("请填写名称"), field="name")
     if len(name) > 64:
         raise ValidationFailed(_("名称不能超过64个字"), field="name")
+    if role not in KEY_ROLES:
+        raise ValidationFailed(
+            _("角色只能是: %(roles)s") % {"roles": ", ".join(KEY_ROLES)}, field="role"
+        )
     scope = region or district_region()
     if scope is None:
         raise ValidationFailed(_("未找到本区县辖区, 请先建立辖区或指定范围"), field="region")
@@ -49,7 +60,7 @@ def apikey_create(*, actor: Any, name: str, region: Region | None = None) -> tup
     prefix = clear[:12]
     user = User(
         username=f"apikey-{prefix}-{secrets.token_hex(3)}",
-        role=Role.OPERATOR,
+        role=role,
         scope_region=scope,
         display_name=f"API: {name}"[:64],
     )
@@ -63,7 +74,7 @@ def apikey_create(*, actor: Any, name: str, region: Region | None = None) -> tup
         action="apikey.create",
         target=key,
         region_path=scope.path,
-        data={"name": name, "prefix": prefix},
+        data={"name": name, "prefix": prefix, "role": role},
     )
     return key, clear
 

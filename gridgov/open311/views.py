@@ -40,11 +40,27 @@ class Open311Error(Exception):
         self.headers = headers or {}
 
 
+# The appeals intake names its own fields; an Open311 client knows the spec's parameters.
+SPEC_PARAMETERS = {
+    "reporter_phone": "phone",
+    "reporter_name": "first_name/last_name",
+    "latitude": "lat",
+    "longitude": "long",
+    "location": "lat/long",
+    "region": "lat/long",
+    "address": "address_string",
+    "category": "service_code",
+    "photos": "media",
+    "idempotency_key": "Idempotency-Key",
+}
+
+
 def _error_for(exc: DomainError) -> Open311Error:
     status = exc.status if exc.status in (400, 403, 404, 429) else 400
     text = str(exc.message)
-    if exc.field and exc.field not in text:
-        text = f"{exc.field}: {text}"
+    field = SPEC_PARAMETERS.get(exc.field or "", exc.field)
+    if field and field not in text:
+        text = f"{field}: {text}"
     return Open311Error(
         status,
         text,

@@ -928,7 +928,10 @@ def test_escalate_return_reopen_and_refusals_through_the_page(personas, appeal_a
     empty = worker.post(url("return"), {"return-reason": ""})
     assert empty.status_code == 400
     worker.post(url("handle"), {"handle-result": "已处理"})
-    worker.post(url("verify"), {"verify-rating": Rating.UNSATISFIED, "verify-resolved": "0"})
+    # 回访 by someone other than the handler (separation of duties).
+    as_user(personas.street_official).post(
+        url("verify"), {"verify-rating": Rating.UNSATISFIED, "verify-resolved": "0"}
+    )
     assert worker.post(url("reopen"), {"reopen-reason": "居民不满意"}).status_code == 302
     appeal_a.refresh_from_db()
     assert appeal_a.status == Status.ACCEPTED and appeal_a.reopened_count == 1

@@ -17,6 +17,7 @@ from django.db.models import F
 from django.utils import timezone
 from faker import Faker
 
+from gridgov.accounts.capabilities import APPEAL_SUPERVISE, has_cap
 from gridgov.accounts.models import Role, User
 from gridgov.appeals.deadlines import add_limit, time_limit_for
 from gridgov.appeals.models import (
@@ -637,6 +638,11 @@ class Planner:
         rng, desk = self.rng, case.desk
         assert case.start is not None and case.deadline is not None
         start, deadline = case.start, case.deadline
+        if case.verifier is handler:
+            # Never the handler's own 回访: the community worker calls back on what the grid
+            # worker settled, the grid worker on what the community worker did.
+            cw = self.community_workers[case.community.pk]
+            case.verifier = cw if handler is not cw else case.grid.owner
         span = deadline - start
         if case.kind == "extended":
             request_at = start + span * rng.uniform(0.45, 0.7)
@@ -696,7 +702,11 @@ class Planner:
             t += _minutes(5, 180, rng)
         t = self._shift(case, t, desk)
         note = rng.choice(texts.CLOSE_NOTES) if resolved else texts.CLOSE_UNRESOLVED_NOTE
-        case.add(t, "close", desk, note=note)
+        closer = desk
+        if rating == Rating.UNSATISFIED and not has_cap(desk, APPEAL_SUPERVISE):
+            # An unsatisfied case is closed as it is only by a supervisor (审核办结).
+            closer = self.street_officials[case.community.parent_id]
+        case.add(t, "close", closer, note=note)
 
     def _verify(
         self, case: Case, t: dt.datetime, deadline: dt.datetime, rating: str, resolved: bool

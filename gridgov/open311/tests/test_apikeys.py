@@ -29,7 +29,7 @@ def test_create_prints_only_the_key_and_stores_its_hash(territory):
     key = ApiKey.objects.get()
     assert key.digest == key_digest(clear) and clear not in key.digest
     assert key.prefix == clear[:12] and key.region == territory.street
-    assert key.user.role == Role.OPERATOR and key.user.scope_region == territory.street
+    assert key.user.role == Role.API_CLIENT and key.user.scope_region == territory.street
     assert not key.user.has_usable_password()
     assert AuditLog.objects.filter(action="apikey.create", target_id=str(key.pk)).exists()
 
@@ -92,7 +92,7 @@ def test_api_key_authenticates_the_json_api_as_its_scoped_service_user(client, t
     me = client.get("/api/v1/accounts/me", headers={"X-API-Key": clear})
     assert me.status_code == 200
     data = me.json()
-    assert data["role"] == Role.OPERATOR and data["scope_code"] == territory.comm_b.code
+    assert data["role"] == Role.API_CLIENT and data["scope_code"] == territory.comm_b.code
     bad = client.get("/api/v1/accounts/me", headers={"X-API-Key": "o311_wrong"})
     assert bad.status_code == 401
     assert bad.json()["error"]["code"] == "unauthorized"
