@@ -1,6 +1,7 @@
 """The JSON API at /api/v1/, one OpenAPI document at /api/docs.
 
-Each app contributes a router from its own ``api.py``; errors share one shape.
+Each app contributes a router from its own ``api.py``; errors share one shape, which the
+OpenAPI document declares (400/401/403/404/409/429) on every operation.
 """
 
 from __future__ import annotations
@@ -16,7 +17,99 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from gridgov.core.errors import DomainError
 
-api = NinjaAPI(
+# The one error shape of every answer that is not a success (the handlers below,
+# core.middleware.ApiErrorShapeMiddleware, core.ratelimit), as OpenAPI schemas.
+ERROR_SCHEMAS: dict[str, Any] = {
+    "ApiError": {
+        "title": "ApiError",
+        "description": "所有错误应答的统一格式。",
+        "type": "object",
+        "required": ["error"],
+        "properties": {"error": {"$ref": "#/components/schemas/ApiErrorBody"}},
+    },
+    "ApiErrorBody": {
+        "title": "ApiErrorBody",
+        "type": "object",
+        "required": ["code", "message"],
+        "properties": {
+            "code": {
+                "type": "string",
+                "description": "invalid / unauthorized / forbidden / not_found / conflict / "
+                "rate_limited / method_not_allowed / server_error，个别接口另有更细的代码"
+                "（如 no_grid）",
+            },
+            "message": {"type": "string", "description": "可直接展示给用户的说明"},
+            "field": {"type": "string", "description": "出错的输入项（请求中的名称）"},
+            "row": {"type": "integer", "description": "导入数据中出错的行"},
+            "details": {
+                "type": "array",
+                "description": "逐项的错误（有多项时）",
+                "items": {"$ref": "#/components/schemas/ApiErrorDetail"},
+            },
+        },
+    },
+    "ApiErrorDetail": {
+        "title": "ApiErrorDetail",
+        "type": "object",
+        "required": ["message"],
+        "properties": {
+            "field": {"type": "string"},
+            "message": {"type": "string"},
+            "row": {"type": "integer"},
+        },
+    },
+}
+# The error answers every operation may give (401: those that need a user or key).
+ERROR_RESPONSES: dict[int, str] = {
+    400: "输入有误：error.field 指明出错的输入项",
+    401: "需要登录或有效的令牌",
+    403: "无权执行此操作",
+    404: "未找到，或不在您的管辖范围内",
+    409: "当前状态不允许此操作，或幂等键已用于另一条内容不同的请求",
+    429: "请求过于频繁：请于 Retry-After 头给出的秒数后重试",
+}
+
+
+def with_error_responses(schema: dict[str, Any]) -> dict[str, Any]:
+    """Declare the error answers, with the one error shape, on every operation of an
+    OpenAPI document (once, here, rather than on each endpoint); an operation's own
+    declaration of a status stays as it is."""
+    schema.setdefault("components", {}).setdefault("schemas", {}).update(ERROR_SCHEMAS)
+    content = {"application/json": {"schema": {"$ref": "#/components/schemas/ApiError"}}}
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            responses = operation["responses"]
+            for status, description in ERROR_RESPONSES.items():
+                if status == 401 and not operation.get("security"):
+                    continue
+                if status in responses or str(status) in responses:
+                    continue
+                answer: dict[str, Any] = {"description": description, "content": content}
+                if status == 429:
+                    answer["headers"] = {
+                        "Retry-After": {
+                            "description": "可重试前需等待的秒数",
+                            "schema": {"type": "integer"},
+                        }
+                    }
+                responses[status] = answer
+    return schema
+
+
+class GridgovAPI(NinjaAPI):
+    """NinjaAPI whose OpenAPI document declares the error answers (see
+    ``with_error_responses``)."""
+
+    def get_openapi_schema(
+        self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None
+    ) -> Any:
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        return with_error_responses(schema)
+
+
+api = GridgovAPI(
     title="gridgov API",
     version="1",
     urls_namespace="api-v1",

@@ -10,7 +10,7 @@ into free text (description, result).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 from django.http import HttpRequest, HttpResponse
@@ -254,9 +254,40 @@ class RateRowOut(Schema):
     score: float | None
 
 
+class StatsFilters(Schema):
+    group_by: str = Field("none", description="none / region / department / category / month")
+    period: (
+        Literal[
+            "today",
+            "yesterday",
+            "week",
+            "last_week",
+            "month",
+            "last_month",
+            "quarter",
+            "last_quarter",
+            "year",
+            "last_year",
+            "custom",
+        ]
+        | None
+    ) = Field(
+        None,
+        description="本期（today/week/month/quarter/year，截至现在）或上一整期（yesterday/"
+        "last_week/last_month/last_quarter/last_year）；custom 或不填而给出 start、end："
+        "按起止日期；都不填：month",
+    )
+    start: dt.date | None = Field(None, description="自定义时段的开始日期（含），与 end 同用")
+    end: dt.date | None = Field(
+        None, description="自定义时段的结束日期（含当日），不早于 start，最长 3 年"
+    )
+    region_id: int | None = Field(None, description="只统计本人管辖范围内的这一街道或社区")
+
+
 class StatsOut(Schema):
+    period: str = Field(description="所用的统计周期；按起止日期为 custom")
     start: dt.datetime
-    end: dt.datetime
+    end: dt.datetime = Field(description="不含")
     total: RateRowOut
     rows: list[RateRowOut]
     formulas: dict[str, str]
@@ -444,11 +475,33 @@ def list_appeals(request: HttpRequest, filters: Query[ListFilters]) -> Any:
 
 
 @router.get("/stats", response=StatsOut, summary="三率等考核指标")
-def stats(request: HttpRequest, group_by: str = "none", period: str = "month") -> Any:
+def stats(request: HttpRequest, filters: Query[StatsFilters]) -> Any:
     from gridgov.accounts import capabilities as caps
 
     caps.require_cap(request.user, caps.APPEAL_VIEW)
-    result = sel.appeal_stats(actor=request.user, group_by=group_by, period=period)
+    period = filters.period
+    start = end = None
+    if period == "custom" or filters.start is not None or filters.end is not None:
+        if period not in (None, "custom"):
+            raise ValidationFailed(_("按起止日期统计时，period 须为 custom 或不填"), field="period")
+        period = "custom"
+        start, end = sel.range_bounds(filters.start, filters.end)
+    region = None
+    if filters.region_id is not None:
+        region = (
+            sel.stats_regions(actor=request.user).filter(pk=valid_pk(filters.region_id)).first()
+        )
+        if region is None:
+            raise ValidationFailed(_("所选辖区不存在或不在您的管辖范围内"), field="region_id")
+    period = period or "month"
+    result = sel.appeal_stats(
+        actor=request.user,
+        group_by=filters.group_by,
+        period=None if period == "custom" else period,
+        start=start,
+        end=end,
+        region_path=region.path if region is not None else None,
+    )
 
     def row(r: Any) -> dict[str, Any]:
         data = r.as_dict()
@@ -457,6 +510,7 @@ def stats(request: HttpRequest, group_by: str = "none", period: str = "month") -
         return data
 
     return {
+        "period": period,
         "start": result["start"],
         "end": result["end"],
         "total": row(result["total"]),

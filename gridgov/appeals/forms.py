@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from gridgov.appeals.models import Category, Channel, Priority, Rating, Status
+from gridgov.appeals.selectors import range_bounds, stats_regions
 from gridgov.core.db import valid_pk
 from gridgov.core.errors import ValidationFailed
 from gridgov.core.pii import mask_text
@@ -490,3 +491,91 @@ class TrackForm(forms.Form):
 
 class RateForm(VerifyForm):
     """The resident's own rating (with the tracking code)."""
+
+
+# ---------------------------------------------------------------- rates
+
+
+STATS_PERIODS = [
+    ("today", _("今日")),
+    ("yesterday", _("昨日")),
+    ("week", _("本周")),
+    ("last_week", _("上周")),
+    ("month", _("本月")),
+    ("last_month", _("上月")),
+    ("quarter", _("本季度")),
+    ("last_quarter", _("上季度")),
+    ("year", _("本年")),
+    ("last_year", _("上年")),
+    ("custom", _("自定义日期")),
+]
+STATS_GROUPINGS = [
+    ("none", _("合计")),
+    ("region", _("按辖区")),
+    ("department", _("按部门")),
+    ("category", _("按分类")),
+    ("month", _("按月")),
+]
+
+
+class RegionChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Region) -> str:
+        if obj.kind == RegionKind.COMMUNITY and obj.parent_id:
+            return f"{obj.parent.name} / {obj.name}"
+        return obj.name
+
+
+class StatsFilterForm(forms.Form):
+    """三率统计的条件: a period (current or previous) or, with 自定义日期, the days from
+    ``start`` to ``end`` (both included, at most three years); a street or community in the
+    user's jurisdiction; the grouping. The dates count only with 自定义日期."""
+
+    period = forms.ChoiceField(
+        label=_("统计周期"),
+        choices=STATS_PERIODS,
+        initial="month",
+        required=False,
+        error_messages={"invalid_choice": _("统计周期无效")},
+    )
+    start = forms.DateField(
+        label=_("开始日期"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={"invalid": _("开始日期无效，请按 年-月-日 填写，如 2025-03-01")},
+    )
+    end = forms.DateField(
+        label=_("结束日期（含当日）"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={"invalid": _("结束日期无效，请按 年-月-日 填写，如 2025-03-31")},
+    )
+    region = RegionChoiceField(
+        label=_("辖区"),
+        queryset=Region.objects.none(),
+        required=False,
+        error_messages={"invalid_choice": _("所选辖区不存在或不在您的管辖范围内")},
+    )
+    group_by = forms.ChoiceField(
+        label=_("分组"),
+        choices=STATS_GROUPINGS,
+        initial="region",
+        required=False,
+        error_messages={"invalid_choice": _("分组方式无效")},
+    )
+
+    def __init__(self, *args: Any, user: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["region"].queryset = stats_regions(actor=user)
+        self.fields["region"].empty_label = _("全部辖区")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        data["period"] = data.get("period") or "month"
+        data["group_by"] = data.get("group_by") or "region"
+        data["bounds"] = None
+        if data["period"] == "custom" and not (self.has_error("start") or self.has_error("end")):
+            try:
+                data["bounds"] = range_bounds(data.get("start"), data.get("end"))
+            except ValidationFailed as exc:
+                self.add_error(exc.field, exc.message)
+        return data

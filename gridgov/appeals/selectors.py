@@ -580,23 +580,97 @@ def _group_label(group_by: str, label: Any) -> Any:
     return label
 
 
+# The periods of the rates: each current one (up to now) and the one before it (whole).
+PERIODS = {
+    "today": "yesterday",
+    "week": "last_week",
+    "month": "last_month",
+    "quarter": "last_quarter",
+    "year": "last_year",
+}
+PREVIOUS = {previous: current for current, previous in PERIODS.items()}
+# A custom range: whole days, at most three years, within years the data can hold.
+MAX_RANGE_YEARS = 3
+RANGE_YEARS = (2000, 2100)
+
+
+def _period_start(period: str, day: dt.datetime) -> dt.datetime:
+    if period == "today":
+        return day
+    if period == "week":
+        return day - dt.timedelta(days=day.weekday())
+    if period == "month":
+        return day.replace(day=1)
+    if period == "quarter":
+        return day.replace(month=(day.month - 1) // 3 * 3 + 1, day=1)
+    return day.replace(month=1, day=1)
+
+
 def period_bounds(period: str, now: dt.datetime | None = None) -> tuple[dt.datetime, dt.datetime]:
-    """[start, end) of 'today', 'week', 'month', 'quarter' or 'year' in local time."""
+    """[start, end) in local time of a current period ('today', 'week', 'month', 'quarter',
+    'year': from its start up to now) or of the whole one before it ('yesterday',
+    'last_week', 'last_month', 'last_quarter', 'last_year': up to the current one's start)."""
     now = timezone.localtime(now or timezone.now())
     day = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    if period == "today":
-        start = day
-    elif period == "week":
-        start = day - dt.timedelta(days=day.weekday())
-    elif period == "month":
-        start = day.replace(day=1)
-    elif period == "quarter":
-        start = day.replace(month=(day.month - 1) // 3 * 3 + 1, day=1)
-    elif period == "year":
-        start = day.replace(month=1, day=1)
-    else:
+    if period in PERIODS:
+        return _period_start(period, day), now + dt.timedelta(seconds=1)
+    if period not in PREVIOUS:
         raise ValidationFailed(_("统计周期无效"), field="period")
-    return start, now + dt.timedelta(seconds=1)
+    current = PREVIOUS[period]
+    end = _period_start(current, day)
+    # The day before the current period's start lies in the previous period.
+    return _period_start(current, end - dt.timedelta(days=1)), end
+
+
+def range_bounds(start: dt.date | None, end: dt.date | None) -> tuple[dt.datetime, dt.datetime]:
+    """[start 00:00, the day after end 00:00) in local time: the days from ``start`` to
+    ``end``, both included. Both are needed, ``end`` not before ``start``, and at most
+    three years (``MAX_RANGE_YEARS``: ``end`` before the same day three years on); errors
+    name the field ``start`` or ``end``."""
+    if start is None:
+        raise ValidationFailed(_("请填写开始日期"), field="start")
+    if end is None:
+        raise ValidationFailed(_("请填写结束日期"), field="end")
+    low, high = RANGE_YEARS
+    if not low <= start.year <= high:
+        raise ValidationFailed(
+            _("开始日期须在 %(low)s 至 %(high)s 年之间") % {"low": low, "high": high},
+            field="start",
+        )
+    if not low <= end.year <= high:
+        raise ValidationFailed(
+            _("结束日期须在 %(low)s 至 %(high)s 年之间") % {"low": low, "high": high},
+            field="end",
+        )
+    if end < start:
+        raise ValidationFailed(_("结束日期不能早于开始日期"), field="end")
+    try:
+        limit = start.replace(year=start.year + MAX_RANGE_YEARS)
+    except ValueError:  # 29 February → 1 March
+        limit = start.replace(year=start.year + MAX_RANGE_YEARS, day=28) + dt.timedelta(days=1)
+    if end >= limit:
+        raise ValidationFailed(
+            _("统计时段最长 %(n)s 年，请缩短日期范围") % {"n": MAX_RANGE_YEARS}, field="end"
+        )
+    tz = timezone.get_current_timezone()
+    midnight = dt.time()
+    return (
+        dt.datetime.combine(start, midnight, tzinfo=tz),
+        dt.datetime.combine(end + dt.timedelta(days=1), midnight, tzinfo=tz),
+    )
+
+
+def stats_regions(*, actor: Any) -> QuerySet:
+    """The streets and communities the rates may be narrowed to: those in the actor's
+    jurisdiction (``appeal_stats(region_path=…)``)."""
+    from gridgov.core.scope import scope_queryset
+
+    kinds = [RegionKind.STREET, RegionKind.TOWNSHIP, RegionKind.COMMUNITY]
+    return scope_queryset(
+        Region.objects.filter(kind__in=kinds).select_related("parent").order_by("path"),
+        actor,
+        field="path",
+    )
 
 
 def appeal_stats(

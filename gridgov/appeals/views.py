@@ -4,11 +4,13 @@ handlers and supervisors. Thin: parse with a form, call a service or selector, r
 A DomainError from a service comes back on the form that caused it (naming the field) and
 the page re-renders with the user's input: 400 for bad input, 409 when the case's state
 forbids the action, 403 when the user may not. Nothing is half-done: the pages that chain
-services (hotline: intake → register → dispatch) run them in one transaction.
+services (hotline: intake → register → dispatch) run them in one transaction. The intake
+pages' forms carry an idempotency key: a form sent twice is one case (``_intake_once``).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import secrets
 from typing import Any
@@ -42,6 +44,7 @@ from gridgov.appeals.models import (
     AppealEvent,
     Channel,
     Notification,
+    RateSettings,
     Status,
 )
 from gridgov.core.db import valid_pk
@@ -181,44 +184,54 @@ def report(request: HttpRequest) -> HttpResponse:
         "appeals/report.html",
         {
             "form": form,
-            "idempotency_key": request.POST.get("idempotency_key") or secrets.token_hex(16),
+            "idempotency_key": _form_key(request),
         },
         status=status,
     )
 
 
 def _resident_intake(request: HttpRequest, d: dict[str, Any]) -> Appeal:
-    """The resident's report under the page's idempotency key (a resent form stays one case).
-    A different report sent with the same key (the resident went Back and changed the form)
-    is a new case: it gets a key of its own, derived from its content, so that resending it
-    stays one case too; nothing the resident sent is lost."""
-    content = {
-        "category": d["category"],
-        "description": d["description"],
-        "latitude": d["latitude"],
-        "longitude": d["longitude"],
-        "address": d["address"],
-        "reporter_phone": d["reporter_phone"],
-    }
-    key = request.POST.get("idempotency_key") or None
+    """The resident's report under the page's idempotency key (see ``_intake_once``)."""
+    return _intake_once(
+        request,
+        "web",
+        d,
+        actor=request.user if request.user.is_authenticated else None,
+        channel=Channel.SELF_SERVICE,
+        reporter_name=d["reporter_name"],
+        photos=d["photos"],
+    )
 
-    def intake(idempotency_key: str | None) -> Appeal:
-        return svc.appeal_intake(
-            actor=request.user if request.user.is_authenticated else None,
-            channel=Channel.SELF_SERVICE,
-            reporter_name=d["reporter_name"],
-            photos=d["photos"],
-            idempotency_key=idempotency_key,
-            **content,
-        )
 
+# What makes a resent form another report: the fields a replay must repeat
+# (services.REPLAY_FIELDS), as the form gives them.
+CONTENT_FIELDS = ("category", "description", "latitude", "longitude", "address", "reporter_phone")
+
+
+def _form_key(request: HttpRequest) -> str:
+    """The idempotency key of a page's form: a hidden field set when the form is first
+    rendered and kept when it comes back with an error; a fresh form gets a new one."""
+    return request.POST.get("idempotency_key") or secrets.token_hex(16)
+
+
+def _intake_once(request: HttpRequest, namespace: str, d: dict[str, Any], **kwargs: Any) -> Appeal:
+    """``services.appeal_intake`` under the form's idempotency key, stored as
+    ``<namespace>:<key>`` (``web``: the resident page; ``grid:u<id>`` and ``hotline:u<id>``:
+    a staff page and its user), so that no form can claim another page's, user's or the
+    API's (``api:``, ``public:``, ``o311:``) keys. A resent form stays one case: the first
+    appeal comes back, marked ``replayed``. A different report sent with the same key (the
+    user went Back and changed the form) is a new case: it gets a key of its own, derived
+    from its content, so that resending it stays one case too; nothing sent is lost."""
+    content = {name: d[name] for name in CONTENT_FIELDS}
+    sent = (request.POST.get("idempotency_key") or "").strip()[:64]
+    key = f"{namespace}:{sent}" if sent else None
     try:
-        return intake(key)
+        return svc.appeal_intake(idempotency_key=key, **content, **kwargs)
     except Conflict as exc:
         if key is None or exc.field != "idempotency_key":
             raise
     digest = hashlib.sha256(repr({**content, "category": d["category"].pk}).encode()).hexdigest()
-    return intake(f"{key[:100]}:{digest[:16]}")
+    return svc.appeal_intake(idempotency_key=f"{key}:{digest[:16]}", **content, **kwargs)
 
 
 def report_done(request: HttpRequest, code: str) -> HttpResponse:
@@ -343,29 +356,29 @@ def grid_report(request: HttpRequest) -> HttpResponse:
             d = form.cleaned_data
             try:
                 with transaction.atomic():
-                    appeal = svc.appeal_intake(
+                    # A resent form (a double tap, a retry on a poor network) is one case.
+                    appeal = _intake_once(
+                        request,
+                        f"grid:u{request.user.pk}",
+                        d,
                         actor=request.user,
                         channel=d["channel"] or Channel.GRID_PATROL,
-                        category=d["category"],
-                        description=d["description"],
                         priority=d["priority"] or None,
-                        latitude=d["latitude"],
-                        longitude=d["longitude"],
-                        address=d["address"],
                         reporter_name=d["reporter_name"],
-                        reporter_phone=d["reporter_phone"],
                         photos=d["photos"],
                         region=request.user.scope_region,
                     )
-                    if appeal.grid_id is None and not d["address"]:
+                    replayed = getattr(appeal, "replayed", False)
+                    if not replayed and appeal.grid_id is None and not d["address"]:
                         raise ValidationFailed(
                             _("该位置不在任何网格内，请到网格范围内上报或联系社区"),
                             field="latitude",
                         )
                     own = in_scope(request.user, appeal.region_path)
-                    if own:
+                    took = False
+                    if own and not replayed:
                         svc.appeal_register(actor=request.user, appeal=appeal)
-                    took = own and d["handle_myself"] and _owns_grid(request.user, appeal)
+                        took = d["handle_myself"] and _owns_grid(request.user, appeal)
                     if took:
                         svc.appeal_dispatch(actor=request.user, appeal=appeal, grid=appeal.grid)
                         svc.appeal_accept(actor=request.user, appeal=appeal)
@@ -377,6 +390,11 @@ def grid_report(request: HttpRequest) -> HttpResponse:
                     "community": appeal.region.name,
                     "code": appeal.tracking_code,
                 }
+                if replayed:
+                    messages.info(request, _("该事件已上报，未重复登记；查询码 %(code)s") % names)
+                    if own:
+                        return redirect("appeals:detail", pk=appeal.pk)
+                    return redirect("appeals:grid_report")
                 if not own:
                     messages.success(
                         request,
@@ -398,7 +416,12 @@ def grid_report(request: HttpRequest) -> HttpResponse:
             status = 400
     else:
         form = f.GridReportForm(district=district)
-    return render(request, "appeals/grid_report.html", {"form": form}, status=status)
+    return render(
+        request,
+        "appeals/grid_report.html",
+        {"form": form, "idempotency_key": _form_key(request)},
+        status=status,
+    )
 
 
 def _owns_grid(user: Any, appeal: Appeal) -> bool:
@@ -441,31 +464,35 @@ def hotline(request: HttpRequest) -> HttpResponse:
             try:
                 with transaction.atomic():
                     target = f.resolve_target(d["target"], request.user) if d["target"] else None
-                    appeal = svc.appeal_intake(
+                    # A resent form (a double click, a retry) is one case, registered and
+                    # dispatched once.
+                    appeal = _intake_once(
+                        request,
+                        f"hotline:u{request.user.pk}",
+                        d,
                         actor=request.user,
                         channel=d["channel"] or Channel.HOTLINE,
-                        category=d["category"],
-                        description=d["description"],
                         priority=d["priority"] or None,
-                        latitude=d["latitude"],
-                        longitude=d["longitude"],
-                        address=d["address"],
                         region=d["region"],
                         reporter_name=d["reporter_name"],
-                        reporter_phone=d["reporter_phone"],
                     )
-                    if d["register"]:
+                    replayed = getattr(appeal, "replayed", False)
+                    if d["register"] and not replayed:
                         svc.appeal_register(actor=request.user, appeal=appeal)
-                    if target:
+                    if target and not replayed:
                         svc.appeal_dispatch(actor=request.user, appeal=appeal, **target)
             except DomainError as exc:
                 status = _add_domain_error(form, exc)
             else:
+                text = (
+                    _("该来电已受理，未重复登记：%(code)s，状态：%(status)s")
+                    if replayed
+                    else _("已受理：%(code)s，状态：%(status)s")
+                )
                 appeal.refresh_from_db()
                 messages.success(
                     request,
-                    _("已受理：%(code)s，状态：%(status)s")
-                    % {"code": appeal.tracking_code, "status": appeal.get_status_display()},
+                    text % {"code": appeal.tracking_code, "status": appeal.get_status_display()},
                 )
                 return redirect(reverse("appeals:hotline") + f"?last={appeal.pk}")
         else:
@@ -478,7 +505,12 @@ def hotline(request: HttpRequest) -> HttpResponse:
             last = sel.appeal_get(actor=request.user, appeal_id=request.GET["last"])
         except NotFound:
             last = None
-    return render(request, "appeals/hotline.html", {"form": form, "last": last}, status=status)
+    return render(
+        request,
+        "appeals/hotline.html",
+        {"form": form, "last": last, "idempotency_key": _form_key(request)},
+        status=status,
+    )
 
 
 @login_required
@@ -879,20 +911,6 @@ def supervision(request: HttpRequest) -> HttpResponse:
     )
 
 
-PERIODS = [
-    ("today", gettext_lazy("今日")),
-    ("week", gettext_lazy("本周")),
-    ("month", gettext_lazy("本月")),
-    ("quarter", gettext_lazy("本季度")),
-    ("year", gettext_lazy("本年")),
-]
-GROUPINGS = [
-    ("none", gettext_lazy("合计")),
-    ("region", gettext_lazy("按辖区")),
-    ("department", gettext_lazy("按部门")),
-    ("category", gettext_lazy("按分类")),
-    ("month", gettext_lazy("按月")),
-]
 RATE_COLUMNS = [
     ("response_rate", gettext_lazy("响应率")),
     ("resolution_rate", gettext_lazy("解决率")),
@@ -905,38 +923,50 @@ RATE_COLUMNS = [
 
 @login_required
 def stats(request: HttpRequest) -> HttpResponse:
-    """三率统计: the rates with their formulas, by region / department / category / month."""
+    """三率统计: the rates with their formulas, by region / department / category / month, for
+    a current or previous period or the days of a custom range, in all the user's
+    jurisdiction or one street or community of it. Bad conditions name their field (400)
+    and no figures are shown; the formulas are."""
     _need(request, caps.APPEAL_VIEW)
-    group_by = request.GET.get("group_by") or "region"
-    period = request.GET.get("period") or "month"
-    if group_by not in dict(GROUPINGS):
-        raise ValidationFailed(_("分组方式无效"), field="group_by")
-    if period not in dict(PERIODS):
-        raise ValidationFailed(_("统计周期无效"), field="period")
-    data = sel.appeal_stats(actor=request.user, group_by=group_by, period=period)
+    form = f.StatsFilterForm(request.GET or None, user=request.user)
+    context: dict[str, Any] = {
+        "form": form,
+        "columns": [label for _key, label in RATE_COLUMNS],
+    }
+    if form.is_bound and not form.is_valid():
+        district = f.district_for(request.user)
+        settings_row = svc.rate_settings_for(district) if district else RateSettings()
+        context["formulas"] = list(sel.formulas(settings_row).items())
+        return render(request, "appeals/stats.html", context, status=400)
+    d = form.cleaned_data if form.is_bound else {"period": "month", "group_by": "region"}
+    bounds = d.get("bounds") or (None, None)
+    region = d.get("region")
+    data = sel.appeal_stats(
+        actor=request.user,
+        group_by=d["group_by"],
+        period=d["period"] if d["period"] != "custom" else None,
+        start=bounds[0],
+        end=bounds[1],
+        region_path=region.path if region is not None else None,
+    )
 
     def cells(row: Any) -> list[Any]:
         return [getattr(row, key) for key, _label in RATE_COLUMNS]
 
-    rows = [{"row": r, "cells": cells(r)} for r in data["rows"]]
     total = data["total"]
-    return render(
-        request,
-        "appeals/stats.html",
+    context.update(
         {
-            "rows": rows,
+            "rows": [{"row": r, "cells": cells(r)} for r in data["rows"]],
             "total": total,
             "total_cells": cells(total),
-            "formulas": [(k, v) for k, v in data["formulas"].items()],
-            "columns": [label for _key, label in RATE_COLUMNS],
-            "periods": PERIODS,
-            "groupings": GROUPINGS,
-            "group_by": group_by,
-            "period": period,
+            "formulas": list(data["formulas"].items()),
+            "region": region,
             "start": data["start"],
-            "end": data["end"],
-        },
+            # The last moment counted (the end itself is not).
+            "last": data["end"] - dt.timedelta(seconds=1),
+        }
     )
+    return render(request, "appeals/stats.html", context)
 
 
 @login_required
