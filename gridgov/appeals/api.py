@@ -118,6 +118,7 @@ class IntakeIn(Schema):
     region_id: int | None = None
     reporter_name: str = ""
     reporter_phone: str = ""
+    reporter_id: int | None = Field(None, description="反映人的居民档案 id（须在本人管辖范围内）")
 
 
 class IntakeOut(AppealOut):
@@ -440,6 +441,9 @@ def intake(request: HttpRequest, payload: IntakeIn) -> Any:
         region=_obj(Region, payload.region_id, "region_id"),
         reporter_name=payload.reporter_name,
         reporter_phone=payload.reporter_phone,
+        reporter=sel.reporter_record(
+            actor=request.user, field="reporter_id", resident_id=payload.reporter_id
+        ),
         idempotency_key=_idempotency(request, f"api:u{request.user.pk}"),
         # A key files only where it is scoped; a person reporting across a boundary is told.
         confined=getattr(request, "api_key", None) is not None,

@@ -14,6 +14,7 @@ from gridgov.core.db import valid_pk
 from gridgov.core.errors import ValidationFailed
 from gridgov.core.pii import mask_text
 from gridgov.core.scope import scope_queryset
+from gridgov.people.validators import id_number_error
 from gridgov.territory.models import Department, Grid, Region, RegionKind
 
 COLOUR_CHOICES = [("", _("全部")), ("green", _("绿灯")), ("amber", _("黄灯")), ("red", _("红灯"))]
@@ -196,7 +197,22 @@ class ResidentReportForm(PointMixin, CategoryFormMixin, forms.Form):
         return data
 
 
-class GridReportForm(PointMixin, CategoryFormMixin, forms.Form):
+class ReporterRecordForm(forms.Form):
+    """Staff intake: the reporter's ID number links the case to their resident record
+    (居民档案); name and phone, when left blank, come from the record."""
+
+    reporter_id_number = forms.CharField(
+        label=_("反映人身份证号（可选，关联居民档案）"), max_length=18, required=False
+    )
+
+    def clean_reporter_id_number(self) -> str:
+        value = self.cleaned_data["reporter_id_number"].strip().upper()
+        if value and (error := id_number_error(value)):
+            raise forms.ValidationError(error)
+        return value
+
+
+class GridReportForm(PointMixin, CategoryFormMixin, ReporterRecordForm):
     """网格员上报: photo and the phone's location; the grid follows from the point."""
 
     category = forms.ChoiceField(label=_("事件分类"))
@@ -255,7 +271,7 @@ class GridReportForm(PointMixin, CategoryFormMixin, forms.Form):
         return data
 
 
-class HotlineForm(PointMixin, CategoryFormMixin, forms.Form):
+class HotlineForm(PointMixin, CategoryFormMixin, ReporterRecordForm):
     """热线受理: few fields, in the order the operator asks them on the phone."""
 
     reporter_phone = forms.CharField(

@@ -51,7 +51,7 @@ from gridgov.appeals.models import (
 )
 from gridgov.appeals.services import is_department_user, rate_settings_for
 from gridgov.core.db import HoursBetween, Median, valid_pk
-from gridgov.core.errors import NotFound, ValidationFailed
+from gridgov.core.errors import NotFound, PermissionDenied, ValidationFailed
 from gridgov.core.pagination import (
     Page,
     check_page_size,
@@ -60,6 +60,8 @@ from gridgov.core.pagination import (
     keyset_page,
 )
 from gridgov.core.scope import subtree_q, user_scope_path
+from gridgov.people import selectors as people
+from gridgov.people.models import Resident
 from gridgov.territory.models import Region, RegionKind
 
 COLOURS = ("green", "amber", "red")
@@ -188,6 +190,13 @@ def visible_among(actor: Any, appeals: list[Appeal]) -> list[Appeal]:
     return [a for a in appeals if a.pk in pks]
 
 
+def appeals_of_resident(*, actor: Any, resident: Resident, limit: int = 20) -> list[Appeal]:
+    """The newest appeals reported by a resident record that the actor may open."""
+    return list(
+        _visible(actor).filter(reporter=resident).select_related("category").order_by("-pk")[:limit]
+    )
+
+
 def appeal_get(*, actor: Any, appeal_id: int | str) -> Appeal:
     """One appeal with its related rows; NotFound for missing and outside alike."""
     pk = valid_pk(appeal_id)
@@ -230,6 +239,26 @@ def appeal_timeline(*, actor: Any, appeal: Appeal | int) -> list[AppealEvent]:
     return list(
         AppealEvent.objects.filter(appeal_id=pk).select_related("actor").order_by("at", "pk")
     )
+
+
+def reporter_record(
+    *, actor: Any, field: str, resident_id: Any = None, id_number: str = ""
+) -> Resident | None:
+    """The resident record an intake links as its reporter (反映人): by id (the API) or by ID
+    number (the staff pages), within the actor's jurisdiction of the register; None when
+    neither is given. A record that is not there, or not the actor's to see, is bad input
+    naming ``field``."""
+    if resident_id is None and not (id_number or "").strip():
+        return None
+    try:
+        if resident_id is not None:
+            return people.resident_get(actor=actor, resident_id=valid_pk(resident_id) or 0)
+        found = people.resident_by_id_number(actor=actor, id_number=id_number)
+    except (NotFound, PermissionDenied):
+        found = None
+    if found is None:
+        raise ValidationFailed(_("您管辖范围内的居民档案中没有该居民"), field=field)
+    return found
 
 
 def appeal_available_actions(*, actor: Any, appeal: Appeal) -> list[str]:

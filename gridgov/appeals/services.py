@@ -456,6 +456,8 @@ def appeal_intake(
     key's service user) is refused there instead (field ``latitude``). Photos are checked
     (JPEG/PNG, ≤ 8 MB) and stored without metadata. The deadline is computed from the
     category's time limit.
+    ``reporter`` links the case to the reporter's resident record (居民档案); the name and
+    phone left blank are taken from it.
     ``details`` (checked lines such as an Open311 client's attributes) are kept after the
     description, under 【附加信息】; the length limit is the description's own.
     The returned appeal carries ``duplicate_candidates``: the ids of open appeals of the same
@@ -549,6 +551,9 @@ def _intake(
     address = _no_nul((address or "").strip(), "address")
     if len(address) > 255:
         raise ValidationFailed(_("地址不能超过 255 字"), field="address")
+    if reporter is not None:  # a resident record: its name and phone unless others given
+        reporter_name = reporter_name or reporter.name
+        reporter_phone = reporter_phone or reporter.phone
     reporter_name = _no_nul((reporter_name or "").strip(), "reporter_name")[:64]
     reporter_phone = (reporter_phone or "").strip()
     if reporter_phone and (

@@ -234,6 +234,13 @@ def _intake_once(request: HttpRequest, namespace: str, d: dict[str, Any], **kwar
     return svc.appeal_intake(idempotency_key=f"{key}:{digest[:16]}", **content, **kwargs)
 
 
+def _reporter(request: HttpRequest, d: dict[str, Any]) -> Any:
+    """The resident record a staff form's ID number names (None without one)."""
+    return sel.reporter_record(
+        actor=request.user, field="reporter_id_number", id_number=d["reporter_id_number"]
+    )
+
+
 def report_done(request: HttpRequest, code: str) -> HttpResponse:
     if limited := _limited(request, "track"):
         return limited
@@ -356,12 +363,14 @@ def grid_report(request: HttpRequest) -> HttpResponse:
             d = form.cleaned_data
             try:
                 with transaction.atomic():
+                    reporter = _reporter(request, d)
                     # A resent form (a double tap, a retry on a poor network) is one case.
                     appeal = _intake_once(
                         request,
                         f"grid:u{request.user.pk}",
                         d,
                         actor=request.user,
+                        reporter=reporter,
                         channel=d["channel"] or Channel.GRID_PATROL,
                         priority=d["priority"] or None,
                         reporter_name=d["reporter_name"],
@@ -464,6 +473,7 @@ def hotline(request: HttpRequest) -> HttpResponse:
             try:
                 with transaction.atomic():
                     target = f.resolve_target(d["target"], request.user) if d["target"] else None
+                    reporter = _reporter(request, d)
                     # A resent form (a double click, a retry) is one case, registered and
                     # dispatched once.
                     appeal = _intake_once(
@@ -471,6 +481,7 @@ def hotline(request: HttpRequest) -> HttpResponse:
                         f"hotline:u{request.user.pk}",
                         d,
                         actor=request.user,
+                        reporter=reporter,
                         channel=d["channel"] or Channel.HOTLINE,
                         priority=d["priority"] or None,
                         region=d["region"],
@@ -718,6 +729,13 @@ def _perform(action: str, user: Any, appeal: Appeal, d: dict[str, Any]) -> Appea
     raise NotFound(_("页面不存在"))
 
 
+def _reporter_record_link(user: Any, appeal: Appeal) -> int | None:
+    """The reporter's resident record id, when the user may open that record."""
+    if appeal.reporter_id is None or not caps.has_cap(user, caps.VIEW_REGISTRY):
+        return None
+    return appeal.reporter_id if in_scope(user, appeal.reporter.region_path) else None
+
+
 def _detail_page(
     request: HttpRequest,
     appeal: Appeal,
@@ -770,6 +788,7 @@ def _detail_page(
             "merged": list(appeal.duplicates.only("pk", "tracking_code", "status")[:100]),
             "reporter_name": mask_name(appeal.reporter_name),
             "reporter_phone": mask_phone(appeal.reporter_phone),
+            "reporter_record": _reporter_record_link(user, appeal),
             "revealed": revealed,
             "can_reveal": caps.has_cap(user, caps.REVEAL_PII) and bool(pii_fields),
             # The reveal shows numbers in the text too: the form says so.

@@ -139,6 +139,20 @@ def resident_get(*, actor: Any, resident_id: Any) -> Resident:
     return _get(qs, actor, resident_id, _("居民"))
 
 
+def resident_by_id_number(*, actor: Any, id_number: str) -> Resident | None:
+    """The resident with this ID number in the actor's jurisdiction (one indexed look-up),
+    or None; a record still in the register comes before one that has left."""
+    value = (id_number or "").strip().upper()
+    if not value:
+        return None
+    return (
+        _scoped(Resident.objects.select_related("region"), actor)
+        .filter(id_number=value)
+        .order_by("-is_active", "-pk")
+        .first()
+    )
+
+
 def resident_masked(resident: Resident) -> dict[str, Any]:
     """The resident as every list, export and API shows it by default."""
     return {

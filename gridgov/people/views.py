@@ -162,8 +162,17 @@ def resident_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 }
             ),
             "occupancies": list(resident.occupancies.all()),
+            "appeals": _appeals_of(request.user, resident),
         },
     )
+
+
+def _appeals_of(user: Any, resident: Any) -> list[Any]:
+    """The resident's appeals (诉求记录) the user may open; none without appeal access."""
+    from gridgov.accounts.capabilities import APPEAL_VIEW, has_cap
+    from gridgov.appeals.selectors import appeals_of_resident
+
+    return appeals_of_resident(actor=user, resident=resident) if has_cap(user, APPEAL_VIEW) else []
 
 
 @login_required
