@@ -173,8 +173,13 @@ GRIDGOV_DISTRICT_CODE = env_str("GRIDGOV_DISTRICT_CODE", "410205")
 GRIDGOV_PAGE_SIZE = env_int("GRIDGOV_PAGE_SIZE", 50, minimum=1)
 GRIDGOV_OPEN311_ANONYMOUS_POST = env_bool("GRIDGOV_OPEN311_ANONYMOUS_POST", False)
 GRIDGOV_ANON_RATE_PER_MINUTE = env_int("GRIDGOV_ANON_RATE_PER_MINUTE", 30, minimum=1)
-# Behind a reverse proxy: count anonymous requests by the first X-Forwarded-For address.
+# Behind reverse proxies: count anonymous requests by an X-Forwarded-For address, the one
+# GRIDGOV_RATE_TRUSTED_PROXIES (the number of proxies in front of the app) hops from the right.
 GRIDGOV_RATE_TRUST_FORWARDED = env_bool("GRIDGOV_RATE_TRUST_FORWARDED", False)
+GRIDGOV_RATE_TRUSTED_PROXIES = env_int("GRIDGOV_RATE_TRUSTED_PROXIES", 1, minimum=1)
+# Intake confirmations (SMS with the tracking code) one phone number receives per rolling
+# 24 hours; beyond it the case is still taken, the message is not queued (SMS bombing).
+GRIDGOV_INTAKE_SMS_PER_PHONE = env_int("GRIDGOV_INTAKE_SMS_PER_PHONE", 3, minimum=0)
 # How long a process remembers a valid API key (a revocation elsewhere applies within it).
 GRIDGOV_APIKEY_CACHE_SECONDS = env_int("GRIDGOV_APIKEY_CACHE_SECONDS", 5, minimum=0)
 # Mounts the HTTP benchmark's bare baseline view (gridgov/bench/_http.py); never in production.

@@ -4,12 +4,15 @@ under /public/, and the user's in-app inbox.
 
 Handlers are thin: parse, call one service or selector, shape the answer. Personal data
 of reporters is masked in every response, and so are phone and ID-card numbers typed
-into free text (description, result).
+into free text (description, result). Tracking codes, the reporters' credential on the public
+part, are shown to intake staff only (``shows_codes``), and to whoever files a case.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any, Literal
 
 import orjson
@@ -19,14 +22,16 @@ from django.utils.translation import gettext as _
 from ninja import Field, File, Form, Query, Router, Schema, UploadedFile
 from ninja.responses import NinjaJSONEncoder
 from ninja.responses import Status as HttpStatus
+from ninja.security import SessionAuth
 
+from gridgov.accounts import capabilities as caps
 from gridgov.accounts.api_auth import api_auth
 from gridgov.appeals import selectors as sel
 from gridgov.appeals import services as svc
 from gridgov.appeals.deadlines import deadline_colour
 from gridgov.appeals.models import Action, Appeal, AppealEvent, Category, Channel, Status
 from gridgov.core.db import valid_pk
-from gridgov.core.errors import ValidationFailed
+from gridgov.core.errors import DomainError, NotFound, ValidationFailed
 from gridgov.core.pagination import keyset_page
 from gridgov.core.pii import mask_name, mask_phone, mask_text
 from gridgov.core.ratelimit import enforce_rate
@@ -35,6 +40,12 @@ from gridgov.territory.models import Department, Grid, Region
 router = Router(auth=api_auth, tags=["诉求 appeals"])
 
 MASKED_TEXT = "其中的电话、身份证号已脱敏"
+# The tracking code is the reporter's credential on the public endpoints: intake staff read it
+# to the caller, nobody else needs it.
+CODE_SHOWN = (
+    "查询码（反映人凭码查询、评价、撤回）：仅对有受理权限（appeal_triage）的人员显示，"
+    "其他人（部门、API 客户端等）为空"
+)
 
 
 # ---------------------------------------------------------------- schemas
@@ -47,7 +58,7 @@ class Ref(Schema):
 
 class AppealOut(Schema):
     id: int
-    tracking_code: str
+    tracking_code: str | None = Field(description=CODE_SHOWN)
     status: str
     status_label: str
     channel: str
@@ -83,7 +94,10 @@ class EventOut(Schema):
     to_status: str
     actor: str | None
     note: str
-    data: dict[str, Any]
+    data: dict[str, Any] = Field(
+        description="步骤的数据；另一诉求的查询码（如合并的 into_code）仅当您能查看该诉求"
+        "且有受理权限时给出"
+    )
     at: dt.datetime
 
 
@@ -122,6 +136,7 @@ class IntakeIn(Schema):
 
 
 class IntakeOut(AppealOut):
+    tracking_code: str = Field(description="新诉求的查询码：总是告知受理它的人")  # type: ignore[assignment]
     duplicate_candidates: list[int]
 
 
@@ -227,15 +242,11 @@ class ListFilters(Schema):
 
 class CandidateOut(Schema):
     id: int
-    tracking_code: str
+    tracking_code: str | None = Field(description=CODE_SHOWN)
     description: str = Field(description=MASKED_TEXT)
     distance_m: float | None = Field(None, description="距离（米）；无坐标时按所属社区查重，为空")
     similarity: float
     created_at: dt.datetime
-
-    @staticmethod
-    def resolve_description(obj: Appeal) -> str:
-        return mask_text(obj.description)
 
 
 class RateRowOut(Schema):
@@ -312,10 +323,20 @@ def _ref(obj: Any) -> dict[str, Any] | None:
     return {"id": obj.pk, "name": str(obj.name)} if obj is not None else None
 
 
-def appeal_out(appeal: Appeal, now: dt.datetime | None = None) -> dict[str, Any]:
+def shows_codes(user: Any) -> bool:
+    """Does ``user`` see tracking codes in the API's answers (``CODE_SHOWN``)? Decided once
+    per request, never per row."""
+    return caps.has_cap(user, caps.APPEAL_TRIAGE)
+
+
+def appeal_out(
+    appeal: Appeal, now: dt.datetime | None = None, *, show_code: bool = False
+) -> dict[str, Any]:
+    """The case as ``AppealOut``; its tracking code only with ``show_code`` (``shows_codes``,
+    or the intake answer to whoever filed it)."""
     return {
         "id": appeal.pk,
-        "tracking_code": appeal.tracking_code,
+        "tracking_code": appeal.tracking_code if show_code else None,
         "status": appeal.status,
         "status_label": str(Status(appeal.status).label),
         "channel": appeal.channel,
@@ -346,7 +367,31 @@ def appeal_out(appeal: Appeal, now: dt.datetime | None = None) -> dict[str, Any]
     }
 
 
-def event_out(event: AppealEvent) -> dict[str, Any]:
+# History data naming another case by tracking code → the key holding that case's id.
+OTHER_CASE_CODES = {"into_code": "into"}
+
+
+def other_cases(events: Iterable[AppealEvent]) -> set[int]:
+    """The ids of the other cases whose tracking codes the events' data name."""
+    return {
+        pk
+        for e in events
+        for id_key in OTHER_CASE_CODES.values()
+        if isinstance(pk := (e.data or {}).get(id_key), int)
+    }
+
+
+def event_out(
+    event: AppealEvent, openable: set[int] | frozenset[int] = frozenset()
+) -> dict[str, Any]:
+    """One history row; another case's tracking code in its data (a merge's ``into_code``)
+    only when that case's id is in ``openable`` (the viewer may open it and sees codes)."""
+    data = event.data or {}
+    hidden = [
+        k
+        for k, id_key in OTHER_CASE_CODES.items()
+        if k in data and data.get(id_key) not in openable
+    ]
     return {
         "action": event.action,
         "action_label": str(Action(event.action).label),
@@ -354,18 +399,20 @@ def event_out(event: AppealEvent) -> dict[str, Any]:
         "to_status": event.to_status,
         "actor": str(event.actor) if event.actor_id else None,
         "note": mask_text(event.note),
-        "data": event.data,
+        "data": {k: v for k, v in data.items() if k not in hidden} if hidden else data,
         "at": event.at,
     }
 
 
 def _detail(request: HttpRequest, appeal_id: int) -> dict[str, Any]:
     appeal = sel.appeal_get(actor=request.user, appeal_id=appeal_id)
-    body = appeal_out(appeal)
+    show = shows_codes(request.user)
+    body = appeal_out(appeal, show_code=show)
     body["result"] = mask_text(appeal.result)
-    body["timeline"] = [
-        event_out(e) for e in sel.appeal_timeline(actor=request.user, appeal=appeal)
-    ]
+    events = sel.appeal_timeline(actor=request.user, appeal=appeal)
+    # One query, and none when the case never went into another.
+    openable = sel.visible_ids(request.user, other_cases(events)) if show else set()
+    body["timeline"] = [event_out(e, openable) for e in events]
     body["duplicates"] = list(appeal.duplicates.values_list("pk", flat=True)[:200])
     body["photos"] = [
         {
@@ -399,6 +446,43 @@ def _category(pk: int) -> Category:
     return category
 
 
+# The services name a field as the pages' forms do; the API names it as its request does.
+CLIENT_FIELDS = {
+    "category": "category_id",
+    "region": "region_id",
+    "grid": "grid_id",
+    "department": "department_id",
+    "departments": "department_ids",
+    "duplicates": "duplicate_ids",
+    "reporter": "reporter_id",
+    "location": "latitude",
+}
+
+
+@contextmanager
+def _client_fields() -> Iterator[None]:
+    """Errors raised inside name the request's field (``CLIENT_FIELDS``)."""
+    try:
+        yield
+    except DomainError as exc:
+        exc.field = CLIENT_FIELDS.get(exc.field or "", exc.field)
+        raise
+
+
+def _signed_in(request: HttpRequest) -> Any:
+    """Who is signed in on a public (code-only) request, as the staff endpoints know them: a
+    token, an API key or the session (CSRF checked, as there); None for nobody. The tracking
+    page passes its signed-in user to the services alike, so the same rules hold on both
+    (e.g. whoever handled a case may not rate it, not even with its tracking code)."""
+    for auth in api_auth:
+        if isinstance(auth, SessionAuth) and not request.user.is_authenticated:
+            continue  # no session: nothing to check (an anonymous POST carries no CSRF token)
+        user = auth(request)
+        if user:
+            return user
+    return None
+
+
 def _idempotency(request: HttpRequest, prefix: str) -> str | None:
     key = request.headers.get("Idempotency-Key", "").strip()
     if not key:
@@ -429,26 +513,29 @@ def categories(request: HttpRequest) -> Any:
     description="支持 Idempotency-Key 请求头：同一键只生成一个诉求（重放返回 200）。",
 )
 def intake(request: HttpRequest, payload: IntakeIn) -> Any:
-    appeal = svc.appeal_intake(
-        actor=request.user,
-        channel=payload.channel,
-        category=_category(payload.category_id),
-        description=payload.description,
-        priority=payload.priority,
-        latitude=payload.latitude,
-        longitude=payload.longitude,
-        address=payload.address,
-        region=_obj(Region, payload.region_id, "region_id"),
-        reporter_name=payload.reporter_name,
-        reporter_phone=payload.reporter_phone,
-        reporter=sel.reporter_record(
-            actor=request.user, field="reporter_id", resident_id=payload.reporter_id
-        ),
-        idempotency_key=_idempotency(request, f"api:u{request.user.pk}"),
-        # A key files only where it is scoped; a person reporting across a boundary is told.
-        confined=getattr(request, "api_key", None) is not None,
-    )
-    body = appeal_out(appeal)
+    with _client_fields():
+        appeal = svc.appeal_intake(
+            actor=request.user,
+            channel=payload.channel,
+            category=_category(payload.category_id),
+            description=payload.description,
+            priority=payload.priority,
+            latitude=payload.latitude,
+            longitude=payload.longitude,
+            address=payload.address,
+            region=_obj(Region, payload.region_id, "region_id"),
+            reporter_name=payload.reporter_name,
+            reporter_phone=payload.reporter_phone,
+            reporter=sel.reporter_record(
+                actor=request.user, field="reporter_id", resident_id=payload.reporter_id
+            ),
+            idempotency_key=_idempotency(request, f"api:u{request.user.pk}"),
+            # A key files only where it is scoped (a report without a grid: in its own
+            # region); a person reporting across a boundary is told.
+            confined=getattr(request, "api_key", None) is not None,
+        )
+    # Whoever filed the case is given its code, whatever they see in lists.
+    body = appeal_out(appeal, show_code=True)
     body["duplicate_candidates"] = list(getattr(appeal, "duplicate_candidates", []))
     # Built by appeal_out to IntakeOut's shape (a test holds it to the schema), not validated
     # again (a quarter of a millisecond per intake), and written by orjson, with timestamps
@@ -474,8 +561,11 @@ def list_appeals(request: HttpRequest, filters: Query[ListFilters]) -> Any:
         colour=filters.colour,
         channel=filters.channel,
     )
-    now = timezone.now()
-    return {"items": [appeal_out(a, now) for a in page.items], "next_cursor": page.next_cursor}
+    now, show = timezone.now(), shows_codes(request.user)
+    return {
+        "items": [appeal_out(a, now, show_code=show) for a in page.items],
+        "next_cursor": page.next_cursor,
+    }
 
 
 @router.get("/stats", response=StatsOut, summary="三率等考核指标")
@@ -531,12 +621,32 @@ def detail(request: HttpRequest, appeal_id: int) -> Any:
 @router.get("/{int:appeal_id}/duplicates", response=list[CandidateOut], summary="疑似重复件")
 def duplicates(request: HttpRequest, appeal_id: int) -> Any:
     appeal = sel.appeal_get(actor=request.user, appeal_id=appeal_id)
-    return sel.visible_among(request.user, sel.duplicates_of(appeal))
+    show = shows_codes(request.user)
+    return [
+        {
+            "id": c.pk,
+            "tracking_code": c.tracking_code if show else None,
+            "description": mask_text(c.description),
+            "distance_m": getattr(c, "distance_m", None),
+            "similarity": c.similarity,
+            "created_at": c.created_at,
+        }
+        for c in sel.visible_among(request.user, sel.duplicates_of(appeal))
+    ]
 
 
 def _act(request: HttpRequest, appeal_id: int, fn: Any, **kwargs: Any) -> dict[str, Any]:
-    fn(actor=request.user, appeal=appeal_id, **kwargs)
-    return _detail(request, appeal_id)
+    """Run one step and answer with the case. A step that leaves the case outside the
+    actor's reach (a department's 退单) succeeded all the same: the answer is then the case
+    as the step left it, with no more than a list row shows (no history, result or photos)."""
+    with _client_fields():
+        row = fn(actor=request.user, appeal=appeal_id, **kwargs)
+    try:
+        return _detail(request, appeal_id)
+    except NotFound:
+        body = appeal_out(row, show_code=shows_codes(request.user))
+        body.update(result="", timeline=[], duplicates=[], photos=[])
+        return body
 
 
 @router.post("/{int:appeal_id}/register", response=AppealDetailOut, summary="立案")
@@ -660,10 +770,15 @@ def merge(request: HttpRequest, appeal_id: int, payload: MergeIn) -> Any:
 class NotificationOut(Schema):
     id: int
     kind: str
-    text: str
+    text: str = Field(description=MASKED_TEXT)
     appeal_id: int | None
     created_at: dt.datetime
     read_at: dt.datetime | None
+
+    @staticmethod
+    def resolve_text(obj: Any) -> str:
+        # Masked when written (notify); rows written before that are masked here.
+        return mask_text(obj.text)
 
 
 class InboxPageOut(Schema):
@@ -753,18 +868,19 @@ def public_out(appeal: Appeal) -> dict[str, Any]:
 def public_intake(request: HttpRequest, payload: PublicIntakeIn) -> Any:
     enforce_rate(request, scope="appeals-public")
     category = _category(payload.category_id)
-    appeal = svc.appeal_intake(
-        actor=None,
-        channel=Channel.SELF_SERVICE,
-        category=category,
-        description=payload.description,
-        latitude=payload.latitude,
-        longitude=payload.longitude,
-        address=payload.address,
-        reporter_name=payload.reporter_name,
-        reporter_phone=payload.reporter_phone,
-        idempotency_key=_idempotency(request, "public"),
-    )
+    with _client_fields():
+        appeal = svc.appeal_intake(
+            actor=None,
+            channel=Channel.SELF_SERVICE,
+            category=category,
+            description=payload.description,
+            latitude=payload.latitude,
+            longitude=payload.longitude,
+            address=payload.address,
+            reporter_name=payload.reporter_name,
+            reporter_phone=payload.reporter_phone,
+            idempotency_key=_idempotency(request, "public"),
+        )
     return HttpStatus(200 if getattr(appeal, "replayed", False) else 201, public_out(appeal))
 
 
@@ -787,12 +903,19 @@ def public_track(request: HttpRequest, code: str) -> Any:
     return public_out(sel.appeal_get_by_code(tracking_code=code))
 
 
-@router.post("/public/{code}/rate", auth=None, response=PublicAppealOut, summary="凭查询码评价")
+@router.post(
+    "/public/{code}/rate",
+    auth=None,
+    response=PublicAppealOut,
+    summary="凭查询码评价",
+    description="已登录（令牌、API 密钥或会话）时以本人身份评价，与查询页面同一规则："
+    "处置人不能评价自己办理的诉求（403）。",
+)
 def public_rate(request: HttpRequest, code: str, payload: VerifyIn) -> Any:
     enforce_rate(request, scope="appeals-public")
     appeal = sel.appeal_get_by_code(tracking_code=code)
     svc.appeal_verify(
-        actor=None,
+        actor=_signed_in(request),
         appeal=appeal.pk,
         rating=payload.rating,
         resolved=payload.resolved,
@@ -813,7 +936,9 @@ def public_rate(request: HttpRequest, code: str, payload: VerifyIn) -> Any:
 def public_reopen(request: HttpRequest, code: str, payload: ReasonIn) -> Any:
     enforce_rate(request, scope="appeals-public")
     appeal = sel.appeal_get_by_code(tracking_code=code)
-    svc.appeal_reopen(actor=None, appeal=appeal.pk, reason=payload.reason, tracking_code=code)
+    svc.appeal_reopen(
+        actor=_signed_in(request), appeal=appeal.pk, reason=payload.reason, tracking_code=code
+    )
     appeal.refresh_from_db()
     return public_out(appeal)
 
@@ -822,6 +947,8 @@ def public_reopen(request: HttpRequest, code: str, payload: ReasonIn) -> Any:
 def public_withdraw(request: HttpRequest, code: str, payload: NoteIn) -> Any:
     enforce_rate(request, scope="appeals-public")
     appeal = sel.appeal_get_by_code(tracking_code=code)
-    svc.appeal_withdraw(actor=None, appeal=appeal.pk, reason=payload.note, tracking_code=code)
+    svc.appeal_withdraw(
+        actor=_signed_in(request), appeal=appeal.pk, reason=payload.note, tracking_code=code
+    )
     appeal.refresh_from_db()
     return public_out(appeal)

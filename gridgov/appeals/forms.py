@@ -88,7 +88,8 @@ def category_filter_choices(district: Region | None) -> list[Any]:
     )
     for top in (r for r in rows if not r.parent_id):
         kids = [r for r in rows if r.parent_id == top.pk]
-        out.append((str(top.pk), f"{top.name}（全部）" if kids else top.name))
+        label = _("%(name)s（全部）") % {"name": top.name} if kids else top.name
+        out.append((str(top.pk), label))
         out += [(str(k.pk), f"{top.name} / {k.name}") for k in kids]
     return out
 
@@ -409,7 +410,8 @@ class RegisterForm(CategoryFormMixin, forms.Form):
     def __init__(self, *args: Any, district: Region | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.setup_categories(district)
-        self.fields["category"].choices[0] = ("", _("不变"))
+        # Left blank, the case keeps its category: the first choice says so.
+        self.fields["category"].choices = [("", _("不变")), *self.fields["category"].choices[1:]]
 
     def clean_category(self) -> Category | None:
         if not self.cleaned_data.get("category"):
@@ -544,7 +546,8 @@ class RegionChoiceField(forms.ModelChoiceField):
 class StatsFilterForm(forms.Form):
     """三率统计的条件: a period (current or previous) or, with 自定义日期, the days from
     ``start`` to ``end`` (both included, at most three years); a street or community in the
-    user's jurisdiction; the grouping. The dates count only with 自定义日期."""
+    user's jurisdiction; the grouping. Dates with another period are an error (field
+    period), as in the API."""
 
     period = forms.ChoiceField(
         label=_("统计周期"),
@@ -589,7 +592,11 @@ class StatsFilterForm(forms.Form):
         data["period"] = data.get("period") or "month"
         data["group_by"] = data.get("group_by") or "region"
         data["bounds"] = None
-        if data["period"] == "custom" and not (self.has_error("start") or self.has_error("end")):
+        custom = data["period"] == "custom"
+        if not custom and (data.get("start") or data.get("end")):
+            # As the API answers: dates that would be dropped without a word are an error.
+            self.add_error("period", _("按起止日期统计请选择“自定义日期”，否则请清空日期"))
+        elif custom and not (self.has_error("start") or self.has_error("end")):
             try:
                 data["bounds"] = range_bounds(data.get("start"), data.get("end"))
             except ValidationFailed as exc:

@@ -3,23 +3,41 @@
 Everything is written inside the caller's transaction, so it is never lost; delivery
 is scheduled with ``transaction.on_commit`` and retried by the periodic job
 (``appeals_tick``) with exponential backoff.
+
+Texts are built from descriptions, results and reasons, where residents type phone and ID
+numbers: every text is masked (``core.pii.mask_text``) here, when the row is written, so no
+inbox row, e-mail or SMS holds one in clear. No text needs the recipient's own number.
+
+An intake confirmation (dedupe key ``intake:<tracking code>``) goes to whatever number an
+anonymous form was given: one number gets at most ``GRIDGOV_INTAKE_SMS_PER_PHONE`` of them per
+rolling 24 hours (``notify_phone``); the case itself is taken all the same.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import re
 from collections.abc import Iterable
 from typing import Any
 
+from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from gridgov.appeals.channels import get_channel
 from gridgov.appeals.models import Appeal, Notification, OutboxChannel, OutboxMessage
+from gridgov.core.pii import mask_phone, mask_text
+
+logger = logging.getLogger("gridgov.appeals.notify")
 
 MAX_BACKOFF = dt.timedelta(hours=6)
+INTAKE_DEDUPE_PREFIX = "intake:"
+INTAKE_WINDOW = dt.timedelta(hours=24)
+_CHINA_MOBILE = re.compile(r"(?:\+86|0086|86)?(1[3-9][0-9]{9})", re.ASCII)
 
 
 def _create_unique(model: Any, **fields: Any) -> Any | None:
@@ -52,10 +70,11 @@ def _schedule(ids: list[int]) -> None:
 def notify_users(
     *, users: Iterable[Any], appeal: Appeal | None, kind: str, text: str, dedupe: str | None = None
 ) -> list[Notification]:
-    """Inbox rows for ``users`` (and an e-mail for those with an address).
+    """Inbox rows for ``users`` (and an e-mail for those with an address), the text masked.
 
     ``dedupe`` (e.g. ``"overdue:123"``) makes the call idempotent per user.
     """
+    text = mask_text(text)
     created: list[Notification] = []
     outbox_ids: list[int] = []
     seen: set[int] = set()
@@ -92,20 +111,66 @@ def notify_users(
     return created
 
 
+def sms_number(phone: str) -> str:
+    """The number an SMS goes to, one way for every way of writing it: ASCII digits without
+    spaces or hyphens, a mainland mobile without its +86 / 0086 / 86."""
+    digits = "".join(
+        str(int(ch)) if ch.isdecimal() else ch for ch in phone if ch not in " -\u3000\uff0d"
+    )
+    mobile = _CHINA_MOBILE.fullmatch(digits)
+    return mobile.group(1) if mobile else digits
+
+
+def _intake_sms_refused(recipient: str, channel: str, now: dt.datetime) -> bool:
+    """Has ``recipient`` had its share of intake confirmations in the last 24 hours?
+
+    Reads the rows created since then: they are unsent, or sent since (``sent_at`` ≥
+    ``created_at``), which the ``outbox_due_idx`` (sent_at, next_attempt_at) index finds, so
+    the scan is bounded by a day's messages and the unsent queue, not the whole outbox."""
+    limit = settings.GRIDGOV_INTAKE_SMS_PER_PHONE
+    since = now - INTAKE_WINDOW
+    recent = OutboxMessage.objects.filter(
+        Q(sent_at=None) | Q(sent_at__gte=since),
+        created_at__gte=since,
+        recipient=recipient,
+        channel=channel,
+        dedupe_key__startswith=INTAKE_DEDUPE_PREFIX,
+    )
+    if recent[:limit].count() < limit:
+        return False
+    logger.warning(
+        "intake confirmation to %s not queued: %s already sent in 24 h "
+        "(GRIDGOV_INTAKE_SMS_PER_PHONE)",
+        mask_phone(recipient),
+        limit,
+    )
+    return True
+
+
 def notify_phone(
     *, phone: str, text: str, dedupe: str | None = None, channel: str = OutboxChannel.SMS
 ) -> OutboxMessage | None:
-    """An SMS (or WeChat) to a reporter without an account."""
+    """An SMS (or WeChat) to a reporter without an account, the text masked; None when not
+    queued (already queued under ``dedupe``, or an intake confirmation over the number's
+    daily share)."""
     if not phone:
+        return None
+    recipient = sms_number(phone) if channel == OutboxChannel.SMS else phone
+    now = timezone.now()
+    if (
+        dedupe
+        and dedupe.startswith(INTAKE_DEDUPE_PREFIX)
+        and _intake_sms_refused(recipient, channel, now)
+    ):
         return None
     msg = _create_unique(
         OutboxMessage,
         channel=channel,
-        recipient=phone,
-        payload={"text": text},
+        recipient=recipient,
+        payload={"text": mask_text(text)},
         dedupe_key=dedupe,
-        next_attempt_at=timezone.now(),
-        created_at=timezone.now(),
+        next_attempt_at=now,
+        created_at=now,
     )
     if msg is not None:
         _schedule([msg.pk])

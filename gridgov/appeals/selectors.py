@@ -8,6 +8,7 @@ to their department. Missing and out-of-reach answer alike (404).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,7 +50,12 @@ from gridgov.appeals.models import (
     Rating,
     Status,
 )
-from gridgov.appeals.services import is_department_user, rate_settings_for
+from gridgov.appeals.services import (
+    CHANNELS,
+    PRIORITIES,
+    is_department_user,
+    rate_settings_for,
+)
 from gridgov.core.db import HoursBetween, Median, valid_pk
 from gridgov.core.errors import NotFound, PermissionDenied, ValidationFailed
 from gridgov.core.pagination import (
@@ -117,7 +123,8 @@ def narrowed(
 
     ``category`` includes its children; ``colour`` is the deadline colour of open cases
     (green / amber at 80 % / red overdue); ``region_path`` narrows to a subtree; ``code`` is
-    a tracking code (the unique index answers it).
+    a tracking code (the unique index answers it). An unknown status, priority, colour or
+    channel is bad input naming it (never an empty answer that reads as "no such cases").
     """
     if code:
         qs = qs.filter(tracking_code=code)
@@ -133,8 +140,12 @@ def narrowed(
         cid = category.pk if isinstance(category, Category) else int(category)
         qs = qs.filter(Q(category_id=cid) | Q(category__parent_id=cid))
     if priority:
+        if priority not in PRIORITIES:
+            raise ValidationFailed(_("紧急程度无效"), field="priority")
         qs = qs.filter(priority=priority)
     if channel:
+        if channel not in CHANNELS:
+            raise ValidationFailed(_("来源渠道无效"), field="channel")
         qs = qs.filter(channel=channel)
     if region_path:
         qs = qs.filter(subtree_q("region_path", region_path))
@@ -181,12 +192,24 @@ def appeal_page(*, actor: Any, cursor: str | None = None, size: int = 50, **filt
     return Page(rows, encode_cursor(newest[size - 1]) if has_next else None, has_next)
 
 
+def visible_ids(actor: Any, ids: Iterable[int]) -> set[int]:
+    """Those of the appeal ``ids`` the actor may open (the rule of :func:`appeal_get`): one
+    query, none for no ids. For showing another case's tracking code or link only to whoever
+    may open that case (a merge's ``into_code``, a duplicate's primary)."""
+    wanted = {
+        pk
+        for pk in ids
+        if isinstance(pk, int) and not isinstance(pk, bool) and valid_pk(pk) is not None
+    }
+    if not wanted:
+        return set()
+    return set(_visible(actor).filter(pk__in=sorted(wanted)).values_list("pk", flat=True))
+
+
 def visible_among(actor: Any, appeals: list[Appeal]) -> list[Appeal]:
     """Those of ``appeals`` the actor may open, in their order (duplicate candidates are
     found across the district; one may only list what one may open)."""
-    if not appeals:
-        return []
-    pks = set(_visible(actor).filter(pk__in=[a.pk for a in appeals]).values_list("pk", flat=True))
+    pks = visible_ids(actor, [a.pk for a in appeals])
     return [a for a in appeals if a.pk in pks]
 
 
@@ -257,7 +280,9 @@ def reporter_record(
     except (NotFound, PermissionDenied):
         found = None
     if found is None:
-        raise ValidationFailed(_("您管辖范围内的居民档案中没有该居民"), field=field)
+        raise ValidationFailed(
+            _("您管辖范围内的居民档案中没有该居民；请核对，或留空不关联档案"), field=field
+        )
     return found
 
 
@@ -437,7 +462,7 @@ def supervision_queue(*, actor: Any, now: dt.datetime | None = None) -> QuerySet
 # (RateSettings), filled in by ``formulas``.
 FORMULAS: dict[str, Any] = {
     "valid": gettext_lazy(
-        "有效件 = 期间内受理的诉求 − 不予受理 − 撤回 − 被合并的重复件（重复件只计主件一次）"
+        "受理 = 期间内受理的诉求（被合并的重复件不计，只计主件一次）；有效件 = 受理 − 不予受理 − 撤回"
     ),
     "response_rate": gettext_lazy("响应率 = 受理后 %(hours)s 小时内签收的件数 ÷ 有效件"),
     "resolution_rate": gettext_lazy("解决率 = 回访中“已解决”的件数 ÷ 已回访件数"),

@@ -61,6 +61,7 @@ from gridgov.core.errors import (
     PermissionDenied,
     ValidationFailed,
 )
+from gridgov.core.pii import mask_text
 from gridgov.core.scope import in_scope
 from gridgov.territory.geo import grid_for_point
 from gridgov.territory.models import Department, Grid, Region, RegionKind
@@ -196,9 +197,21 @@ def _no_nul(value: str, field: str) -> str:
     return value
 
 
+# Characters that show nothing: a text of only these and whitespace is empty.
+_INVISIBLE = re.compile(r"[\s\u200b-\u200d\u2060\ufeff]*")
+
+
+def is_blank(value: str | None) -> bool:
+    """Does ``value`` hold nothing but whitespace and zero-width characters?"""
+    return not value or bool(_INVISIBLE.fullmatch(value))
+
+
 def _require_text(value: str, field: str, label: str, max_length: int = 500) -> str:
+    """``value`` stripped; ValidationFailed naming ``field`` when it is empty (also when it
+    holds only whitespace and zero-width characters: U+200B–U+200D, U+2060, U+FEFF), too
+    long, or holds a forbidden character (``_no_nul``)."""
     value = _no_nul((value or "").strip(), field)
-    if not value:
+    if is_blank(value):
         raise ValidationFailed(_("请填写%(label)s") % {"label": label}, field=field)
     if len(value) > max_length:
         raise ValidationFailed(
@@ -365,6 +378,9 @@ def _get_appeal_id(appeal: Appeal | int) -> int:
 
 # Django builds ``Choices.values`` as a new list on every read.
 CHANNELS, PRIORITIES = frozenset(Channel.values), frozenset(Priority.values)
+# A phone number as typed: ASCII digits, with '+', '-' and spaces (not ``str.isdigit``, which
+# also takes superscripts and full-width digits that no SMS gateway dials).
+_PHONE = re.compile(r"[0-9+\- ]*[0-9][0-9+\- ]*")
 
 
 def _place(
@@ -388,6 +404,8 @@ def _place(
             raise ValidationFailed(_("该位置所在网格不在您的授权范围内"), field="latitude")
     if grid is not None:
         return grid.region, grid
+    if confined and region is None:
+        return _confined_place(actor=actor, category=category, latitude=latitude, address=address)
     if region is not None:
         if (region.district_id or region.pk) != category.district_id:
             raise ValidationFailed(_("所属辖区与分类不属于同一区县"), field="region")
@@ -410,6 +428,24 @@ def _place(
     if latitude is not None:
         raise ValidationFailed(_("该位置不在任何网格内，请选择所属辖区"), field="region")
     raise ValidationFailed(_("请在地图上选点或选择所属辖区"), field="location")
+
+
+def _confined_place(
+    *, actor: Any, category: Category, latitude: float | None, address: str
+) -> tuple[Region, None]:
+    """Where a confined actor's (an API key's) report without a grid goes: its own scope
+    region, so the key can read back what it filed (never the district, outside its reach).
+    Without any location (point, address or region) it is refused, as Open311 refuses it."""
+    if latitude is None and not address:
+        raise ValidationFailed(_("须提供位置：经纬度或地址"), field="latitude")
+    if latitude is not None and not address:
+        raise ValidationFailed(
+            _("该位置不在本区任何网格内，请重新定位或填写地址"), field="latitude"
+        )
+    scope = getattr(actor, "scope_region", None) or category.district
+    if (scope.district_id or scope.pk) != category.district_id:
+        raise ValidationFailed(_("所选分类不属于您授权范围所在的区县"), field="category")
+    return scope, None
 
 
 def _check_point(latitude: float | None, longitude: float | None) -> None:
@@ -451,10 +487,15 @@ def appeal_intake(
     the district and no address they are refused, naming ``latitude``). The same
     ``idempotency_key`` returns the first appeal, never a second case; sent again with a
     different category, description, location or reporter phone it is refused (409, naming
-    ``idempotency_key``). Staff reporting a point outside their jurisdiction: the appeal goes
+    ``idempotency_key``), and when that new input fails a check it gets that error: only a
+    resend of the same report (``REPLAY_FIELDS``) answers with the first case even if it no
+    longer passes. Staff reporting a point outside their jurisdiction: the appeal goes
     to the point's grid and that community's staff are told; a ``confined`` actor (an API
-    key's service user) is refused there instead (field ``latitude``). Photos are checked
-    (JPEG/PNG, ≤ 8 MB) and stored without metadata. The deadline is computed from the
+    key's service user) is refused there instead (field ``latitude``), its report without a
+    grid is placed in its own scope region (or the ``region`` within it), and one with no
+    location at all is refused (``latitude``). An API client (role ``api_client``) files on
+    channel ``api`` only (field ``channel``): staff channels text the reporter the tracking
+    code. Photos are checked (JPEG/PNG, ≤ 8 MB) and stored without metadata. The deadline is computed from the
     category's time limit.
     ``reporter`` links the case to the reporter's resident record (居民档案); the name and
     phone left blank are taken from it.
@@ -466,6 +507,7 @@ def appeal_intake(
     """
     if idempotency_key:
         idempotency_key = _no_nul(idempotency_key.strip(), "idempotency_key")[:128]
+    details = tuple(details)
     try:
         return _intake(
             actor=actor,
@@ -486,18 +528,72 @@ def appeal_intake(
             confined=confined,
         )
     except DomainError as exc:
-        # A replay answers with the first appeal even when the input no longer passes
-        # (as it did when the key was looked up first); a new key gets the error, and so
-        # does a key reused for a different report (field idempotency_key).
-        replay = idempotency_key and exc.field != "idempotency_key"
-        existing = _replay(idempotency_key) if replay else None
-        if existing is None:
+        # A client resending the report it filed (a retry after a lost answer) gets the first
+        # appeal even when the same input no longer passes: the category was deactivated, the
+        # point's grid redrawn, the person's role changed since. Any other input gets its
+        # error: the key alone is no credential (under ``public:`` and ``o311:anon:`` anyone
+        # may send any key), and a key reused for a different report is refused (409).
+        if not idempotency_key or exc.field == "idempotency_key":
+            raise
+        existing = _replay(idempotency_key)
+        sent = _replay_content(
+            category=category,
+            description=description,
+            details=details,
+            latitude=latitude,
+            longitude=longitude,
+            address=address,
+            reporter=reporter,
+            reporter_phone=reporter_phone,
+        )
+        if existing is None or not _same_report(existing, sent):
             raise
         return existing
 
 
 # What a replay must repeat to answer with the first appeal (as normalised by ``_intake``).
 REPLAY_FIELDS = ("category_id", "description", "latitude", "longitude", "address", "reporter_phone")
+
+
+def _same_report(existing: Appeal, sent: dict[str, Any]) -> bool:
+    """Does ``sent`` (``REPLAY_FIELDS`` as stored) repeat ``existing``'s report?"""
+    return all(getattr(existing, f) == sent[f] for f in REPLAY_FIELDS)
+
+
+def _as_float(value: Any) -> Any:
+    try:
+        return None if value is None else float(value)
+    except (TypeError, ValueError):
+        return value  # not a number: never equal to a stored coordinate
+
+
+def _replay_content(
+    *,
+    category: Category | None,
+    description: str,
+    details: tuple[str, ...],
+    latitude: Any,
+    longitude: Any,
+    address: str,
+    reporter: Any,
+    reporter_phone: str,
+) -> dict[str, Any]:
+    """``REPLAY_FIELDS`` of an intake's input normalised as ``_intake`` stores them (strip,
+    the details' lines after the description, the record's phone for a blank one, floats),
+    without its checks: for input that failed one."""
+    description = (description or "").strip()
+    if details:
+        description = f"{description}\n【附加信息】{'；'.join(details)}"
+    if reporter is not None:
+        reporter_phone = reporter_phone or reporter.phone
+    return {
+        "category_id": getattr(category, "pk", None),
+        "description": description,
+        "latitude": _as_float(latitude),
+        "longitude": _as_float(longitude),
+        "address": (address or "").strip(),
+        "reporter_phone": (reporter_phone or "").strip(),
+    }
 
 
 def _replay(idempotency_key: str) -> Appeal | None:
@@ -536,6 +632,9 @@ def _intake(
     the first appeal is read then."""
     if channel not in CHANNELS:
         raise ValidationFailed(_("来源渠道无效"), field="channel")
+    if channel != Channel.API and getattr(actor, "role", None) == Role.API_CLIENT:
+        # A staff channel would text the tracking code to whatever number the client names.
+        raise ValidationFailed(_("API 客户端只能以「API」渠道反映诉求"), field="channel")
     if channel not in ANONYMOUS_CHANNELS:
         _require(actor, caps.APPEAL_INTAKE)
     if category is None or not category.is_active:
@@ -556,9 +655,7 @@ def _intake(
         reporter_phone = reporter_phone or reporter.phone
     reporter_name = _no_nul((reporter_name or "").strip(), "reporter_name")[:64]
     reporter_phone = (reporter_phone or "").strip()
-    if reporter_phone and (
-        len(reporter_phone) > 20 or not reporter_phone.replace("-", "").replace("+", "").isdigit()
-    ):
+    if reporter_phone and (len(reporter_phone) > 20 or not _PHONE.fullmatch(reporter_phone)):
         raise ValidationFailed(_("联系电话格式不正确"), field="reporter_phone")
     if reporter is not None and reporter.district_id != category.district_id:
         raise ValidationFailed(_("反映人不属于本区县"), field="reporter")
@@ -648,7 +745,7 @@ def _intake(
         if idempotency_key:
             existing = _replay(idempotency_key)
             if existing is not None:
-                if any(getattr(existing, f) != getattr(appeal, f) for f in REPLAY_FIELDS):
+                if not _same_report(existing, {f: getattr(appeal, f) for f in REPLAY_FIELDS}):
                     raise Conflict(
                         _("该幂等键已用于另一条内容不同的诉求，请换用新的键提交"),
                         field="idempotency_key",
@@ -820,7 +917,7 @@ def appeal_dispatch(
             appeal=row,
             kind=NotificationKind.DISPATCHED,
             text=_("新派遣诉求 %(tracking_code)s：%(description)s")
-            % {"tracking_code": row.tracking_code, "description": row.description[:60]},
+            % {"tracking_code": row.tracking_code, "description": mask_text(row.description)[:60]},
             dedupe=f"dispatch:{row.pk}:{row.events.count()}",
         )
         row.dispatch_target = target_name
@@ -925,8 +1022,13 @@ def appeal_handle(
             note=result,
             data={"photos": len(cleaned)},
         )
+        # 回访 is never the handler's (appeal_verify): whoever sent the case on, else the
+        # community's staff (a grid worker who took their own report sent it to themselves).
+        verifiers = [u for u in dispatchers_of(row) if u.pk != actor.pk] or [
+            u for u in _users_of_region(row.region) if u.pk != actor.pk
+        ]
         notify.notify_users(
-            users=dispatchers_of(row),
+            users=verifiers,
             appeal=row,
             kind=NotificationKind.OTHER,
             text=_("诉求 %(tracking_code)s 已处置，请回访") % {"tracking_code": row.tracking_code},
@@ -988,7 +1090,7 @@ def appeal_return(*, actor: Any, appeal: Appeal | int, reason: str) -> Appeal:
             appeal=row,
             kind=NotificationKind.RETURNED,
             text=_("诉求 %(tracking_code)s 被退单：%(reason)s")
-            % {"tracking_code": row.tracking_code, "reason": reason[:80]},
+            % {"tracking_code": row.tracking_code, "reason": mask_text(reason)[:80]},
             dedupe=f"returned:{row.pk}:{row.returned_count}",
         )
     return row
@@ -1025,7 +1127,7 @@ def _decline_whistle(*, actor: Any, row: Appeal, whistle: AppealWhistle, reason:
         % {
             "department_name": whistle.department.name,
             "tracking_code": row.tracking_code,
-            "reason": reason[:80],
+            "reason": mask_text(reason)[:80],
         },
         dedupe=f"whistle_decline:{whistle.pk}",
     )
@@ -1146,7 +1248,7 @@ def _tell_outcome(row: Appeal) -> None:
     _tell_reporters(
         row,
         kind=NotificationKind.OUTCOME,
-        text=_("您反映的问题已办结：%(result)s") % {"result": row.result[:80]},
+        text=_("您反映的问题已办结：%(result)s") % {"result": mask_text(row.result)[:80]},
         dedupe=f"outcome:{row.pk}:{row.reopened_count}",
     )
 
@@ -1215,7 +1317,7 @@ def appeal_reopen(
             appeal=row,
             kind=NotificationKind.OTHER,
             text=_("诉求 %(tracking_code)s 返工：%(reason)s")
-            % {"tracking_code": row.tracking_code, "reason": reason[:80]},
+            % {"tracking_code": row.tracking_code, "reason": mask_text(reason)[:80]},
             dedupe=f"reopen:{row.pk}:{row.reopened_count}",
         )
     return row
@@ -1237,7 +1339,7 @@ def appeal_reject(*, actor: Any, appeal: Appeal | int, reason: str) -> Appeal:
         _tell_reporters(
             row,
             kind=NotificationKind.OUTCOME,
-            text=_("您反映的问题不予受理：%(reason)s") % {"reason": reason[:80]},
+            text=_("您反映的问题不予受理：%(reason)s") % {"reason": mask_text(reason)[:80]},
             dedupe=f"reject:{row.pk}",
         )
     return row
@@ -1307,7 +1409,7 @@ def appeal_withdraw(
                 row,
                 kind=NotificationKind.OUTCOME,
                 text=_("您反映的问题已由工作人员代为撤回，理由：%(reason)s；如有异议请联系社区")
-                % {"reason": reason[:80]},
+                % {"reason": mask_text(reason)[:80]},
                 dedupe=f"withdraw:{row.pk}:reporter",
             )
         if from_status in (Status.DISPATCHED, Status.ACCEPTED):
@@ -1450,7 +1552,7 @@ def appeal_supervise(*, actor: Any, appeal: Appeal | int, note: str) -> Appeal:
             appeal=row,
             kind=NotificationKind.SUPERVISED,
             text=_("诉求 %(tracking_code)s 被督办：%(note)s")
-            % {"tracking_code": row.tracking_code, "note": note[:80]},
+            % {"tracking_code": row.tracking_code, "note": mask_text(note)[:80]},
             dedupe=f"supervise:{row.pk}:{row.supervision_count}",
         )
     return row
@@ -1530,7 +1632,7 @@ def appeal_escalate(*, actor: Any, appeal: Appeal | int, reason: str) -> Appeal:
             % {
                 "tracking_code": row.tracking_code,
                 "new_region_name": new_region.name,
-                "reason": reason[:60],
+                "reason": mask_text(reason)[:60],
             },
             dedupe=f"escalate:{row.pk}:{row.events.count()}",
         )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import math
 import secrets
 from typing import Any
 from urllib.parse import urlencode
@@ -130,7 +131,21 @@ def _public_steps(appeal: Appeal) -> list[dict[str, Any]]:
     return steps
 
 
-def _event_detail(e: AppealEvent) -> str:
+def _coordinate(value: str | None, limit: float) -> float | None:
+    """A latitude (``limit`` 90) or longitude (180) from a query parameter; None when absent,
+    not a number, not finite (nan, inf) or out of range."""
+    try:
+        number = float(value) if value else None
+    except ValueError:
+        return None
+    if number is None or not math.isfinite(number) or abs(number) > limit:
+        return None
+    return number
+
+
+def _event_detail(e: AppealEvent, visible: set[int] | frozenset[int] = frozenset()) -> str:
+    """The history row's details. A merge names the case it went into by tracking code only
+    when the viewer may open that case (its id in ``visible``)."""
     d = e.data or {}
     parts = []
     for key in ("grid_name", "region_name", "department_name"):
@@ -147,7 +162,10 @@ def _event_detail(e: AppealEvent) -> str:
     if "approved" in d:
         parts.append(_("批准") if d["approved"] else _("未批准"))
     if d.get("into_code"):
-        parts.append(_("并入 %(c)s") % {"c": d["into_code"]})
+        if d.get("into") in visible:
+            parts.append(_("并入 %(c)s") % {"c": d["into_code"]})
+        else:
+            parts.append(_("并入另一诉求"))
     if d.get("duplicate_candidates"):
         parts.append(_("疑似重复 %(n)s 件") % {"n": len(d["duplicate_candidates"])})
     if d.get("late"):
@@ -419,7 +437,12 @@ def grid_report(request: HttpRequest) -> HttpResponse:
                     text = _("已上报并立案（%(community)s），网格待社区按地址确定") % names
                 messages.success(request, text)
                 if d["handle_myself"] and not took:
-                    messages.info(request, _("该事件不在您负责的网格，已交社区派遣"))
+                    messages.info(
+                        request,
+                        _("该事件不在您负责的网格，已交社区派遣")
+                        if appeal.grid_id
+                        else _("未定位到网格，不能就地签收；已交社区按地址派遣"),
+                    )
                 return redirect("appeals:detail", pk=appeal.pk)
         else:
             status = 400
@@ -537,11 +560,10 @@ def hotline_duplicates(request: HttpRequest) -> HttpResponse:
         category = f.Category.objects.filter(
             pk=category_pk, district=f.district_for(request.user)
         ).first()
-    try:
-        lat = float(g["latitude"]) if g.get("latitude") else None
-        lng = float(g["longitude"]) if g.get("longitude") else None
-    except ValueError:
-        lat = lng = None
+    # A live hint panel: a coordinate that is no usable number (nan, inf, out of range) counts
+    # as not given yet; on submit the form (nan, inf) or the intake (range) refuses it.
+    lat = _coordinate(g.get("latitude"), 90)
+    lng = _coordinate(g.get("longitude"), 180)
     region = None
     if (region_pk := valid_pk(g.get("region"))) is not None:
         region = Region.objects.filter(pk=region_pk).first()
@@ -736,6 +758,17 @@ def _reporter_record_link(user: Any, appeal: Appeal) -> int | None:
     return appeal.reporter_id if in_scope(user, appeal.reporter.region_path) else None
 
 
+def _visible_primaries(user: Any, appeal: Appeal, timeline: list[AppealEvent]) -> set[int]:
+    """Of the cases this one was merged into (its merge events, its ``duplicate_of``), those
+    the user may open: one query, none when it was never merged."""
+    into = {e.data["into"] for e in timeline if isinstance((e.data or {}).get("into"), int)}
+    if appeal.duplicate_of_id:
+        into.add(appeal.duplicate_of_id)
+    if not into:
+        return set()
+    return sel.visible_ids(user, into)
+
+
 def _detail_page(
     request: HttpRequest,
     appeal: Appeal,
@@ -772,8 +805,9 @@ def _detail_page(
             duplicates_of(appeal),
         )
     timeline = sel.appeal_timeline(actor=user, appeal=appeal)
+    visible = _visible_primaries(user, appeal, timeline)
     for e in timeline:
-        e.detail = _event_detail(e)
+        e.detail = _event_detail(e, visible)
     pii_fields = _pii_fields(appeal)
     return render(
         request,
@@ -786,6 +820,7 @@ def _detail_page(
             "whistles": list(appeal.whistles.select_related("department")),
             "extensions": list(appeal.extensions.order_by("-pk")[:5]),
             "merged": list(appeal.duplicates.only("pk", "tracking_code", "status")[:100]),
+            "primary_visible": appeal.duplicate_of_id in visible,
             "reporter_name": mask_name(appeal.reporter_name),
             "reporter_phone": mask_phone(appeal.reporter_phone),
             "reporter_record": _reporter_record_link(user, appeal),
@@ -832,6 +867,9 @@ def act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
                 back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
             ):
                 return redirect(back)
+            if not sel.visible_ids(request.user, [appeal.pk]):
+                # A department's 退单 (or a decline) leaves it out of the case: to its queue.
+                return redirect("appeals:queue")
             return redirect("appeals:detail", pk=appeal.pk)
     appeal = sel.appeal_get(actor=request.user, appeal_id=pk)
     return _detail_page(request, appeal, bound=(action, form), status=status)

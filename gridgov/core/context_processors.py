@@ -17,6 +17,8 @@ NAV_ITEMS = [
     ("people:party_tree", _("党组织"), caps.VIEW_REGISTRY),
     ("appeals:queue", _("诉求办理"), caps.APPEAL_VIEW),
     ("appeals:my_tasks", _("我的任务"), caps.APPEAL_HANDLE),
+    # A grid worker's first task on patrol: report what they see (with photo and location).
+    ("appeals:grid_report", _("事件上报"), caps.APPEAL_INTAKE),
     ("appeals:hotline", _("热线受理"), caps.APPEAL_INTAKE),
     ("appeals:supervision", _("督办"), caps.APPEAL_SUPERVISE),
     ("appeals:stats", _("三率统计"), caps.APPEAL_VIEW),

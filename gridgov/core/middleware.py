@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -34,18 +35,27 @@ class DomainErrorMiddleware:
 
 class ApiErrorShapeMiddleware:
     """Gives /api/ answers that Django or ninja produce outside our handlers (an unknown URL,
-    a method not allowed) the API's one error shape: {"error": {"code", "message"}}."""
+    a method not allowed) the API's one error shape: {"error": {"code", "message"}}.
+
+    A body ninja cannot parse (not JSON, form-encoded, not UTF-8) it answers with an
+    ``HttpError(400, "Cannot parse request body")``, which reaches the API's handler as any
+    other HttpError: that English answer is given the Chinese message and ``field: "body"``."""
 
     SHAPES = {
         404: ("not_found", _("未找到该接口")),
         405: ("method_not_allowed", _("不支持该请求方法")),
     }
+    # ninja.params.models.BodyModel; under DEBUG it appends " (<the parser's error>)".
+    NINJA_UNPARSABLE = "Cannot parse request body"
+    UNPARSABLE = _("请求体不是有效的 JSON")
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
+        if response.status_code == 400 and request.path.startswith("/api/"):
+            return self._unparsable_body(response)
         shape = self.SHAPES.get(response.status_code)
         if (
             shape is None
@@ -61,3 +71,19 @@ class ApiErrorShapeMiddleware:
         if response.has_header("Allow"):
             shaped["Allow"] = response["Allow"]
         return shaped
+
+    def _unparsable_body(self, response: HttpResponse) -> HttpResponse:
+        content = getattr(response, "content", b"")  # not a streaming answer
+        if self.NINJA_UNPARSABLE.encode() not in content:
+            return response
+        try:
+            message = json.loads(content)["error"]["message"]
+        except (ValueError, KeyError, TypeError):
+            return response
+        if not isinstance(message, str) or not message.startswith(self.NINJA_UNPARSABLE):
+            return response
+        return JsonResponse(
+            {"error": {"code": "invalid", "message": str(self.UNPARSABLE), "field": "body"}},
+            status=400,
+            json_dumps_params={"ensure_ascii": False},
+        )

@@ -44,18 +44,86 @@ def mask_address(value: str) -> str:
     return head + "***"
 
 
-_PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
-_ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
+# Full-width digits and signs a resident may type with a Chinese input method, mapped one
+# to one onto ASCII, so a match found in the mapped text has the same span in the original.
+_FULL_WIDTH = str.maketrans(
+    {
+        **{chr(0xFF10 + i): str(i) for i in range(10)},
+        "\uff0b": "+",  # ＋
+        "\uff0d": "-",  # －
+        "\u3000": " ",  # ideographic space
+        "\uff38": "X",  # Ｘ
+        "\uff58": "x",  # ｘ
+    }
+)
+_HAS_FULL_WIDTH = re.compile("[\uff0b\uff0d\uff10-\uff19\uff38\uff58\u3000]").search
+
+# What counts as a number to hide, in one pattern so each text is scanned once:
+# - an ID number: 18 characters (17 digits and a digit or X), written straight through or in
+#   the groups people read it out in (6-8-4 or 4-4-4-4-2, spaces or hyphens), or a 15-digit
+#   first-generation number (its date part, YYMMDD, must be a date);
+# - a mobile number: 1[3-9] and 9 more digits, straight through or 3-4-4 with one kind of
+#   separator, optionally after +86 / 0086 / 86.
+# Neither may sit inside a longer run of digits (an ID number not next to a letter either),
+# so house numbers, dates, amounts and 6-digit codes are left alone.
+_NUMBER = re.compile(
+    r"""
+    (?=[0-9+])  # lets the engine skip to candidate positions fast
+    (?:
+    (?<![0-9A-Za-z])
+    (?P<id>
+        [0-9]{17}[0-9Xx]
+      | [0-9]{6}(?P<s6>[ -])[0-9]{8}(?P=s6)[0-9]{3}[0-9Xx]
+      | [0-9]{4}(?P<s4>[ -])[0-9]{4}(?P=s4)[0-9]{4}(?P=s4)[0-9]{4}(?P=s4)[0-9][0-9Xx]
+      | [0-9]{8}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9]{3}
+    )
+    (?![0-9A-Za-z])
+  |
+    (?<![0-9+])
+    (?P<prefix>(?:\+86|0086|86)[ -]?)?
+    (?P<phone>1[3-9][0-9](?P<sp>[ -]?)[0-9]{4}(?P=sp)[0-9]{4})
+    (?![0-9])
+    )
+    """,
+    re.VERBOSE | re.ASCII,
+)
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}", re.ASCII)
+
+# Every form above holds three digits and then (after at most one separator) four more; a
+# text without that and without an "@" (nearly every text) is returned after this one scan.
+# ``\d`` is Unicode here, so full-width digits pass it too.
+_MAY_HOLD_NUMBER = re.compile(r"\d{3}[ \-\u3000\uff0d]?\d{4}").search
 
 
-# Both a mobile number and an ID number hold a run of at least 11 digits: a text without one
-# (nearly every text) is returned after this one scan.
-_LONG_DIGITS = re.compile(r"\d{11}").search
+def _digits(value: str) -> str:
+    return value.replace(" ", "").replace("-", "")
+
+
+def _mask_number(match: re.Match[str]) -> str:
+    if number := match.group("id"):
+        return mask_id_number(_digits(number))
+    return (match.group("prefix") or "") + mask_phone(_digits(match.group("phone")))
 
 
 def mask_text(text: str) -> str:
-    """Mask phone and ID numbers a resident may have typed into free text."""
-    if not text or not _LONG_DIGITS(text):
-        return text or ""
-    text = _ID_NUMBER.sub(lambda m: mask_id_number(m.group(0)), text)
-    return _PHONE.sub(lambda m: mask_phone(m.group(0)), text)
+    """Mask the phone numbers, ID numbers and e-mail addresses a resident may have typed into
+    free text: 138****5678, 4102**********1234, w***@example.com. Numbers are found in the
+    forms people write them (spaces or hyphens in the usual groups, +86, full-width digits,
+    15-digit ID numbers) and shown in the plain masked form."""
+    if not text:
+        return ""
+    has_number = _MAY_HOLD_NUMBER(text) is not None
+    if not has_number and "@" not in text:
+        return text
+    if has_number:
+        if not _HAS_FULL_WIDTH(text):
+            text = _NUMBER.sub(_mask_number, text)
+        else:  # same length: mask the original at the spans found in the ASCII form
+            parts, end = [], 0
+            for match in _NUMBER.finditer(text.translate(_FULL_WIDTH)):
+                parts += [text[end : match.start()], _mask_number(match)]
+                end = match.end()
+            text = "".join(parts) + text[end:]
+    if "@" in text:
+        text = _EMAIL.sub(lambda m: mask_contact(m.group(0)), text)
+    return text

@@ -2,8 +2,11 @@
 
 Works with any shared cache that has atomic ``add``/``incr`` (Redis; locmem counts per
 process). The limit is ``settings.GRIDGOV_ANON_RATE_PER_MINUTE`` requests per client IP per
-minute and per scope. Behind a reverse proxy set ``GRIDGOV_RATE_TRUST_FORWARDED=true``
-(environment, default false) so the first X-Forwarded-For address is the client.
+minute and per scope. Behind reverse proxies set ``GRIDGOV_RATE_TRUST_FORWARDED=true``
+(environment, default false) and ``GRIDGOV_RATE_TRUSTED_PROXIES`` to how many proxies stand
+in front of the app (default 1): the client is the X-Forwarded-For address that many hops from
+the right end, the one the outermost proxy of ours saw. The addresses left of it are whatever
+the client sent and are never read (``client_ip``).
 
 Use ``rate_limit("scope")`` on a Django view (answers 429 JSON itself), or call
 ``check_rate(request, scope=...)`` and render the refusal your own way (Open311 does, in
@@ -13,6 +16,7 @@ JSON or XML), or ``enforce_rate(request, scope=...)`` to raise ``TooManyRequests
 from __future__ import annotations
 
 import functools
+import ipaddress
 import time
 from collections.abc import Callable
 from typing import Any
@@ -37,11 +41,22 @@ class TooManyRequests(RateLimited):
 
 
 def client_ip(request: HttpRequest) -> str:
-    if settings.GRIDGOV_RATE_TRUST_FORWARDED:
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip()[:64]
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
+    """The address requests are counted by. Trusting X-Forwarded-For, it is the entry
+    ``GRIDGOV_RATE_TRUSTED_PROXIES`` hops from the right (each of our proxies appends the
+    address it was called from; anything further left came from the client and could be
+    anything). A header with fewer entries, or an entry that is no IP address, falls back to
+    REMOTE_ADDR."""
+    remote = request.META.get("REMOTE_ADDR", "") or "unknown"
+    if not settings.GRIDGOV_RATE_TRUST_FORWARDED:
+        return remote
+    hops = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+    trusted = max(1, settings.GRIDGOV_RATE_TRUSTED_PROXIES)
+    if len(hops) < trusted:
+        return remote
+    try:
+        return str(ipaddress.ip_address(hops[-trusted].strip()))
+    except ValueError:
+        return remote
 
 
 def check_rate(

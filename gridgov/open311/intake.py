@@ -28,6 +28,8 @@ from gridgov.territory.models import Grid, Region
 
 MAX_ATTRIBUTE_TEXT = 4000
 MAX_ATTRIBUTE_STRING = 255
+# As the JSON API: longer keys are refused, never cut (two cut keys would be one request).
+MAX_IDEMPOTENCY_KEY = 100
 
 
 def check_attributes(category: Category, attributes: dict[str, list[str]]) -> list[str]:
@@ -162,10 +164,18 @@ def open311_intake(
     """Validate one Open311 POST and register it as an appeal (channel "api").
 
     Errors: ValidationFailed naming the parameter (service_code, lat/long, attribute[…],
-    description, phone); whatever ``appeal_intake`` raises.
-    """
-    from gridgov.appeals.services import appeal_intake
+    description, phone, email, media_url, idempotency_key); whatever ``appeal_intake``
+    raises.
 
+    ``email`` is checked but not kept: the appeal's text is published (the Open311 list), and
+    gridgov reaches reporters by phone.
+    """
+    from gridgov.appeals.services import _no_nul, appeal_intake, is_blank
+
+    if client_key and len(client_key) > MAX_IDEMPOTENCY_KEY:
+        raise ValidationFailed(_("Idempotency-Key 过长"), field="idempotency_key")
+    _no_nul(email, "email")
+    _no_nul(media_url, "media_url")
     if not service_code:
         raise ValidationFailed(_("service_code 为必填项"), field="service_code")
     category = selectors.service_get(district_code=district_code, code=service_code)
@@ -183,8 +193,6 @@ def open311_intake(
         raise ValidationFailed(_("address_string 不能超过255个字符"), field="address_string")
     lines = check_attributes(category, attributes)
     details = list(lines)
-    if email:
-        details.append(f"电子邮箱: {email[:128]}")
     if media_url:
         details.append(f"图片链接: {media_url[:500]}")
     if len(phone) > 20:
@@ -194,7 +202,8 @@ def open311_intake(
         actor=actor,
         channel=Channel.API,
         category=category,
-        description=description.strip() or category.name,
+        # Optional in GeoReport v2: without one (or only invisible characters), the service.
+        description=category.name if is_blank(description) else description.strip(),
         details=details,
         priority=category.default_priority,
         latitude=latitude,
@@ -202,7 +211,7 @@ def open311_intake(
         address=address,
         reporter_name=reporter_name,
         reporter_phone=phone,
-        idempotency_key=selectors.idempotency_ref(key.pk if key else None, client_key)[:128]
+        idempotency_key=selectors.idempotency_ref(key.pk if key else None, client_key)
         if client_key
         else None,
         photos=(photo,) if photo is not None else (),

@@ -271,6 +271,8 @@ def test_stats_page_narrows_to_a_community_in_the_users_jurisdiction(
         ({"start": "9999-12-31", "end": "9999-12-31"}, "开始日期须在"),
         ({"period": "ever"}, "统计周期无效"),
         ({"period": "month", "region": "99999999999999999999"}, "所选辖区不存在"),
+        # Dates with a named period would be dropped without a word.
+        ({"period": "month", "start": "2025-03-01", "end": "2025-03-02"}, "否则请清空日期"),
     ],
 )
 def test_stats_page_bad_conditions_name_their_field_and_show_no_figures(

@@ -1,0 +1,118 @@
+"""Browser-audit findings on the pages: where a department lands after 退单, who is asked to
+verify a case its handler took, the grid report without a location, the register form's
+category, the inbox's older texts, the menu and the sign-in page."""
+
+from __future__ import annotations
+
+import json
+
+from django.test import Client
+from django.urls import reverse
+
+from gridgov.accounts.tokens import token_create
+from gridgov.appeals import services as s
+from gridgov.appeals.models import Appeal, Notification, NotificationKind, Status
+from gridgov.appeals.tests.conftest import POINT_A
+from gridgov.appeals.tests.helpers import new_appeal
+
+
+def as_user(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_a_department_that_returns_a_case_lands_on_its_queue_not_a_404(personas, cats, territory):
+    appeal = new_appeal(personas.operator, cats.sewer)
+    s.appeal_register(actor=personas.operator, appeal=appeal)
+    s.appeal_dispatch(actor=personas.operator, appeal=appeal, department=territory.dept)
+
+    answer = as_user(personas.handler).post(
+        reverse("appeals:act", args=[appeal.pk, "return"]), {"return-reason": "不属于本单位"}
+    )
+
+    appeal.refresh_from_db()
+    assert appeal.status == Status.RETURNED
+    assert answer.status_code == 302 and answer["Location"] == reverse("appeals:queue")
+    queue = as_user(personas.handler).get(answer["Location"])
+    assert queue.status_code == 200
+
+
+def test_a_grid_worker_who_handled_their_own_report_is_not_asked_to_verify_it(
+    personas, cats, territory
+):
+    worker = as_user(personas.grid_worker)
+    worker.post(
+        reverse("appeals:grid_report"),
+        {
+            "category": cats.illegal.pk,
+            "description": "楼道堆放杂物",
+            "latitude": POINT_A[0],
+            "longitude": POINT_A[1],
+            "handle_myself": "on",
+        },
+    )
+    appeal = Appeal.objects.get()
+    assert appeal.status == Status.ACCEPTED and appeal.assigned_user_id == personas.grid_worker.pk
+    worker.post(reverse("appeals:act", args=[appeal.pk, "handle"]), {"handle-result": "已清理"})
+
+    asked = set(
+        Notification.objects.filter(appeal=appeal, text__contains="请回访").values_list(
+            "user_id", flat=True
+        )
+    )
+    assert personas.grid_worker.pk not in asked
+    assert personas.worker_a.pk in asked  # the community, which may verify
+
+
+def test_taking_a_report_without_a_location_says_the_grid_is_unknown(personas, cats):
+    answer = as_user(personas.grid_worker).post(
+        reverse("appeals:grid_report"),
+        {
+            "category": cats.illegal.pk,
+            "description": "楼道堆放杂物",
+            "address": "47.49号院3号楼",
+            "handle_myself": "on",
+        },
+        follow=True,
+    )
+    page = answer.content.decode()
+    assert "未定位到网格，不能就地签收" in page
+    assert "该事件不在您负责的网格" not in page
+
+
+def test_the_register_form_keeps_the_category_unless_another_is_chosen(personas, cats):
+    appeal = new_appeal(personas.operator, cats.sewer)
+    page = as_user(personas.operator).get(reverse("appeals:detail", args=[appeal.pk]))
+    form = next(a["form"] for a in page.context["action_forms"] if a["name"] == "register")
+    assert form.fields["category"].choices[0] == ("", "不变")
+
+
+def test_older_inbox_texts_are_masked_when_shown(personas, cats):
+    appeal = new_appeal(personas.operator, cats.sewer)
+    # A row written before notify masked texts: stored raw.
+    Notification.objects.create(
+        user=personas.worker_a,
+        appeal=appeal,
+        kind=NotificationKind.OTHER,
+        text="新派遣诉求：张三 13812345678，身份证 410205199001011234",
+    )
+
+    page = as_user(personas.worker_a).get(reverse("appeals:inbox")).content.decode()
+    _row, token = token_create(user=personas.worker_a, name="t")
+    api = Client().get("/api/v1/appeals/inbox", HTTP_AUTHORIZATION=f"Bearer {token}")
+
+    for shown in (page, json.dumps(api.json(), ensure_ascii=False)):
+        assert "13812345678" not in shown and "410205199001011234" not in shown
+        assert "138****5678" in shown
+
+
+def test_the_menu_offers_the_grid_report_to_whoever_takes_reports(personas):
+    url = reverse("appeals:grid_report")
+    assert url in as_user(personas.grid_worker).get(reverse("home")).content.decode()
+    assert url not in as_user(personas.handler).get(reverse("home")).content.decode()
+
+
+def test_the_sign_in_page_offers_residents_their_services_first():
+    page = Client().get(reverse("accounts:login")).content.decode()
+    assert page.index(reverse("appeals:report")) < page.index('name="password"')
