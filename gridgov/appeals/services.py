@@ -18,9 +18,10 @@ from collections.abc import Iterable
 from contextlib import nullcontext
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from gridgov.accounts import capabilities as caps
@@ -175,6 +176,13 @@ def _check_transition(appeal: Appeal, action: str) -> None:
             % {"status_label": Status(appeal.status).label, "action_label": Action(action).label},
             field="status",
         )
+
+
+def _notice(message: str) -> str:
+    """A notification's text (inbox, e-mail, SMS) in the system's language (LANGUAGE_CODE),
+    not in that of whoever's action sends it: it is stored, and read by others."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return _(message)
 
 
 def _require(actor: Any, *capabilities: str) -> None:
@@ -353,7 +361,7 @@ def _tell_reporters(appeal: Appeal, *, text: str, dedupe: str, kind: str) -> Non
         *Appeal.objects.filter(duplicate_of=appeal).select_related("reporter", "reporter_user"),
     ]
     for row in rows:
-        code_text = _("%(text)s（查询码 %(tracking_code)s）") % {
+        code_text = _notice("%(text)s（查询码 %(tracking_code)s）") % {
             "text": text,
             "tracking_code": row.tracking_code,
         }
@@ -729,7 +737,9 @@ def _intake(
                 notify.notify_phone(
                     phone=reporter_phone,
                     dedupe=f"intake:{appeal.tracking_code}",
-                    text=_("您反映的问题已受理，查询码 %(tracking_code)s，可凭码查询进度并评价。")
+                    text=_notice(
+                        "您反映的问题已受理，查询码 %(tracking_code)s，可凭码查询进度并评价。"
+                    )
                     % {"tracking_code": appeal.tracking_code},
                 )
             if foreign:
@@ -737,7 +747,7 @@ def _intake(
                     users=_users_of_region(place),
                     appeal=appeal,
                     kind=NotificationKind.OTHER,
-                    text=_("辖区外工作人员上报了本辖区的诉求 %(tracking_code)s，请立案办理")
+                    text=_notice("辖区外工作人员上报了本辖区的诉求 %(tracking_code)s，请立案办理")
                     % {"tracking_code": appeal.tracking_code},
                     dedupe=f"foreign_intake:{appeal.pk}",
                 )
@@ -916,7 +926,7 @@ def appeal_dispatch(
             users=handlers_of(row),
             appeal=row,
             kind=NotificationKind.DISPATCHED,
-            text=_("新派遣诉求 %(tracking_code)s：%(description)s")
+            text=_notice("新派遣诉求 %(tracking_code)s：%(description)s")
             % {"tracking_code": row.tracking_code, "description": mask_text(row.description)[:60]},
             dedupe=f"dispatch:{row.pk}:{row.events.count()}",
         )
@@ -1031,7 +1041,8 @@ def appeal_handle(
             users=verifiers,
             appeal=row,
             kind=NotificationKind.OTHER,
-            text=_("诉求 %(tracking_code)s 已处置，请回访") % {"tracking_code": row.tracking_code},
+            text=_notice("诉求 %(tracking_code)s 已处置，请回访")
+            % {"tracking_code": row.tracking_code},
             dedupe=f"handled:{row.pk}:{row.events.count()}",
         )
     return row
@@ -1089,7 +1100,7 @@ def appeal_return(*, actor: Any, appeal: Appeal | int, reason: str) -> Appeal:
             users=dispatchers,
             appeal=row,
             kind=NotificationKind.RETURNED,
-            text=_("诉求 %(tracking_code)s 被退单：%(reason)s")
+            text=_notice("诉求 %(tracking_code)s 被退单：%(reason)s")
             % {"tracking_code": row.tracking_code, "reason": mask_text(reason)[:80]},
             dedupe=f"returned:{row.pk}:{row.returned_count}",
         )
@@ -1123,7 +1134,7 @@ def _decline_whistle(*, actor: Any, row: Appeal, whistle: AppealWhistle, reason:
         users=[u for u in [whistle.whistled_by] if u is not None],
         appeal=row,
         kind=NotificationKind.RETURNED,
-        text=_("%(department_name)s 退回吹哨诉求 %(tracking_code)s：%(reason)s")
+        text=_notice("%(department_name)s 退回吹哨诉求 %(tracking_code)s：%(reason)s")
         % {
             "department_name": whistle.department.name,
             "tracking_code": row.tracking_code,
@@ -1248,7 +1259,7 @@ def _tell_outcome(row: Appeal) -> None:
     _tell_reporters(
         row,
         kind=NotificationKind.OUTCOME,
-        text=_("您反映的问题已办结：%(result)s") % {"result": mask_text(row.result)[:80]},
+        text=_notice("您反映的问题已办结：%(result)s") % {"result": mask_text(row.result)[:80]},
         dedupe=f"outcome:{row.pk}:{row.reopened_count}",
     )
 
@@ -1316,7 +1327,7 @@ def appeal_reopen(
             users=handlers_of(row),
             appeal=row,
             kind=NotificationKind.OTHER,
-            text=_("诉求 %(tracking_code)s 返工：%(reason)s")
+            text=_notice("诉求 %(tracking_code)s 返工：%(reason)s")
             % {"tracking_code": row.tracking_code, "reason": mask_text(reason)[:80]},
             dedupe=f"reopen:{row.pk}:{row.reopened_count}",
         )
@@ -1339,7 +1350,7 @@ def appeal_reject(*, actor: Any, appeal: Appeal | int, reason: str) -> Appeal:
         _tell_reporters(
             row,
             kind=NotificationKind.OUTCOME,
-            text=_("您反映的问题不予受理：%(reason)s") % {"reason": mask_text(reason)[:80]},
+            text=_notice("您反映的问题不予受理：%(reason)s") % {"reason": mask_text(reason)[:80]},
             dedupe=f"reject:{row.pk}",
         )
     return row
@@ -1408,7 +1419,9 @@ def appeal_withdraw(
             _tell_reporters(
                 row,
                 kind=NotificationKind.OUTCOME,
-                text=_("您反映的问题已由工作人员代为撤回，理由：%(reason)s；如有异议请联系社区")
+                text=_notice(
+                    "您反映的问题已由工作人员代为撤回，理由：%(reason)s；如有异议请联系社区"
+                )
                 % {"reason": mask_text(reason)[:80]},
                 dedupe=f"withdraw:{row.pk}:reporter",
             )
@@ -1417,7 +1430,7 @@ def appeal_withdraw(
                 users=handlers_of(row),
                 appeal=row,
                 kind=NotificationKind.OTHER,
-                text=_("诉求 %(tracking_code)s 已被反映人撤回")
+                text=_notice("诉求 %(tracking_code)s 已被反映人撤回")
                 % {"tracking_code": row.tracking_code},
                 dedupe=f"withdraw:{row.pk}",
             )
@@ -1458,7 +1471,7 @@ def appeal_extend_request(
             users=dispatchers_of(row),
             appeal=row,
             kind=NotificationKind.EXTENSION,
-            text=_("诉求 %(tracking_code)s 申请延期 %(working_days)s 个工作日")
+            text=_notice("诉求 %(tracking_code)s 申请延期 %(working_days)s 个工作日")
             % {"tracking_code": row.tracking_code, "working_days": working_days},
             dedupe=f"extreq:{request.pk}",
         )
@@ -1518,12 +1531,12 @@ def appeal_extend_decide(
             },
             at=now,
         )
-        verdict = _("批准") if approve else _("未批准")
+        verdict = _notice("批准") if approve else _notice("未批准")
         notify.notify_users(
             users=[request.requested_by],
             appeal=row,
             kind=NotificationKind.EXTENSION,
-            text=_("诉求 %(tracking_code)s 的延期申请%(verdict)s")
+            text=_notice("诉求 %(tracking_code)s 的延期申请%(verdict)s")
             % {"tracking_code": row.tracking_code, "verdict": verdict},
             dedupe=f"extdec:{request.pk}",
         )
@@ -1551,7 +1564,7 @@ def appeal_supervise(*, actor: Any, appeal: Appeal | int, note: str) -> Appeal:
             users=handlers_of(row) or dispatchers_of(row),
             appeal=row,
             kind=NotificationKind.SUPERVISED,
-            text=_("诉求 %(tracking_code)s 被督办：%(note)s")
+            text=_notice("诉求 %(tracking_code)s 被督办：%(note)s")
             % {"tracking_code": row.tracking_code, "note": mask_text(note)[:80]},
             dedupe=f"supervise:{row.pk}:{row.supervision_count}",
         )
@@ -1628,7 +1641,7 @@ def appeal_escalate(*, actor: Any, appeal: Appeal | int, reason: str) -> Appeal:
             users=handlers_of(row),
             appeal=row,
             kind=NotificationKind.DISPATCHED,
-            text=_("诉求 %(tracking_code)s 上报至%(new_region_name)s：%(reason)s")
+            text=_notice("诉求 %(tracking_code)s 上报至%(new_region_name)s：%(reason)s")
             % {
                 "tracking_code": row.tracking_code,
                 "new_region_name": new_region.name,
@@ -1724,7 +1737,7 @@ def appeal_whistle(
                 users=_users_of_department(dept.pk),
                 appeal=row,
                 kind=NotificationKind.WHISTLED,
-                text=_("吹哨：诉求 %(tracking_code)s 请于 %(report_deadline)s 前报到")
+                text=_notice("吹哨：诉求 %(tracking_code)s 请于 %(report_deadline)s 前报到")
                 % {
                     "tracking_code": row.tracking_code,
                     "report_deadline": format(timezone.localtime(report_deadline), "%m-%d %H:%M"),
@@ -1898,7 +1911,7 @@ def appeals_mark_overdue(*, now: dt.datetime | None = None, limit: int = 1000) -
                 users=users,
                 appeal=row,
                 kind=NotificationKind.OVERDUE,
-                text=_("诉求 %(tracking_code)s 已超期，请督办")
+                text=_notice("诉求 %(tracking_code)s 已超期，请督办")
                 % {"tracking_code": row.tracking_code},
                 dedupe=f"overdue:{row.pk}:{row.deadline.isoformat()}",
             )
@@ -1955,7 +1968,7 @@ def appeals_remind_due(*, now: dt.datetime | None = None, limit: int = 1000) -> 
                 users=users,
                 appeal=row,
                 kind=NotificationKind.REMINDER,
-                text=_("诉求 %(tracking_code)s 将于 %(deadline)s 到期，请抓紧办理")
+                text=_notice("诉求 %(tracking_code)s 将于 %(deadline)s 到期，请抓紧办理")
                 % {
                     "tracking_code": row.tracking_code,
                     "deadline": format(timezone.localtime(row.deadline), "%m-%d %H:%M"),
@@ -2010,7 +2023,7 @@ def appeals_flag_late_whistles(*, now: dt.datetime | None = None, limit: int = 1
                 users=users,
                 appeal=appeal,
                 kind=NotificationKind.WHISTLE_LATE,
-                text=_("%(department_name)s 未按时报到（诉求 %(tracking_code)s）")
+                text=_notice("%(department_name)s 未按时报到（诉求 %(tracking_code)s）")
                 % {
                     "department_name": whistle.department.name,
                     "tracking_code": appeal.tracking_code,

@@ -116,3 +116,14 @@ def test_the_menu_offers_the_grid_report_to_whoever_takes_reports(personas):
 def test_the_sign_in_page_offers_residents_their_services_first():
     page = Client().get(reverse("accounts:login")).content.decode()
     assert page.index(reverse("appeals:report")) < page.index('name="password"')
+
+
+def test_notifications_are_written_in_the_system_language_whoever_acts(personas, cats):
+    from django.utils import translation
+
+    appeal = new_appeal(personas.operator, cats.sewer)
+    with translation.override("en"):
+        s.appeal_register(actor=personas.operator, appeal=appeal)
+        s.appeal_dispatch(actor=personas.operator, appeal=appeal, region=appeal.region)
+    texts = list(Notification.objects.filter(appeal=appeal).values_list("text", flat=True))
+    assert texts and all(t.startswith("新派遣诉求") for t in texts)
