@@ -56,7 +56,7 @@ from gridgov.core.errors import (
     PermissionDenied,
     ValidationFailed,
 )
-from gridgov.core.pagination import keyset_page
+from gridgov.core.pagination import keyset_page, keyset_page_by_time
 from gridgov.core.pii import mask_name, mask_phone, mask_text
 from gridgov.core.ratelimit import check_rate
 from gridgov.core.scope import in_scope
@@ -621,7 +621,8 @@ def queue(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def bulk_dispatch(request: HttpRequest) -> HttpResponse:
-    """Dispatch each selected case to one unit; a failing row does not undo the others."""
+    """Dispatch each selected case to one unit; a failing row does not undo the others. A
+    case not yet registered (已受理) is registered (立案) and dispatched in one step."""
     _need(request, caps.APPEAL_DISPATCH)
     form = f.BulkDispatchForm(request.POST, user=request.user)
     back = reverse("appeals:queue") + (
@@ -646,9 +647,12 @@ def bulk_dispatch(request: HttpRequest) -> HttpResponse:
     results = []
     for pk in form.cleaned_data["ids"]:
         try:
-            appeal = svc.appeal_dispatch(
-                actor=request.user, appeal=pk, note=form.cleaned_data["note"], **target
-            )
+            with transaction.atomic():
+                if Appeal.objects.filter(pk=pk, status=Status.RECEIVED).exists():
+                    svc.appeal_register(actor=request.user, appeal=pk)
+                appeal = svc.appeal_dispatch(
+                    actor=request.user, appeal=pk, note=form.cleaned_data["note"], **target
+                )
         except DomainError as exc:
             code = Appeal.objects.filter(pk=pk).values_list("tracking_code", flat=True).first()
             results.append({"ok": False, "id": pk, "code": code or pk, "message": str(exc.message)})
@@ -954,7 +958,11 @@ def supervision(request: HttpRequest) -> HttpResponse:
             qs = qs.filter(deadline__lt=now)
         elif show == "amber":
             qs = qs.filter(deadline__gte=now)
-    page = keyset_page(qs, cursor=request.GET.get("cursor") or None, size=PAGE_SIZE)
+    cursor = request.GET.get("cursor") or None
+    if show == "supervised":
+        page = keyset_page(qs, cursor=cursor, size=PAGE_SIZE)
+    else:  # the most urgent deadline first, as the queue promises
+        page = keyset_page_by_time(qs, "deadline", cursor=cursor, size=PAGE_SIZE)
     return render(
         request,
         "appeals/supervision.html",

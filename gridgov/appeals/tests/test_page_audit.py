@@ -127,3 +127,38 @@ def test_notifications_are_written_in_the_system_language_whoever_acts(personas,
         s.appeal_dispatch(actor=personas.operator, appeal=appeal, region=appeal.region)
     texts = list(Notification.objects.filter(appeal=appeal).values_list("text", flat=True))
     assert texts and all(t.startswith("新派遣诉求") for t in texts)
+
+
+def test_the_supervision_list_reads_most_urgent_deadline_first_page_after_page(
+    personas, cats, territory
+):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from gridgov.appeals.selectors import supervision_queue
+    from gridgov.core.pagination import keyset_page_by_time
+
+    now = timezone.now()
+    made = [new_appeal(personas.operator, cats.sewer) for _ in range(4)]
+    # Newest case, earliest deadline: the order is the deadline's, not the id's.
+    for appeal, hours in zip(made, (30, 10, 20, -5), strict=True):
+        Appeal.objects.filter(pk=appeal.pk).update(
+            deadline=now + dt.timedelta(hours=hours), amber_at=now - dt.timedelta(hours=1)
+        )
+    expected = [made[3].pk, made[1].pk, made[2].pk, made[0].pk]
+
+    seen, cursor = [], None
+    while True:
+        page = keyset_page_by_time(
+            supervision_queue(actor=personas.operator, now=now), "deadline", cursor=cursor, size=1
+        )
+        seen += [a.pk for a in page.items]
+        cursor = page.next_cursor
+        if not page.has_next:
+            break
+    assert seen == expected
+
+    html = as_user(personas.admin).get(reverse("appeals:supervision")).content.decode()
+    codes = [Appeal.objects.get(pk=pk).tracking_code for pk in expected]
+    assert [html.index(c) for c in codes] == sorted(html.index(c) for c in codes)

@@ -545,19 +545,24 @@ def test_queue_pages_with_a_cursor(personas, cats):
 def test_bulk_dispatch_reports_failures_without_undoing_successes(personas, cats, territory):
     w = personas.worker_a
     ok1 = s.appeal_register(actor=w, appeal=new_appeal(w, cats.lift, description="一"))
-    ok2 = s.appeal_register(actor=w, appeal=new_appeal(w, cats.lift, description="二"))
-    received = new_appeal(w, cats.lift, description="三")  # not registered: 409
+    # Not registered yet (已受理): registered and dispatched in one step.
+    received = new_appeal(w, cats.lift, description="二")
+    rejected = s.appeal_reject(
+        actor=w, appeal=new_appeal(w, cats.lift, description="三"), reason="无效"
+    )
     client = as_user(w)
     response = client.post(
         reverse("appeals:bulk_dispatch"),
-        {"ids": [ok1.pk, ok2.pk, received.pk], "target": f"d:{territory.dept.pk}"},
+        {"ids": [ok1.pk, received.pk, rejected.pk], "target": f"d:{territory.dept.pk}"},
     )
     assert response.status_code == 302
     statuses = dict(Appeal.objects.values_list("pk", "status"))
-    assert statuses[ok1.pk] == statuses[ok2.pk] == Status.DISPATCHED
-    assert statuses[received.pk] == Status.RECEIVED
+    assert statuses[ok1.pk] == statuses[received.pk] == Status.DISPATCHED
+    assert statuses[rejected.pk] == Status.REJECTED  # 409: it stays as it was
+    actions = list(received.events.order_by("pk").values_list("action", flat=True))
+    assert actions[-2:] == ["register", "dispatch"]
     page = text(client.get(response["Location"]))
-    assert "成功 2 件，失败 1 件" in page and received.tracking_code in page
+    assert "成功 2 件，失败 1 件" in page and rejected.tracking_code in page
     # Nothing chosen: a message, nothing changes.
     response = client.post(reverse("appeals:bulk_dispatch"), {"target": f"d:{territory.dept.pk}"})
     assert "请至少选择一件诉求" in text(client.get(response["Location"]))
