@@ -162,3 +162,17 @@ def test_the_supervision_list_reads_most_urgent_deadline_first_page_after_page(
     html = as_user(personas.admin).get(reverse("appeals:supervision")).content.decode()
     codes = [Appeal.objects.get(pk=pk).tracking_code for pk in expected]
     assert [html.index(c) for c in codes] == sorted(html.index(c) for c in codes)
+
+
+def test_a_merged_reporter_sees_no_promised_date_once_the_joint_case_is_closed(personas, cats):
+    from django.utils import timezone
+
+    primary = new_appeal(personas.operator, cats.sewer, description="下水道堵了")
+    merged = new_appeal(personas.operator, cats.sewer, description="下水道堵塞")
+    s.appeal_merge(actor=personas.operator, appeal=primary, duplicates=[merged])
+    track = reverse("appeals:track_code", args=[merged.tracking_code])
+    assert "承诺办结时间" in Client().get(track).content.decode()
+
+    Appeal.objects.filter(pk=primary.pk).update(status=Status.CLOSED, closed_at=timezone.now())
+    page = Client().get(track).content.decode()
+    assert "承诺办结时间" not in page and 'id="merged-status"' in page
