@@ -503,8 +503,8 @@ def appeal_intake(
     grid is placed in its own scope region (or the ``region`` within it), and one with no
     location at all is refused (``latitude``). An API client (role ``api_client``) files on
     channel ``api`` only (field ``channel``): staff channels text the reporter the tracking
-    code. Photos are checked (JPEG/PNG, ≤ 8 MB) and stored without metadata. The deadline is computed from the
-    category's time limit.
+    code. Photos are checked (JPEG/PNG, ≤ 8 MB) and stored without metadata. The deadline
+    is computed from the category's time limit.
     ``reporter`` links the case to the reporter's resident record (居民档案); the name and
     phone left blank are taken from it.
     ``details`` (checked lines such as an Open311 client's attributes) are kept after the
@@ -587,21 +587,29 @@ def _replay_content(
     reporter_phone: str,
 ) -> dict[str, Any]:
     """``REPLAY_FIELDS`` of an intake's input normalised as ``_intake`` stores them (strip,
-    the details' lines after the description, the record's phone for a blank one, floats),
-    without its checks: for input that failed one."""
-    description = (description or "").strip()
-    if details:
-        description = f"{description}\n【附加信息】{'；'.join(details)}"
-    if reporter is not None:
-        reporter_phone = reporter_phone or reporter.phone
+    ``_with_details``, ``_reporter_contact``, floats), without its checks: for input that
+    failed one."""
+    _name, phone = _reporter_contact(reporter, "", reporter_phone)
     return {
         "category_id": getattr(category, "pk", None),
-        "description": description,
+        "description": _with_details((description or "").strip(), details),
         "latitude": _as_float(latitude),
         "longitude": _as_float(longitude),
         "address": (address or "").strip(),
-        "reporter_phone": (reporter_phone or "").strip(),
+        "reporter_phone": (phone or "").strip(),
     }
+
+
+def _with_details(description: str, details: Iterable[str]) -> str:
+    """The description with the checked detail lines after it, as intake stores it."""
+    return f"{description}\n【附加信息】{'；'.join(details)}" if details else description
+
+
+def _reporter_contact(reporter: Any, name: str, phone: str) -> tuple[str, str]:
+    """The name and phone given, or else the resident record's."""
+    if reporter is None:
+        return name, phone
+    return name or reporter.name, phone or reporter.phone
 
 
 def _replay(idempotency_key: str) -> Appeal | None:
@@ -648,9 +656,7 @@ def _intake(
     if category is None or not category.is_active:
         raise ValidationFailed(_("请选择有效的诉求分类"), field="category")
     description = _require_text(description, "description", _("诉求内容"), MAX_DESCRIPTION)
-    details = [_no_nul(line, "description") for line in details]
-    if details:
-        description = f"{description}\n【附加信息】{'；'.join(details)}"
+    description = _with_details(description, [_no_nul(line, "description") for line in details])
     priority = priority or category.default_priority
     if priority not in PRIORITIES:
         raise ValidationFailed(_("紧急程度无效"), field="priority")
@@ -658,9 +664,7 @@ def _intake(
     address = _no_nul((address or "").strip(), "address")
     if len(address) > 255:
         raise ValidationFailed(_("地址不能超过 255 字"), field="address")
-    if reporter is not None:  # a resident record: its name and phone unless others given
-        reporter_name = reporter_name or reporter.name
-        reporter_phone = reporter_phone or reporter.phone
+    reporter_name, reporter_phone = _reporter_contact(reporter, reporter_name, reporter_phone)
     reporter_name = _no_nul((reporter_name or "").strip(), "reporter_name")[:64]
     reporter_phone = (reporter_phone or "").strip()
     if reporter_phone and (len(reporter_phone) > 20 or not _PHONE.fullmatch(reporter_phone)):
