@@ -63,12 +63,19 @@ _HAS_FULL_WIDTH = re.compile("[\uff0b\uff0d\uff10-\uff19\uff38\uff58\u3000]").se
 #   the groups people read it out in (6-8-4 or 4-4-4-4-2, spaces or hyphens), or a 15-digit
 #   first-generation number (its date part, YYMMDD, must be a date);
 # - a mobile number: 1[3-9] and 9 more digits, straight through or 3-4-4 with one kind of
-#   separator, optionally after +86 / 0086 / 86.
-# Neither may sit inside a longer run of digits (an ID number not next to a letter either),
-# so house numbers, dates, amounts and 6-digit codes are left alone.
+#   separator, optionally after +86 / 0086 / 86 or the trunk 0 dialled from a landline;
+# - a landline number: an area code (010 and 02x, then an 8-digit local number; 0[3-9]xx,
+#   such as 0371 Kaifeng or 0374 Xuchang, then a 7- or 8-digit one), the code written
+#   straight on, after a space or hyphen, or in half- or full-width brackets; a local number
+#   starts with 2-9 and an 8-digit one may be written 4-4. An extension after it (-123,
+#   转123) is left as written: it is nothing without the number. A local number without
+#   its area code is not taken: eight digits alone are as likely a date or an order number.
+# None may sit inside a longer run of digits (an ID number not next to a letter either, a
+# landline not after a decimal point), so house numbers, dates, times, amounts, 6-digit
+# codes and tracking codes (which have no 0) are left alone.
 _NUMBER = re.compile(
     r"""
-    (?=[0-9+])  # lets the engine skip to candidate positions fast
+    (?=[0-9+(\uff08])  # lets the engine skip to candidate positions fast
     (?:
     (?<![0-9A-Za-z])
     (?P<id>
@@ -80,8 +87,15 @@ _NUMBER = re.compile(
     (?![0-9A-Za-z])
   |
     (?<![0-9+])
-    (?P<prefix>(?:\+86|0086|86)[ -]?)?
+    (?P<prefix>(?:\+86|0086|86|0)[ -]?)?
     (?P<phone>1[3-9][0-9](?P<sp>[ -]?)[0-9]{4}(?P=sp)[0-9]{4})
+    (?![0-9])
+  |
+    (?=[0(\uff08])(?<![0-9.+])  # a landline starts with its 0 or a bracket
+    (?P<bracket>[(\uff08])?
+    (?P<area>0(?:(?P<area3>10|2[0-9])|[3-9][0-9]{2}))
+    (?(bracket)[)\uff09][ ]?|[ -]?)
+    (?P<local>[2-9](?:[0-9]{3}[ -]?[0-9]{4}|(?(area3)(?!)|[0-9]{6})))
     (?![0-9])
     )
     """,
@@ -102,14 +116,18 @@ def _digits(value: str) -> str:
 def _mask_number(match: re.Match[str]) -> str:
     if number := match.group("id"):
         return mask_id_number(_digits(number))
+    if local := match.group("local"):
+        local = _digits(local)
+        return f"{match.group('area')}-{'*' * (len(local) - 4)}{local[-4:]}"
     return (match.group("prefix") or "") + mask_phone(_digits(match.group("phone")))
 
 
 def mask_text(text: str) -> str:
-    """Mask the phone numbers, ID numbers and e-mail addresses a resident may have typed into
-    free text: 138****5678, 4102**********1234, w***@example.com. Numbers are found in the
-    forms people write them (spaces or hyphens in the usual groups, +86, full-width digits,
-    15-digit ID numbers) and shown in the plain masked form."""
+    """Mask the phone numbers (mobile and landline), ID numbers and e-mail addresses a resident
+    may have typed into free text: 138****5678, 0371-****6789, 4102**********1234,
+    w***@example.com. Numbers are found in the forms people write them (spaces or hyphens in
+    the usual groups, +86, area codes in brackets, full-width digits, 15-digit ID numbers)
+    and shown in the plain masked form: a landline keeps its area code and last four digits."""
     if not text:
         return ""
     has_number = _MAY_HOLD_NUMBER(text) is not None
