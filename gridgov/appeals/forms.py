@@ -581,6 +581,14 @@ class StatsFilterForm(forms.Form):
         required=False,
         error_messages={"invalid_choice": _("分组方式无效")},
     )
+    # The heading of the table's first column for each grouping: what its rows are.
+    GROUP_HEADINGS = {
+        "none": _("统计范围"),
+        "region": _("辖区"),
+        "department": _("部门"),
+        "category": _("分类"),
+        "month": _("受理月份"),
+    }
 
     def __init__(self, *args: Any, user: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

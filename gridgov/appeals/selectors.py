@@ -634,6 +634,24 @@ def _group_label(group_by: str, label: Any) -> Any:
     return label
 
 
+def _group_order(group_by: str) -> dict[str, Any]:
+    """What orders a grouping's rows as the rest of the system lists them: regions in the
+    tree's order (by path: a district's streets, then each street's communities, by code),
+    departments by code, categories (top level) by their configured order, then code. Each
+    is one value per group, so grouping by it too changes no count. Months (and a missing
+    region or department, last) need nothing."""
+    if group_by == "region":
+        return {"o1": F("region__path")}
+    if group_by == "department":
+        return {"o1": F("assigned_department__code")}
+    if group_by == "category":
+        return {
+            "o1": Coalesce("category__parent__order", "category__order"),
+            "o2": Coalesce("category__parent__code", "category__code"),
+        }
+    return {}
+
+
 # The periods of the rates: each current one (up to now) and the one before it (whole).
 PERIODS = {
     "today": "yesterday",
@@ -763,14 +781,21 @@ def appeal_stats(
     # cost seconds to walk in Python.
     counts = _rate_counts(now)
     total = RateRow(key=None, label=_("合计"), **qs.aggregate(**counts))
-    out = []
+    ranked: list[tuple[tuple[Any, ...], RateRow]] = []
     if group_by != "none":
         key, label = _group_key(group_by)
         names = {"k": key} if label is None else {"k": key, "l": label}
+        order = _group_order(group_by)
+        names.update(order)
         for row in qs.annotate(**names).values(*names).annotate(**counts).order_by():
             key = row.pop("k")
             label = _group_label(group_by, row.pop("l", key))
-            out.append(RateRow(key=label if group_by == "month" else key, label=label, **row))
+            # None (no region / no department) after every value.
+            rank = tuple((value is None, value) for value in [row.pop(o) for o in order])
+            rate = RateRow(key=label if group_by == "month" else key, label=label, **row)
+            ranked.append((rank, rate))
+    ranked.sort(key=lambda pair: (pair[0], str(pair[1].label)))
+    out = [row for _rank, row in ranked]
     # Weights and the "basically satisfied" value: those of the district of any one row
     # (without rows: of the actor's first district).
     district_id = next(iter(qs.order_by().values_list("district_id", flat=True)[:1]), None)
@@ -781,7 +806,6 @@ def appeal_stats(
     else:
         districts = _districts_of(actor)
         settings_row = rate_settings_for(districts[0]) if districts else RateSettings()
-    out.sort(key=lambda r: str(r.label))
     return {
         "rows": out,
         "total": total,

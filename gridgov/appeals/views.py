@@ -1026,6 +1026,8 @@ def stats(request: HttpRequest) -> HttpResponse:
             "total_cells": cells(total),
             "formulas": list(data["formulas"].items()),
             "region": region,
+            # The first column is headed with what its rows are (辖区, 部门, …).
+            "group_heading": f.StatsFilterForm.GROUP_HEADINGS[d["group_by"]],
             "start": data["start"],
             # The last moment counted (the end itself is not).
             "last": data["end"] - dt.timedelta(seconds=1),

@@ -742,7 +742,7 @@ def test_intake_reads_as_an_action_in_english_and_the_count_as_a_count(personas,
     detail = text(client.get(reverse("appeals:detail", args=[appeal_a.pk]), **en))
     assert "<strong>Intake</strong>" in detail
     assert ">Accept</button>" in text(client.get(reverse("appeals:hotline"), **en))
-    assert ">Accepted</span>" in text(client.get(reverse("appeals:stats"), **en))
+    assert ">Received</span>" in text(client.get(reverse("appeals:stats"), **en))
     zh = text(client.get(reverse("appeals:detail", args=[appeal_a.pk])))
     assert "<strong>受理</strong>" in zh
 
