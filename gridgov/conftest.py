@@ -12,6 +12,8 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
+from django.conf import settings
+from django.utils import translation
 
 from gridgov.accounts.models import Role, User
 from gridgov.territory.models import Department, Grid, Region, RegionKind
@@ -28,6 +30,16 @@ def _versions_read_every_time(settings) -> None:
     """Tests clear the cache and roll tables back between cases in one process: per-process
     caches must compare with the shared version on every use (see core.versions)."""
     settings.GRIDGOV_VERSION_CHECK_SECONDS = 0
+
+
+@pytest.fixture(autouse=True)
+def _system_language():
+    """Each test starts in the system's language: a request's LocaleMiddleware activates the
+    reader's language for the thread and leaves it, so an English page would otherwise turn
+    the services' messages English for the tests that follow."""
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 def square(lon: float, lat: float, size: float = 0.01) -> dict:

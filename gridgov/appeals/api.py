@@ -777,8 +777,8 @@ class NotificationOut(Schema):
 
     @staticmethod
     def resolve_text(obj: Any) -> str:
-        # Masked when written (notify); rows written before that are masked here.
-        return mask_text(obj.text)
+        # In the reader's language, masked (rows written before that are masked here too).
+        return obj.shown_text
 
 
 class InboxPageOut(Schema):

@@ -12,11 +12,12 @@ import secrets
 
 from django.conf import settings
 from django.db import models
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from gridgov.core.pii import mask_contact
+from gridgov.core.notice import Notice
+from gridgov.core.pii import mask_contact, mask_text
 from gridgov.territory.models import Department, Grid, Region
 
 
@@ -435,6 +436,13 @@ class Appeal(models.Model):
                 name="appeal_region_path_idx",
                 opclasses=["varchar_pattern_ops"],
             ),
+            # A caller's earlier appeals by phone number (the hotline form, the queue's
+            # search): only rows with a number are indexed, so intake without one pays nothing.
+            models.Index(
+                fields=["reporter_phone", "id"],
+                name="appeal_reporter_phone_idx",
+                condition=~models.Q(reporter_phone=""),
+            ),
         ]
         constraints = [
             models.UniqueConstraint(fields=["tracking_code"], name="appeal_tracking_code_uniq"),
@@ -660,6 +668,12 @@ class Notification(models.Model):
     )
     kind = models.CharField(_("类型"), max_length=16, choices=NotificationKind.choices)
     text = models.CharField(_("内容"), max_length=500)
+    # The untranslated message and its parameters: the inbox shows each reader the text in
+    # their own language (``shown_text``); ``text`` is its rendering in the system's language.
+    message = models.CharField(
+        _("消息模板"), max_length=200, blank=True, default="", editable=False
+    )
+    params = models.JSONField(_("消息参数"), default=dict, blank=True, editable=False)
     dedupe_key = models.CharField(
         _("去重键"), max_length=128, unique=True, null=True, blank=True, editable=False
     )
@@ -674,6 +688,18 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.text[:40]
+
+    @property
+    def shown_text(self) -> str:
+        """The text in the active (the reader's) language, masked. A row written before
+        messages were kept, or whose message no longer fits its parameters, shows ``text``."""
+        if self.message:
+            try:
+                notice = Notice.from_stored(self.message, self.params or {})
+                return mask_text(notice.render(translation.get_language()))
+            except (KeyError, TypeError, ValueError):
+                pass
+        return mask_text(self.text)
 
 
 class OutboxChannel(models.TextChoices):

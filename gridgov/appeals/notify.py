@@ -8,6 +8,11 @@ Texts are built from descriptions, results and reasons, where residents type pho
 numbers: every text is masked (``core.pii.mask_text``) here, when the row is written, so no
 inbox row, e-mail or SMS holds one in clear. No text needs the recipient's own number.
 
+A text is a ``Notice``: an untranslated message (marked with ``gettext_noop`` where it is
+written) and its parameters. The inbox row keeps both, so each reader sees it in their own
+language (``Notification.shown_text``); e-mail and SMS are written in the system's language
+(LANGUAGE_CODE), as is the row's ``text``, which the back office and older rows show.
+
 An intake confirmation (dedupe key ``intake:<tracking code>``) goes to whatever number an
 anonymous form was given: one number gets at most ``GRIDGOV_INTAKE_SMS_PER_PHONE`` of them per
 rolling 24 hours (``notify_phone``); the case itself is taken all the same.
@@ -26,10 +31,11 @@ from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from gridgov.appeals.channels import get_channel
 from gridgov.appeals.models import Appeal, Notification, OutboxChannel, OutboxMessage
+from gridgov.core.notice import Notice
 from gridgov.core.pii import mask_phone, mask_text
 
 logger = logging.getLogger("gridgov.appeals.notify")
@@ -68,13 +74,21 @@ def _schedule(ids: list[int]) -> None:
 
 
 def notify_users(
-    *, users: Iterable[Any], appeal: Appeal | None, kind: str, text: str, dedupe: str | None = None
+    *,
+    users: Iterable[Any],
+    appeal: Appeal | None,
+    kind: str,
+    text: Notice,
+    dedupe: str | None = None,
 ) -> list[Notification]:
     """Inbox rows for ``users`` (and an e-mail for those with an address), the text masked.
 
     ``dedupe`` (e.g. ``"overdue:123"``) makes the call idempotent per user.
     """
-    text = mask_text(text)
+    notice = text.masked()
+    text = mask_text(notice.render())
+    params = notice.stored()
+    subject = Notice(gettext_noop("【网格治理】")).render()
     created: list[Notification] = []
     outbox_ids: list[int] = []
     seen: set[int] = set()
@@ -89,6 +103,8 @@ def notify_users(
             appeal=appeal,
             kind=kind,
             text=text[:500],
+            message=notice.message,
+            params=params,
             dedupe_key=key,
             created_at=timezone.now(),
         )
@@ -102,7 +118,7 @@ def notify_users(
                 created_at=timezone.now(),
                 channel=OutboxChannel.EMAIL,
                 recipient=user.email,
-                payload={"subject": _("【网格治理】") + text[:40], "text": text},
+                payload={"subject": subject + text[:40], "text": text},
                 dedupe_key=f"{key}:email" if key else None,
             )
             if msg is not None:
@@ -148,7 +164,7 @@ def _intake_sms_refused(recipient: str, channel: str, now: dt.datetime) -> bool:
 
 
 def notify_phone(
-    *, phone: str, text: str, dedupe: str | None = None, channel: str = OutboxChannel.SMS
+    *, phone: str, text: Notice, dedupe: str | None = None, channel: str = OutboxChannel.SMS
 ) -> OutboxMessage | None:
     """An SMS (or WeChat) to a reporter without an account, the text masked; None when not
     queued (already queued under ``dedupe``, or an intake confirmation over the number's
@@ -167,7 +183,7 @@ def notify_phone(
         OutboxMessage,
         channel=channel,
         recipient=recipient,
-        payload={"text": mask_text(text)},
+        payload={"text": mask_text(text.render())},
         dedupe_key=dedupe,
         next_attempt_at=now,
         created_at=now,

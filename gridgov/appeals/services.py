@@ -18,11 +18,11 @@ from collections.abc import Iterable
 from contextlib import nullcontext
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from gridgov.accounts import capabilities as caps
 from gridgov.accounts.models import Role, User
@@ -62,6 +62,7 @@ from gridgov.core.errors import (
     PermissionDenied,
     ValidationFailed,
 )
+from gridgov.core.notice import Notice
 from gridgov.core.pii import mask_text
 from gridgov.core.scope import in_scope
 from gridgov.territory.geo import grid_for_point
@@ -176,13 +177,6 @@ def _check_transition(appeal: Appeal, action: str) -> None:
             % {"status_label": Status(appeal.status).label, "action_label": Action(action).label},
             field="status",
         )
-
-
-def _notice(message: str) -> str:
-    """A notification's text (inbox, e-mail, SMS) in the system's language (LANGUAGE_CODE),
-    not in that of whoever's action sends it: it is stored, and read by others."""
-    with translation.override(settings.LANGUAGE_CODE):
-        return _(message)
 
 
 def _require(actor: Any, *capabilities: str) -> None:
@@ -354,17 +348,20 @@ def _ancestor_paths(path: str) -> list[str]:
     return ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
 
 
-def _tell_reporters(appeal: Appeal, *, text: str, dedupe: str, kind: str) -> None:
+def _tell_reporters(appeal: Appeal, *, text: Notice, dedupe: str, kind: str) -> None:
     """The reporter(s) of the case and of every merged duplicate: inbox and/or SMS."""
     rows = [
         appeal,
         *Appeal.objects.filter(duplicate_of=appeal).select_related("reporter", "reporter_user"),
     ]
     for row in rows:
-        code_text = _notice("%(text)s（查询码 %(tracking_code)s）") % {
-            "text": text,
-            "tracking_code": row.tracking_code,
-        }
+        code_text = Notice(
+            gettext_noop("%(text)s（查询码 %(tracking_code)s）"),
+            {
+                "text": text,
+                "tracking_code": row.tracking_code,
+            },
+        )
         if row.reporter_user_id:
             notify.notify_users(
                 users=[row.reporter_user],
@@ -741,18 +738,24 @@ def _intake(
                 notify.notify_phone(
                     phone=reporter_phone,
                     dedupe=f"intake:{appeal.tracking_code}",
-                    text=_notice(
-                        "您反映的问题已受理，查询码 %(tracking_code)s，可凭码查询进度并评价。"
-                    )
-                    % {"tracking_code": appeal.tracking_code},
+                    text=Notice(
+                        gettext_noop(
+                            "您反映的问题已受理，查询码 %(tracking_code)s，可凭码查询进度并评价。"
+                        ),
+                        {"tracking_code": appeal.tracking_code},
+                    ),
                 )
             if foreign:
                 notify.notify_users(
                     users=_users_of_region(place),
                     appeal=appeal,
                     kind=NotificationKind.OTHER,
-                    text=_notice("辖区外工作人员上报了本辖区的诉求 %(tracking_code)s，请立案办理")
-                    % {"tracking_code": appeal.tracking_code},
+                    text=Notice(
+                        gettext_noop(
+                            "辖区外工作人员上报了本辖区的诉求 %(tracking_code)s，请立案办理"
+                        ),
+                        {"tracking_code": appeal.tracking_code},
+                    ),
                     dedupe=f"foreign_intake:{appeal.pk}",
                 )
     except IntegrityError:
@@ -930,8 +933,13 @@ def appeal_dispatch(
             users=handlers_of(row),
             appeal=row,
             kind=NotificationKind.DISPATCHED,
-            text=_notice("新派遣诉求 %(tracking_code)s：%(description)s")
-            % {"tracking_code": row.tracking_code, "description": mask_text(row.description)[:60]},
+            text=Notice(
+                gettext_noop("新派遣诉求 %(tracking_code)s：%(description)s"),
+                {
+                    "tracking_code": row.tracking_code,
+                    "description": mask_text(row.description)[:60],
+                },
+            ),
             dedupe=f"dispatch:{row.pk}:{row.events.count()}",
         )
         row.dispatch_target = target_name
@@ -1045,8 +1053,10 @@ def appeal_handle(
             users=verifiers,
             appeal=row,
             kind=NotificationKind.OTHER,
-            text=_notice("诉求 %(tracking_code)s 已处置，请回访")
-            % {"tracking_code": row.tracking_code},
+            text=Notice(
+                gettext_noop("诉求 %(tracking_code)s 已处置，请回访"),
+                {"tracking_code": row.tracking_code},
+            ),
             dedupe=f"handled:{row.pk}:{row.events.count()}",
         )
     return row
@@ -1104,8 +1114,10 @@ def appeal_return(*, actor: Any, appeal: Appeal | int, reason: str) -> Appeal:
             users=dispatchers,
             appeal=row,
             kind=NotificationKind.RETURNED,
-            text=_notice("诉求 %(tracking_code)s 被退单：%(reason)s")
-            % {"tracking_code": row.tracking_code, "reason": mask_text(reason)[:80]},
+            text=Notice(
+                gettext_noop("诉求 %(tracking_code)s 被退单：%(reason)s"),
+                {"tracking_code": row.tracking_code, "reason": mask_text(reason)[:80]},
+            ),
             dedupe=f"returned:{row.pk}:{row.returned_count}",
         )
     return row
@@ -1138,12 +1150,14 @@ def _decline_whistle(*, actor: Any, row: Appeal, whistle: AppealWhistle, reason:
         users=[u for u in [whistle.whistled_by] if u is not None],
         appeal=row,
         kind=NotificationKind.RETURNED,
-        text=_notice("%(department_name)s 退回吹哨诉求 %(tracking_code)s：%(reason)s")
-        % {
-            "department_name": whistle.department.name,
-            "tracking_code": row.tracking_code,
-            "reason": mask_text(reason)[:80],
-        },
+        text=Notice(
+            gettext_noop("%(department_name)s 退回吹哨诉求 %(tracking_code)s：%(reason)s"),
+            {
+                "department_name": whistle.department.name,
+                "tracking_code": row.tracking_code,
+                "reason": mask_text(reason)[:80],
+            },
+        ),
         dedupe=f"whistle_decline:{whistle.pk}",
     )
     return row
@@ -1263,7 +1277,9 @@ def _tell_outcome(row: Appeal) -> None:
     _tell_reporters(
         row,
         kind=NotificationKind.OUTCOME,
-        text=_notice("您反映的问题已办结：%(result)s") % {"result": mask_text(row.result)[:80]},
+        text=Notice(
+            gettext_noop("您反映的问题已办结：%(result)s"), {"result": mask_text(row.result)[:80]}
+        ),
         dedupe=f"outcome:{row.pk}:{row.reopened_count}",
     )
 
@@ -1331,8 +1347,10 @@ def appeal_reopen(
             users=handlers_of(row),
             appeal=row,
             kind=NotificationKind.OTHER,
-            text=_notice("诉求 %(tracking_code)s 返工：%(reason)s")
-            % {"tracking_code": row.tracking_code, "reason": mask_text(reason)[:80]},
+            text=Notice(
+                gettext_noop("诉求 %(tracking_code)s 返工：%(reason)s"),
+                {"tracking_code": row.tracking_code, "reason": mask_text(reason)[:80]},
+            ),
             dedupe=f"reopen:{row.pk}:{row.reopened_count}",
         )
     return row
@@ -1354,7 +1372,9 @@ def appeal_reject(*, actor: Any, appeal: Appeal | int, reason: str) -> Appeal:
         _tell_reporters(
             row,
             kind=NotificationKind.OUTCOME,
-            text=_notice("您反映的问题不予受理：%(reason)s") % {"reason": mask_text(reason)[:80]},
+            text=Notice(
+                gettext_noop("您反映的问题不予受理：%(reason)s"), {"reason": mask_text(reason)[:80]}
+            ),
             dedupe=f"reject:{row.pk}",
         )
     return row
@@ -1423,10 +1443,12 @@ def appeal_withdraw(
             _tell_reporters(
                 row,
                 kind=NotificationKind.OUTCOME,
-                text=_notice(
-                    "您反映的问题已由工作人员代为撤回，理由：%(reason)s；如有异议请联系社区"
-                )
-                % {"reason": mask_text(reason)[:80]},
+                text=Notice(
+                    gettext_noop(
+                        "您反映的问题已由工作人员代为撤回，理由：%(reason)s；如有异议请联系社区"
+                    ),
+                    {"reason": mask_text(reason)[:80]},
+                ),
                 dedupe=f"withdraw:{row.pk}:reporter",
             )
         if from_status in (Status.DISPATCHED, Status.ACCEPTED):
@@ -1434,8 +1456,10 @@ def appeal_withdraw(
                 users=handlers_of(row),
                 appeal=row,
                 kind=NotificationKind.OTHER,
-                text=_notice("诉求 %(tracking_code)s 已被反映人撤回")
-                % {"tracking_code": row.tracking_code},
+                text=Notice(
+                    gettext_noop("诉求 %(tracking_code)s 已被反映人撤回"),
+                    {"tracking_code": row.tracking_code},
+                ),
                 dedupe=f"withdraw:{row.pk}",
             )
     return row
@@ -1475,8 +1499,10 @@ def appeal_extend_request(
             users=dispatchers_of(row),
             appeal=row,
             kind=NotificationKind.EXTENSION,
-            text=_notice("诉求 %(tracking_code)s 申请延期 %(working_days)s 个工作日")
-            % {"tracking_code": row.tracking_code, "working_days": working_days},
+            text=Notice(
+                gettext_noop("诉求 %(tracking_code)s 申请延期 %(working_days)s 个工作日"),
+                {"tracking_code": row.tracking_code, "working_days": working_days},
+            ),
             dedupe=f"extreq:{request.pk}",
         )
     return row
@@ -1535,13 +1561,16 @@ def appeal_extend_decide(
             },
             at=now,
         )
-        verdict = _notice("批准") if approve else _notice("未批准")
+        message = (
+            gettext_noop("诉求 %(tracking_code)s 的延期申请已批准")
+            if approve
+            else gettext_noop("诉求 %(tracking_code)s 的延期申请未批准")
+        )
         notify.notify_users(
             users=[request.requested_by],
             appeal=row,
             kind=NotificationKind.EXTENSION,
-            text=_notice("诉求 %(tracking_code)s 的延期申请%(verdict)s")
-            % {"tracking_code": row.tracking_code, "verdict": verdict},
+            text=Notice(message, {"tracking_code": row.tracking_code}),
             dedupe=f"extdec:{request.pk}",
         )
     return row
@@ -1568,8 +1597,10 @@ def appeal_supervise(*, actor: Any, appeal: Appeal | int, note: str) -> Appeal:
             users=handlers_of(row) or dispatchers_of(row),
             appeal=row,
             kind=NotificationKind.SUPERVISED,
-            text=_notice("诉求 %(tracking_code)s 被督办：%(note)s")
-            % {"tracking_code": row.tracking_code, "note": mask_text(note)[:80]},
+            text=Notice(
+                gettext_noop("诉求 %(tracking_code)s 被督办：%(note)s"),
+                {"tracking_code": row.tracking_code, "note": mask_text(note)[:80]},
+            ),
             dedupe=f"supervise:{row.pk}:{row.supervision_count}",
         )
     return row
@@ -1645,12 +1676,14 @@ def appeal_escalate(*, actor: Any, appeal: Appeal | int, reason: str) -> Appeal:
             users=handlers_of(row),
             appeal=row,
             kind=NotificationKind.DISPATCHED,
-            text=_notice("诉求 %(tracking_code)s 上报至%(new_region_name)s：%(reason)s")
-            % {
-                "tracking_code": row.tracking_code,
-                "new_region_name": new_region.name,
-                "reason": mask_text(reason)[:60],
-            },
+            text=Notice(
+                gettext_noop("诉求 %(tracking_code)s 上报至%(new_region_name)s：%(reason)s"),
+                {
+                    "tracking_code": row.tracking_code,
+                    "new_region_name": new_region.name,
+                    "reason": mask_text(reason)[:60],
+                },
+            ),
             dedupe=f"escalate:{row.pk}:{row.events.count()}",
         )
     return row
@@ -1741,11 +1774,15 @@ def appeal_whistle(
                 users=_users_of_department(dept.pk),
                 appeal=row,
                 kind=NotificationKind.WHISTLED,
-                text=_notice("吹哨：诉求 %(tracking_code)s 请于 %(report_deadline)s 前报到")
-                % {
-                    "tracking_code": row.tracking_code,
-                    "report_deadline": format(timezone.localtime(report_deadline), "%m-%d %H:%M"),
-                },
+                text=Notice(
+                    gettext_noop("吹哨：诉求 %(tracking_code)s 请于 %(report_deadline)s 前报到"),
+                    {
+                        "tracking_code": row.tracking_code,
+                        "report_deadline": format(
+                            timezone.localtime(report_deadline), "%m-%d %H:%M"
+                        ),
+                    },
+                ),
                 dedupe=f"whistle:{row.pk}:d{dept.pk}",
             )
     return row
@@ -1915,8 +1952,10 @@ def appeals_mark_overdue(*, now: dt.datetime | None = None, limit: int = 1000) -
                 users=users,
                 appeal=row,
                 kind=NotificationKind.OVERDUE,
-                text=_notice("诉求 %(tracking_code)s 已超期，请督办")
-                % {"tracking_code": row.tracking_code},
+                text=Notice(
+                    gettext_noop("诉求 %(tracking_code)s 已超期，请督办"),
+                    {"tracking_code": row.tracking_code},
+                ),
                 dedupe=f"overdue:{row.pk}:{row.deadline.isoformat()}",
             )
             count += 1
@@ -1972,11 +2011,13 @@ def appeals_remind_due(*, now: dt.datetime | None = None, limit: int = 1000) -> 
                 users=users,
                 appeal=row,
                 kind=NotificationKind.REMINDER,
-                text=_notice("诉求 %(tracking_code)s 将于 %(deadline)s 到期，请抓紧办理")
-                % {
-                    "tracking_code": row.tracking_code,
-                    "deadline": format(timezone.localtime(row.deadline), "%m-%d %H:%M"),
-                },
+                text=Notice(
+                    gettext_noop("诉求 %(tracking_code)s 将于 %(deadline)s 到期，请抓紧办理"),
+                    {
+                        "tracking_code": row.tracking_code,
+                        "deadline": format(timezone.localtime(row.deadline), "%m-%d %H:%M"),
+                    },
+                ),
                 dedupe=key,
             )
             # Nothing made for users there are: another run reminded them just now.
@@ -2027,11 +2068,13 @@ def appeals_flag_late_whistles(*, now: dt.datetime | None = None, limit: int = 1
                 users=users,
                 appeal=appeal,
                 kind=NotificationKind.WHISTLE_LATE,
-                text=_notice("%(department_name)s 未按时报到（诉求 %(tracking_code)s）")
-                % {
-                    "department_name": whistle.department.name,
-                    "tracking_code": appeal.tracking_code,
-                },
+                text=Notice(
+                    gettext_noop("%(department_name)s 未按时报到（诉求 %(tracking_code)s）"),
+                    {
+                        "department_name": whistle.department.name,
+                        "tracking_code": appeal.tracking_code,
+                    },
+                ),
                 dedupe=f"whistle_late:{whistle.pk}",
             )
             count += 1

@@ -43,7 +43,8 @@ def holidays_warn_missing(*, now: dt.datetime | None = None) -> int | None:
     from gridgov.accounts.models import Role, User
     from gridgov.appeals.models import NotificationKind
     from gridgov.appeals.notify import notify_users
-    from gridgov.core.workdays import missing_holiday_message, missing_holiday_year
+    from gridgov.core.notice import Notice
+    from gridgov.core.workdays import MISSING_HOLIDAY_MESSAGE, missing_holiday_year
 
     year = missing_holiday_year(now)
     if year is None:
@@ -53,7 +54,7 @@ def holidays_warn_missing(*, now: dt.datetime | None = None) -> int | None:
         users=admins,
         appeal=None,
         kind=NotificationKind.OTHER,
-        text=missing_holiday_message(year),
+        text=Notice(MISSING_HOLIDAY_MESSAGE, {"year": year}),
         dedupe=f"holidays-missing:{year}",
     )
     if made or not admins:

@@ -13,6 +13,7 @@ from functools import lru_cache
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from gridgov.core.versions import SharedVersion
 
@@ -190,10 +191,14 @@ def missing_holiday_year(now: dt.datetime | None = None) -> int | None:
     return None
 
 
+MISSING_HOLIDAY_MESSAGE = gettext_noop(
+    "节假日表中还没有 %(year)s 年的放假安排：跨入该年的办理时限会把元旦、春节等法定节假日"
+    "算作工作日。请在国务院办公厅公布安排后，到后台「节假日」逐日录入，"
+    "或升级 chinese-calendar 后运行 manage.py holidays_seed %(year)s。"
+)
+
+
 def missing_holiday_message(year: int) -> str:
-    """What the tick, the system check and the holiday admin say about ``year``."""
-    return _(
-        "节假日表中还没有 %(year)s 年的放假安排：跨入该年的办理时限会把元旦、春节等法定节假日"
-        "算作工作日。请在国务院办公厅公布安排后，到后台「节假日」逐日录入，"
-        "或升级 chinese-calendar 后运行 manage.py holidays_seed %(year)s。"
-    ) % {"year": year}
+    """What the tick, the system check and the holiday admin say about ``year`` (the
+    tick's notification: ``MISSING_HOLIDAY_MESSAGE`` with the year)."""
+    return _(MISSING_HOLIDAY_MESSAGE) % {"year": year}

@@ -23,6 +23,7 @@ from gridgov.appeals.models import (
 )
 from gridgov.appeals.notify import deliver_due
 from gridgov.appeals.tests.helpers import frozen, local, new_appeal
+from gridgov.core.notice import Notice
 from gridgov.core.workdays import seed_holidays
 
 
@@ -157,9 +158,9 @@ def test_sms_and_wechat_each_go_to_their_own_backend(settings):
     # WeChat has its own backend: here it fails while SMS is sent, and the WeChat message
     # waits for its retry.
     settings.GRIDGOV_WECHAT_BACKEND = "gridgov.appeals.channels.FailingChannel"
-    sms = notify.notify_phone(phone="13700001111", text="短信")
+    sms = notify.notify_phone(phone="13700001111", text=Notice("短信"))
     wechat = notify.notify_phone(
-        phone="o6_bmjrPTlm6_2sgVt7hMZOPfL2M", text="微信", channel="wechat"
+        phone="o6_bmjrPTlm6_2sgVt7hMZOPfL2M", text=Notice("微信"), channel="wechat"
     )
     notify.deliver_due()
     sms.refresh_from_db()

@@ -21,6 +21,7 @@ from gridgov.appeals.models import (
     OutboxMessage,
 )
 from gridgov.appeals.tests.helpers import new_appeal, spot
+from gridgov.core.notice import Notice
 
 TEXT = "身份证410205199001011234的张三打13812345678说楼道灯坏了"
 CLEAR = ("410205199001011234", "13812345678")
@@ -64,10 +65,10 @@ def test_dispatch_notification_and_its_e_mail_hold_the_description_masked(
 
 @pytest.mark.django_db
 def test_sms_and_inbox_texts_are_masked_when_written(personas):
-    msg = notify.notify_phone(phone="13900001111", text=f"您反映的问题已办结：{TEXT}")
+    msg = notify.notify_phone(phone="13900001111", text=Notice(f"您反映的问题已办结：{TEXT}"))
     assert_masked(msg.payload["text"])
     [row] = notify.notify_users(
-        users=[personas.worker_a], appeal=None, kind=NotificationKind.OTHER, text=TEXT
+        users=[personas.worker_a], appeal=None, kind=NotificationKind.OTHER, text=Notice(TEXT)
     )
     row.refresh_from_db()
     assert_masked(row.text)
@@ -116,8 +117,14 @@ def test_one_number_gets_at_most_three_intake_sms_a_day_the_cases_are_still_take
 @pytest.mark.django_db
 def test_the_daily_share_counts_intake_confirmations_only(personas, settings):
     settings.GRIDGOV_INTAKE_SMS_PER_PHONE = 1
-    assert notify.notify_phone(phone="13900001111", text="结果", dedupe="outcome:1:0:a1:sms")
-    assert notify.notify_phone(phone="13900001111", text="受理", dedupe="intake:AAAA")
-    assert notify.notify_phone(phone="13900001111", text="受理", dedupe="intake:BBBB") is None
+    assert notify.notify_phone(
+        phone="13900001111", text=Notice("结果"), dedupe="outcome:1:0:a1:sms"
+    )
+    assert notify.notify_phone(phone="13900001111", text=Notice("受理"), dedupe="intake:AAAA")
+    assert (
+        notify.notify_phone(phone="13900001111", text=Notice("受理"), dedupe="intake:BBBB") is None
+    )
     # Other messages to the number are never held back.
-    assert notify.notify_phone(phone="13900001111", text="结果", dedupe="outcome:2:0:a2:sms")
+    assert notify.notify_phone(
+        phone="13900001111", text=Notice("结果"), dedupe="outcome:2:0:a2:sms"
+    )
