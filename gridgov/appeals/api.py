@@ -238,6 +238,11 @@ class ListFilters(Schema):
     priority: str | None = None
     colour: str | None = None
     channel: str | None = None
+    reporter_phone: str | None = Field(
+        None,
+        description="反映人电话：完整号码（7 至 20 位数字），空格、横线、+86 写法均可；"
+        "不完整的号码为 400",
+    )
 
 
 class CandidateOut(Schema):
@@ -560,6 +565,7 @@ def list_appeals(request: HttpRequest, filters: Query[ListFilters]) -> Any:
         priority=filters.priority,
         colour=filters.colour,
         channel=filters.channel,
+        reporter_phone=filters.reporter_phone,
     )
     now, show = timezone.now(), shows_codes(request.user)
     return {

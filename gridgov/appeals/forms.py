@@ -9,7 +9,12 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from gridgov.appeals.models import Category, Channel, Priority, Rating, Status
-from gridgov.appeals.selectors import range_bounds, stats_regions
+from gridgov.appeals.selectors import (
+    PHONE_INCOMPLETE,
+    phone_searched,
+    range_bounds,
+    stats_regions,
+)
 from gridgov.core.db import valid_pk
 from gridgov.core.errors import ValidationFailed
 from gridgov.core.pii import mask_text
@@ -330,6 +335,12 @@ class HotlineForm(PointMixin, CategoryFormMixin, ReporterRecordForm):
 class QueueFilterForm(forms.Form):
     # An operator answering a follow-up call finds the case by the code the caller reads out.
     code = forms.CharField(label=_("查询码"), max_length=16, required=False)
+    # …or by the number they call from (in any spelling: see selectors.phone_searched).
+    reporter_phone = forms.CharField(
+        label=_("反映人电话"),
+        required=False,
+        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}),
+    )
     status = forms.ChoiceField(
         label=_("状态"), choices=[("", _("全部")), *list(Status.choices)], required=False
     )
@@ -346,8 +357,19 @@ class QueueFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["category"].choices = category_filter_choices(district)
 
+    def clean_reporter_phone(self) -> str:
+        # Kept as typed: the selector looks for that spelling too.
+        value = self.cleaned_data["reporter_phone"].strip()
+        if value and phone_searched(value) is None:
+            raise forms.ValidationError(PHONE_INCOMPLETE)
+        return value
+
     def filters(self) -> dict[str, Any]:
         if not self.is_valid():
+            # A search by phone that cannot run is bad input naming the field (400), never
+            # the whole queue shown as if it were the caller's cases.
+            if "reporter_phone" in self.errors:
+                raise ValidationFailed(self.errors["reporter_phone"][0], field="reporter_phone")
             return {}
         data = {k: v for k, v in self.cleaned_data.items() if v}
         if "code" in data:

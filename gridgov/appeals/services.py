@@ -584,8 +584,8 @@ def _replay_content(
     reporter_phone: str,
 ) -> dict[str, Any]:
     """``REPLAY_FIELDS`` of an intake's input normalised as ``_intake`` stores them (strip,
-    ``_with_details``, ``_reporter_contact``, floats), without its checks: for input that
-    failed one."""
+    ``_with_details``, ``_reporter_contact``, ``sms_number``, floats), without its checks:
+    for input that failed one."""
     _name, phone = _reporter_contact(reporter, "", reporter_phone)
     return {
         "category_id": getattr(category, "pk", None),
@@ -593,7 +593,7 @@ def _replay_content(
         "latitude": _as_float(latitude),
         "longitude": _as_float(longitude),
         "address": (address or "").strip(),
-        "reporter_phone": (phone or "").strip(),
+        "reporter_phone": notify.sms_number((phone or "").strip()),
     }
 
 
@@ -666,6 +666,8 @@ def _intake(
     reporter_phone = (reporter_phone or "").strip()
     if reporter_phone and (len(reporter_phone) > 20 or not _PHONE.fullmatch(reporter_phone)):
         raise ValidationFailed(_("联系电话格式不正确"), field="reporter_phone")
+    # Stored one way, so that a caller's earlier cases are found by an exact look-up.
+    reporter_phone = notify.sms_number(reporter_phone)
     if reporter is not None and reporter.district_id != category.district_id:
         raise ValidationFailed(_("反映人不属于本区县"), field="reporter")
     place, grid = _place(

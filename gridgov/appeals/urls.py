@@ -14,6 +14,7 @@ urlpatterns = [
     path("<int:pk>/reveal/", views.reveal, name="reveal"),
     path("hotline/", views.hotline, name="hotline"),
     path("hotline/duplicates/", views.hotline_duplicates, name="hotline_duplicates"),
+    path("hotline/caller/", views.hotline_caller, name="hotline_caller"),
     path("grid/report/", views.grid_report, name="grid_report"),
     path("mine/", views.my_tasks, name="my_tasks"),
     path("supervision/", views.supervision, name="supervision"),

@@ -587,6 +587,35 @@ def hotline_duplicates(request: HttpRequest) -> HttpResponse:
     return render(request, "appeals/_duplicates.html", {"candidates": candidates, "hint": hint})
 
 
+CALLER_HISTORY_SIZE = 10
+
+
+@login_required
+@require_GET
+def hotline_caller(request: HttpRequest) -> HttpResponse:
+    """htmx partial 来电历史: the newest appeals from the number typed in the hotline form
+    (``reporter_phone``, any spelling) that the operator may open, and how many are still
+    open. Nothing is looked up until the number is complete; the number is never shown."""
+    _need(request, caps.APPEAL_INTAKE)
+    phone = request.GET.get("reporter_phone", "")
+    if sel.phone_searched(phone) is None:
+        hint = _("输入完整电话号码后显示来电历史")
+        return render(request, "appeals/_caller_history.html", {"hint": hint})
+    history = sel.caller_history(actor=request.user, phone=phone, limit=CALLER_HISTORY_SIZE)
+    return render(
+        request,
+        "appeals/_caller_history.html",
+        {
+            "rows": _rows(history.rows),
+            "open_count": history.open_count,
+            "more": history.more,
+            "limit": CALLER_HISTORY_SIZE,
+            # Codes are the reporters' credential: for those who take cases in (as the API).
+            "show_codes": caps.has_cap(request.user, caps.APPEAL_TRIAGE),
+        },
+    )
+
+
 # ---------------------------------------------------------------- work queue
 
 
