@@ -206,6 +206,26 @@ class VerifyIn(Schema):
     comment: str = ""
 
 
+class ReporterProofIn(Schema):
+    reporter_phone: str | None = Field(
+        None,
+        description="反映时留下的手机号码：诉求留有号码时，凭查询码评价、返工、撤回须一并提供"
+        "（承办人员也看得到查询码）；以反映人本人账号登录时不需要。",
+    )
+
+
+class PublicVerifyIn(VerifyIn, ReporterProofIn):
+    pass
+
+
+class PublicReasonIn(ReasonIn, ReporterProofIn):
+    pass
+
+
+class PublicNoteIn(NoteIn, ReporterProofIn):
+    pass
+
+
 class ExtendRequestIn(Schema):
     working_days: int
     reason: str
@@ -917,7 +937,7 @@ def public_track(request: HttpRequest, code: str) -> Any:
     description="已登录（令牌、API 密钥或会话）时以本人身份评价，与查询页面同一规则："
     "处置人不能评价自己办理的诉求（403）。",
 )
-def public_rate(request: HttpRequest, code: str, payload: VerifyIn) -> Any:
+def public_rate(request: HttpRequest, code: str, payload: PublicVerifyIn) -> Any:
     enforce_rate(request, scope="appeals-public")
     appeal = sel.appeal_get_by_code(tracking_code=code)
     svc.appeal_verify(
@@ -927,6 +947,7 @@ def public_rate(request: HttpRequest, code: str, payload: VerifyIn) -> Any:
         resolved=payload.resolved,
         comment=payload.comment,
         tracking_code=code,
+        reporter_phone=payload.reporter_phone,
     )
     appeal.refresh_from_db()
     return public_out(appeal)
@@ -939,22 +960,30 @@ def public_rate(request: HttpRequest, code: str, payload: VerifyIn) -> Any:
     summary="凭查询码要求返工",
     description="居民对处理结果不满意时退回重新办理（计入返工率）。",
 )
-def public_reopen(request: HttpRequest, code: str, payload: ReasonIn) -> Any:
+def public_reopen(request: HttpRequest, code: str, payload: PublicReasonIn) -> Any:
     enforce_rate(request, scope="appeals-public")
     appeal = sel.appeal_get_by_code(tracking_code=code)
     svc.appeal_reopen(
-        actor=_signed_in(request), appeal=appeal.pk, reason=payload.reason, tracking_code=code
+        actor=_signed_in(request),
+        appeal=appeal.pk,
+        reason=payload.reason,
+        tracking_code=code,
+        reporter_phone=payload.reporter_phone,
     )
     appeal.refresh_from_db()
     return public_out(appeal)
 
 
 @router.post("/public/{code}/withdraw", auth=None, response=PublicAppealOut, summary="凭查询码撤回")
-def public_withdraw(request: HttpRequest, code: str, payload: NoteIn) -> Any:
+def public_withdraw(request: HttpRequest, code: str, payload: PublicNoteIn) -> Any:
     enforce_rate(request, scope="appeals-public")
     appeal = sel.appeal_get_by_code(tracking_code=code)
     svc.appeal_withdraw(
-        actor=_signed_in(request), appeal=appeal.pk, reason=payload.note, tracking_code=code
+        actor=_signed_in(request),
+        appeal=appeal.pk,
+        reason=payload.note,
+        tracking_code=code,
+        reporter_phone=payload.reporter_phone,
     )
     appeal.refresh_from_db()
     return public_out(appeal)

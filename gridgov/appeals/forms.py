@@ -529,8 +529,31 @@ class TrackForm(forms.Form):
     )
 
 
-class RateForm(VerifyForm):
+class ReporterPhoneMixin:
+    """Acting with the tracking code on a case with a phone number on file (``needs_phone``):
+    the number is asked too, since the staff who handle the case read its code."""
+
+    def __init__(self, *args: Any, needs_phone: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if needs_phone:
+            self.fields["reporter_phone"] = forms.CharField(
+                label=_("反映问题时留下的手机号码"),
+                max_length=20,
+                help_text=_("核对号码后才能评价、返工或撤回，以防查询码被他人冒用"),
+                widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}),
+            )
+
+
+class RateForm(ReporterPhoneMixin, VerifyForm):
     """The resident's own rating (with the tracking code)."""
+
+
+class TrackWithdrawForm(ReporterPhoneMixin, NoteForm):
+    """The resident withdraws with the tracking code; the note is optional."""
+
+
+class TrackReopenForm(ReporterPhoneMixin, ReasonForm):
+    """The resident asks for the case to be handled again (返工)."""
 
 
 # ---------------------------------------------------------------- rates

@@ -149,10 +149,46 @@ def _whistled_handler(appeal: Appeal, department_id: int) -> bool:
     return not _whistle_declined(appeal.pk, department_id)
 
 
-def _is_reporter(actor: Any, appeal: Appeal, tracking_code: str | None) -> bool:
-    if tracking_code and tracking_code.strip().upper() == appeal.tracking_code:
+def _has_code(appeal: Appeal, tracking_code: str | None) -> bool:
+    return bool(tracking_code) and tracking_code.strip().upper() == appeal.tracking_code
+
+
+def phone_on_file(appeal: Appeal) -> str:
+    """The number the reporter gave, or their resident record's."""
+    return appeal.reporter_phone or (appeal.reporter.phone if appeal.reporter_id else "")
+
+
+def _is_reporter(
+    actor: Any,
+    appeal: Appeal,
+    tracking_code: str | None,
+    reporter_phone: str | None = None,
+    *,
+    phone_checked: bool = True,
+) -> bool:
+    """Is ``actor`` the reporter: by their own account, or by the tracking code. The code is
+    no proof alone where a number is on file and ``phone_checked`` (a rating, a reopening, a
+    withdrawal: what moves the rates): staff who handle the case read its code, so the
+    reporter's number must come with it. Where no number was given, the code is all there
+    is."""
+    if _authenticated(actor) and appeal.reporter_user_id == actor.pk:
         return True
-    return _authenticated(actor) and appeal.reporter_user_id == actor.pk
+    if not _has_code(appeal, tracking_code):
+        return False
+    if not phone_checked or not (on_file := phone_on_file(appeal)):
+        return True
+    return bool(reporter_phone) and notify.sms_number(reporter_phone) == notify.sms_number(on_file)
+
+
+def _refuse_reporter(actor: Any, appeal: Appeal, tracking_code: str | None) -> None:
+    """Raise why ``actor`` may not act as the reporter: the code without its phone number
+    (400, naming ``reporter_phone``), else no right at all (403)."""
+    if _has_code(appeal, tracking_code):
+        raise ValidationFailed(
+            _("请填写反映问题时留下的手机号码，核对后才能以反映人身份办理"),
+            field="reporter_phone",
+        )
+    raise PermissionDenied(_("您没有执行此操作的权限"))
 
 
 def _lock(appeal: Appeal | int, actor: Any, *, tracking_code: str | None = None) -> Appeal:
@@ -163,7 +199,7 @@ def _lock(appeal: Appeal | int, actor: Any, *, tracking_code: str | None = None)
     row = Appeal.objects.select_for_update().filter(pk=pk).first()
     if row is None:
         raise NotFound(_("诉求不存在"))
-    if can_view(actor, row) or _is_reporter(actor, row, tracking_code):
+    if can_view(actor, row) or _is_reporter(actor, row, tracking_code, phone_checked=False):
         return row
     raise NotFound(_("诉求不存在"))
 
@@ -1173,11 +1209,13 @@ def appeal_verify(
     resolved: bool,
     comment: str = "",
     tracking_code: str | None = None,
+    reporter_phone: str | None = None,
 ) -> Appeal:
     """回访/评价: the resident's satisfaction (满意/基本满意/不满意) and whether it is solved.
 
     By staff with APPEAL_VERIFY in jurisdiction (calling the resident back), or by the
-    reporter themselves with the tracking code (or their account). Separation of duties:
+    reporter themselves with their account, or with the tracking code and, where the case
+    has a phone number on file, that number (``_is_reporter``). Separation of duties:
     whoever recorded the handling (the actor of the latest 处置 row, ``handled_by``) does
     not verify it (403), not even with the tracking code unless they are the reporter's own
     account; the community, the command centre or the reporter does.
@@ -1186,11 +1224,12 @@ def appeal_verify(
         row = _lock(appeal, actor, tracking_code=tracking_code)
         _check_transition(row, Action.VERIFY)
         by_account = _authenticated(actor) and row.reporter_user_id == actor.pk
+        by_reporter = _is_reporter(actor, row, tracking_code, reporter_phone)
         if not (
-            _is_reporter(actor, row, tracking_code)
+            by_reporter
             or (caps.has_cap(actor, caps.APPEAL_VERIFY) and in_scope(actor, row.region_path))
         ):
-            raise PermissionDenied(_("您没有执行此操作的权限"))
+            _refuse_reporter(actor, row, tracking_code)
         if not by_account and _authenticated(actor) and handled_by(row) == actor.pk:
             raise PermissionDenied(
                 _("处置人不能回访自己办理的诉求，请由社区、指挥中心回访或由反映人凭查询码评价")
@@ -1217,7 +1256,7 @@ def appeal_verify(
             data={
                 "rating": rating,
                 "resolved": bool(resolved),
-                "by_reporter": _is_reporter(actor, row, tracking_code),
+                "by_reporter": by_reporter,
             },
         )
     return row
@@ -1299,15 +1338,21 @@ def reporter_may_reopen(appeal: Appeal, now: dt.datetime) -> bool:
 
 
 def appeal_reopen(
-    *, actor: Any, appeal: Appeal | int, reason: str, tracking_code: str | None = None
+    *,
+    actor: Any,
+    appeal: Appeal | int,
+    reason: str,
+    tracking_code: str | None = None,
+    reporter_phone: str | None = None,
 ) -> Appeal:
     """返工: an unsatisfied resident's case goes back to its handler (counted in
-    ``reopened_count``). By staff with APPEAL_VERIFY/APPEAL_DISPATCH, or the reporter:
-    within ``REPORTER_REOPEN_DAYS`` of closure (later, the same problem is a new report)."""
+    ``reopened_count``). By staff with APPEAL_VERIFY/APPEAL_DISPATCH, or the reporter (as in
+    ``appeal_verify``): within ``REPORTER_REOPEN_DAYS`` of closure (later, the same problem
+    is a new report)."""
     with transaction.atomic():
         row = _lock(appeal, actor, tracking_code=tracking_code)
         _check_transition(row, Action.REOPEN)
-        by_reporter = _is_reporter(actor, row, tracking_code)
+        by_reporter = _is_reporter(actor, row, tracking_code, reporter_phone)
         if by_reporter and not reporter_may_reopen(row, timezone.now()):
             raise Conflict(
                 _("该诉求已结案超过 %(days)s 天，不能再返工；如问题再次出现，请重新反映")
@@ -1324,7 +1369,7 @@ def appeal_reopen(
                 and in_scope(actor, row.region_path)
             )
         ):
-            raise PermissionDenied(_("您没有执行此操作的权限"))
+            _refuse_reporter(actor, row, tracking_code)
         reason = _require_text(reason, "reason", _("返工理由"))
         from_status = row.status
         data = {"rating": row.rating, "resolved": row.resolved}
@@ -1401,9 +1446,15 @@ def may_withdraw(appeal: Appeal) -> bool:
 
 
 def appeal_withdraw(
-    *, actor: Any, appeal: Appeal | int, reason: str = "", tracking_code: str | None = None
+    *,
+    actor: Any,
+    appeal: Appeal | int,
+    reason: str = "",
+    tracking_code: str | None = None,
+    reporter_phone: str | None = None,
 ) -> Appeal:
-    """撤回: the reporter withdraws (with the tracking code or their account), or staff with
+    """撤回: the reporter withdraws (with their account, or the tracking code and the phone
+    number on file as in ``appeal_verify``), or staff with
     APPEAL_TRIAGE in jurisdiction record the reporter's withdrawal on their behalf: then the
     reason is required (field ``note``), the reporter is told (inbox/SMS, so a withdrawal
     they did not ask for comes to light), and a case that is overdue or under supervision
@@ -1421,11 +1472,13 @@ def appeal_withdraw(
                 _("已有其他居民的反映合并到本诉求，不能撤回；如问题已不存在，请联系社区或热线说明"),
                 field="status",
             )
-        by_reporter = _is_reporter(actor, row, tracking_code)
+        by_reporter = _is_reporter(actor, row, tracking_code, reporter_phone)
         if not (
             by_reporter
             or (caps.has_cap(actor, caps.APPEAL_TRIAGE) and in_scope(actor, row.region_path))
         ):
+            if _has_code(row, tracking_code):
+                _refuse_reporter(actor, row, tracking_code)
             raise PermissionDenied(_("只有反映人或受理人员可以撤回"))
         now = timezone.now()
         if by_reporter:
@@ -1879,7 +1932,7 @@ def appeal_add_photos(
             )
         if stage == PhotoStage.INTAKE:
             if not (
-                _is_reporter(actor, row, tracking_code)
+                _is_reporter(actor, row, tracking_code, phone_checked=False)
                 or (caps.has_cap(actor, caps.APPEAL_INTAKE) and in_scope(actor, row.region_path))
             ):
                 raise PermissionDenied(_("您没有执行此操作的权限"))

@@ -281,6 +281,13 @@ def track(request: HttpRequest) -> HttpResponse:
     return render(request, "appeals/track.html", {"form": form})
 
 
+def _needs_phone(request: HttpRequest, appeal: Appeal) -> bool:
+    """Does acting on the case by its code ask for the phone number (``svc._is_reporter``)?
+    Not for the reporter's own account, nor where no number is on file."""
+    own = request.user.is_authenticated and appeal.reporter_user_id == request.user.pk
+    return not own and bool(svc.phone_on_file(appeal))
+
+
 def _track_page(
     request: HttpRequest,
     appeal: Appeal,
@@ -290,6 +297,7 @@ def _track_page(
     reopen_form: Any = None,
     status: int = 200,
 ) -> HttpResponse:
+    phone = _needs_phone(request, appeal)
     return render(
         request,
         "appeals/track_code.html",
@@ -301,9 +309,9 @@ def _track_page(
             "can_withdraw": svc.may_withdraw(appeal) or withdraw_form is not None,
             "can_reopen": svc.reporter_may_reopen(appeal, timezone.now())
             or reopen_form is not None,
-            "rate_form": rate_form or f.RateForm(),
-            "withdraw_form": withdraw_form or f.NoteForm(),
-            "reopen_form": reopen_form or f.ReasonForm(),
+            "rate_form": rate_form or f.RateForm(needs_phone=phone),
+            "withdraw_form": withdraw_form or f.TrackWithdrawForm(needs_phone=phone),
+            "reopen_form": reopen_form or f.TrackReopenForm(needs_phone=phone),
             "primary": appeal.duplicate_of,
         },
         status=status,
@@ -325,13 +333,18 @@ def track_act(request: HttpRequest, code: str, action: str) -> HttpResponse:
         return limited
     appeal = sel.appeal_get_by_code(tracking_code=code)
     actor = request.user if request.user.is_authenticated else None
-    forms_by_action = {"rate": f.RateForm, "withdraw": f.NoteForm, "reopen": f.ReasonForm}
+    forms_by_action = {
+        "rate": f.RateForm,
+        "withdraw": f.TrackWithdrawForm,
+        "reopen": f.TrackReopenForm,
+    }
     if action not in forms_by_action:
         raise NotFound(_("页面不存在"))
-    form = forms_by_action[action](request.POST)
+    form = forms_by_action[action](request.POST, needs_phone=_needs_phone(request, appeal))
     status = 400
     if form.is_valid():
         d = form.cleaned_data
+        proof = {"tracking_code": code, "reporter_phone": d.get("reporter_phone")}
         try:
             if action == "rate":
                 svc.appeal_verify(
@@ -340,18 +353,14 @@ def track_act(request: HttpRequest, code: str, action: str) -> HttpResponse:
                     rating=d["rating"],
                     resolved=d["resolved"],
                     comment=d["comment"],
-                    tracking_code=code,
+                    **proof,
                 )
                 messages.success(request, _("感谢您的评价！"))
             elif action == "withdraw":
-                svc.appeal_withdraw(
-                    actor=actor, appeal=appeal.pk, reason=d["note"], tracking_code=code
-                )
+                svc.appeal_withdraw(actor=actor, appeal=appeal.pk, reason=d["note"], **proof)
                 messages.success(request, _("已撤回。"))
             else:
-                svc.appeal_reopen(
-                    actor=actor, appeal=appeal.pk, reason=d["reason"], tracking_code=code
-                )
+                svc.appeal_reopen(actor=actor, appeal=appeal.pk, reason=d["reason"], **proof)
                 messages.success(request, _("已退回重新办理。"))
         except DomainError as exc:
             status = _add_domain_error(form, exc)

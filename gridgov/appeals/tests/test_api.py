@@ -168,9 +168,13 @@ def test_public_self_service_intake_track_and_rate(client, staff, cats, personas
     assert "13900001111" not in json.dumps(track)
     assert client.get(f"{BASE}/public/NOSUCHCODE").status_code == 404
     handle_through_the_api(client, staff, code)
-    rated = post(client, f"/public/{code}/rate", {"rating": "basic", "resolved": True}, {})
+    # The code alone does not rate a case with a number on file (its handlers read the code).
+    bare = post(client, f"/public/{code}/rate", {"rating": "basic", "resolved": True}, {})
+    assert bare.status_code == 400 and bare.json()["error"]["field"] == "reporter_phone"
+    rating = {"rating": "basic", "resolved": True, "reporter_phone": "139 0000 1111"}
+    rated = post(client, f"/public/{code}/rate", rating, {})
     assert rated.status_code == 200 and rated.json()["status"] == Status.VERIFIED
-    again = post(client, f"/public/{code}/rate", {"rating": "basic", "resolved": True}, {})
+    again = post(client, f"/public/{code}/rate", rating, {})
     assert again.status_code == 409
 
 

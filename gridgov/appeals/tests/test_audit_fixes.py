@@ -178,7 +178,12 @@ def test_staff_cannot_withdraw_a_supervised_or_overdue_case(personas, phoned, ca
         s.appeal_withdraw(actor=personas.worker_a, appeal=late, reason="已解决")
     assert Appeal.objects.get(pk=late.pk).status == Status.REGISTERED
     # The reporter may still withdraw with the tracking code, without a reason.
-    s.appeal_withdraw(actor=None, appeal=phoned.pk, tracking_code=phoned.tracking_code)
+    s.appeal_withdraw(
+        actor=None,
+        appeal=phoned.pk,
+        tracking_code=phoned.tracking_code,
+        reporter_phone="13900002222",
+    )
     assert Appeal.objects.get(pk=phoned.pk).status == Status.WITHDRAWN
 
 

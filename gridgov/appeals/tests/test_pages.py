@@ -269,16 +269,26 @@ def test_resident_rates_handled_case_and_cannot_rate_twice(personas, appeal_a, t
     assert bad.status_code == 400
     appeal_a.refresh_from_db()
     assert appeal_a.status == Status.HANDLED
+    rating = {"rating": Rating.SATISFIED, "resolved": "1", "comment": "很快"}
+    no_phone = client.post(reverse("appeals:track_act", args=[code, "rate"]), rating)
+    assert no_phone.status_code == 400 and "手机号码" in text(no_phone)
+    wrong = client.post(
+        reverse("appeals:track_act", args=[code, "rate"]),
+        {**rating, "reporter_phone": "13800138001"},
+    )
+    assert wrong.status_code == 400 and "核对后才能" in text(wrong)
+    appeal_a.refresh_from_db()
+    assert appeal_a.status == Status.HANDLED
     ok = client.post(
         reverse("appeals:track_act", args=[code, "rate"]),
-        {"rating": Rating.SATISFIED, "resolved": "1", "comment": "很快"},
+        {**rating, "reporter_phone": "13800138000"},
     )
     assert ok.status_code == 302
     appeal_a.refresh_from_db()
     assert appeal_a.status == Status.VERIFIED and appeal_a.rating == Rating.SATISFIED
     again = client.post(
         reverse("appeals:track_act", args=[code, "rate"]),
-        {"rating": Rating.UNSATISFIED, "resolved": "0"},
+        {"rating": Rating.UNSATISFIED, "resolved": "0", "reporter_phone": "13800138000"},
     )
     assert again.status_code == 409 and "当前状态不允许此操作" in text(again)
     appeal_a.refresh_from_db()
@@ -289,7 +299,7 @@ def test_resident_withdraws_with_code(personas, appeal_a):
     client = anon()
     response = client.post(
         reverse("appeals:track_act", args=[appeal_a.tracking_code, "withdraw"]),
-        {"note": "已自行解决"},
+        {"note": "已自行解决", "reporter_phone": "13800138000"},
     )
     assert response.status_code == 302
     appeal_a.refresh_from_db()

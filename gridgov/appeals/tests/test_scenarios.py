@@ -27,7 +27,7 @@ from gridgov.appeals.tests.conftest import POINT_A
 from gridgov.appeals.tests.helpers import frozen, local, new_appeal
 from gridgov.appeals.tests.test_intake import jpeg_with_gps
 from gridgov.conftest import make_user
-from gridgov.core.errors import Conflict, NotFound, PermissionDenied
+from gridgov.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from gridgov.core.models import AuditLog
 from gridgov.territory.models import Department
 
@@ -288,14 +288,19 @@ def test_a5_anonymous_self_service_track_and_rate(personas, cats, territory):
             resolved=True,
             tracking_code="WRONGCODE2",
         )
+    # The code and the number the resident gave: the code alone is read by staff too.
+    proof = {"tracking_code": code, "reporter_phone": "13500001234"}
+    with pytest.raises(ValidationFailed) as refused:
+        s.appeal_verify(
+            actor=None, appeal=appeal.pk, rating=Rating.SATISFIED, resolved=True, tracking_code=code
+        )
+    assert refused.value.field == "reporter_phone"
     s.appeal_verify(
-        actor=None, appeal=appeal.pk, rating=Rating.UNSATISFIED, resolved=False, tracking_code=code
+        actor=None, appeal=appeal.pk, rating=Rating.UNSATISFIED, resolved=False, **proof
     )
-    s.appeal_reopen(actor=None, appeal=appeal.pk, reason="还有垃圾", tracking_code=code)
+    s.appeal_reopen(actor=None, appeal=appeal.pk, reason="还有垃圾", **proof)
     s.appeal_handle(actor=p.grid_worker, appeal=appeal, result="已全部清运")
-    s.appeal_verify(
-        actor=None, appeal=appeal.pk, rating=Rating.SATISFIED, resolved=True, tracking_code=code
-    )
+    s.appeal_verify(actor=None, appeal=appeal.pk, rating=Rating.SATISFIED, resolved=True, **proof)
     appeal.refresh_from_db()
     assert appeal.status == Status.VERIFIED and appeal.rating == Rating.SATISFIED
     assert appeal.reopened_count == 1

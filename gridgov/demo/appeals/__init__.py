@@ -146,5 +146,8 @@ def _perform(case: Case, step: Step) -> None:
     if step.action == "merge":
         kwargs["duplicates"] = [dup.pk for dup in kwargs["duplicates"]]
     if step.by_code and step.actor is None:
+        # The resident's code, with the number they gave where they gave one.
         kwargs["tracking_code"] = case.code
+        if step.action in ("verify", "reopen", "withdraw"):
+            kwargs["reporter_phone"] = case.intake.get("reporter_phone")
     SERVICES[step.action](actor=step.actor, appeal=case.pk, **kwargs)
