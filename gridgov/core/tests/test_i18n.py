@@ -21,7 +21,8 @@ from django.urls import reverse
 LOCALE_DIR = Path(settings.LOCALE_PATHS[0])
 PO = LOCALE_DIR / "en" / "LC_MESSAGES" / "django.po"
 MO = LOCALE_DIR / "en" / "LC_MESSAGES" / "django.mo"
-CJK = re.compile(r"[\u4e00-\u9fff]")
+# Chinese characters, and the full-width punctuation that goes with them (：，（）；。、).
+CJK = re.compile(r"[\u4e00-\u9fff\uff1a\uff0c\uff08\uff09\uff1b\u3002\u3001]")
 PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|%[sd]")
 
 
