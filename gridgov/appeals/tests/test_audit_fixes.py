@@ -18,7 +18,6 @@ from gridgov.appeals.models import (
     Appeal,
     AppealEvent,
     AppealWhistle,
-    Channel,
     ExtensionRequest,
     Notification,
     OutboxMessage,
@@ -306,23 +305,6 @@ def test_a_key_replayed_with_a_different_report_is_refused_naming_the_key(client
     assert Appeal.objects.count() == 1
     same = _post(client, "/public/", body, headers)
     assert same.status_code == 200 and same.json()["tracking_code"] == first.json()["tracking_code"]
-
-
-def test_service_refuses_a_reused_key_for_another_location(personas, cats):
-    kwargs = dict(
-        actor=personas.operator,
-        channel=Channel.HOTLINE,
-        category=cats.sewer,
-        description="下水管道破裂",
-        latitude=POINT_A[0],
-        longitude=POINT_A[1],
-        idempotency_key="call-9",
-    )
-    s.appeal_intake(**kwargs)
-    with pytest.raises(Conflict) as err:
-        s.appeal_intake(**{**kwargs, "latitude": POINT_B[0], "longitude": POINT_B[1]})
-    assert err.value.field == "idempotency_key"
-    assert Appeal.objects.count() == 1
 
 
 def test_resident_page_back_and_a_different_report_makes_a_new_case(personas, cats):

@@ -7,8 +7,8 @@ from PIL import Image
 
 from gridgov.appeals.models import Action, Appeal, AppealEvent, Channel, OutboxMessage, Status
 from gridgov.appeals.services import appeal_intake
-from gridgov.appeals.tests.conftest import POINT_A
-from gridgov.core.errors import PermissionDenied, ValidationFailed
+from gridgov.appeals.tests.conftest import POINT_A, POINT_B
+from gridgov.core.errors import Conflict, PermissionDenied, ValidationFailed
 from gridgov.core.models import AuditLog
 
 
@@ -63,6 +63,11 @@ def test_same_idempotency_key_returns_the_same_appeal(personas, cats):
     assert first.pk == second.pk
     assert Appeal.objects.count() == 1
     assert AppealEvent.objects.count() == 1
+    # The key reused for another report (here another place) is refused, naming the key.
+    with pytest.raises(Conflict) as err:
+        appeal_intake(**{**kwargs, "latitude": POINT_B[0], "longitude": POINT_B[1]})
+    assert err.value.field == "idempotency_key"
+    assert Appeal.objects.count() == 1
 
 
 def test_address_alone_needs_a_region_from_the_operator(personas, cats, territory):
