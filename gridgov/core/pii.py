@@ -67,9 +67,12 @@ _HAS_FULL_WIDTH = re.compile("[\uff0b\uff0d\uff10-\uff19\uff38\uff58\u3000]").se
 # - a landline number: an area code (010 and 02x, then an 8-digit local number; 0[3-9]xx,
 #   such as 0371 Kaifeng or 0374 Xuchang, then a 7- or 8-digit one), the code written
 #   straight on, after a space or hyphen, or in half- or full-width brackets; a local number
-#   starts with 2-9 and an 8-digit one may be written 4-4. An extension after it (-123,
-#   转123) is left as written: it is nothing without the number. A local number without
-#   its area code is not taken: eight digits alone are as likely a date or an order number.
+#   starts with 2-9 and may be written in groups (4-4, or 3-4 for seven digits), the code
+#   set apart by a space, a hyphen or dash (with spaces or not) or a dot; also after +86 or
+#   0086 without the code's 0, and never right after a letter (SF0371…: an order number).
+#   An extension after it (-123, 转123) is left as written: it is nothing without the
+#   number. A local number without its area code is not taken: eight digits alone are as
+#   likely a date or an order number.
 # None may sit inside a longer run of digits (an ID number not next to a letter either, a
 # landline not after a decimal point), so house numbers, dates, times, amounts, 6-digit
 # codes and tracking codes (which have no 0) are left alone.
@@ -91,11 +94,17 @@ _NUMBER = re.compile(
     (?P<phone>1[3-9][0-9](?P<sp>[ -]?)[0-9]{4}(?P=sp)[0-9]{4})
     (?![0-9])
   |
-    (?=[0(\uff08])(?<![0-9.+])  # a landline starts with its 0 or a bracket
-    (?P<bracket>[(\uff08])?
-    (?P<area>0(?:(?P<area3>10|2[0-9])|[3-9][0-9]{2}))
-    (?(bracket)[)\uff09][ ]?|[ -]?)
-    (?P<local>[2-9](?:[0-9]{3}[ -]?[0-9]{4}|(?(area3)(?!)|[0-9]{6})))
+    (?=[0(\uff08+])(?<![0-9A-Za-z.+])  # a landline starts with its 0, a bracket or +86
+    (?:
+        (?P<bracket>[(\uff08])?
+        (?P<area>0(?:(?P<area3>10|2[0-9])|[3-9][0-9]{2}))
+      | (?P<intl>(?:\+86|0086)[ -]?)(?P<iarea>(?P<iarea3>10|2[0-9])|[3-9][0-9]{2})
+    )
+    (?(bracket)[)\uff09])[ ]?[-\u2013\u2014.]?[ ]?
+    (?P<local>[2-9](?:
+        [0-9]{3}[ -]?[0-9]{4}
+      | (?(area3)(?!)|(?(iarea3)(?!)|[0-9]{2}[ -]?[0-9]{4}))
+    ))
     (?![0-9])
     )
     """,
@@ -118,7 +127,8 @@ def _mask_number(match: re.Match[str]) -> str:
         return mask_id_number(_digits(number))
     if local := match.group("local"):
         local = _digits(local)
-        return f"{match.group('area')}-{'*' * (len(local) - 4)}{local[-4:]}"
+        area = match.group("area") or match.group("intl") + match.group("iarea")
+        return f"{area}-{'*' * (len(local) - 4)}{local[-4:]}"
     return (match.group("prefix") or "") + mask_phone(_digits(match.group("phone")))
 
 

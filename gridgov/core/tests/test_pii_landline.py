@@ -35,6 +35,15 @@ LANDLINE_MASKED = "，座机0371-****6789"
         ("电话（０３７１）２３４５６７８", "电话0371-***5678"),
         # a landline and a mobile in one text
         ("座机0371-23456789，手机13812345678", "座机0371-****6789，手机138****5678"),
+        # other ways people write them
+        ("楼下（0371）-23456789 噪音", "楼下0371-****6789 噪音"),
+        ("电话0371 - 23456789", "电话0371-****6789"),
+        ("电话0371—23456789", "电话0371-****6789"),
+        ("回电 0374 678 9012", "回电 0374-***9012"),
+        ("电话0371.23456789", "电话0371-****6789"),
+        ("电话+86 371 2345 6789", "电话+86 371-****6789"),
+        ("电话+86-371-23456789", "电话+86-371-****6789"),
+        ("电话0086-371-23456789", "电话0086-371-****6789"),
     ],
 )
 def test_mask_text_masks_landline_keeping_area_code_and_last_four_digits(text, shown):
@@ -61,6 +70,7 @@ def test_mask_text_masks_mobile_dialled_with_trunk_zero():
         "0371-1234567",  # a local number never starts with 0 or 1
         "020-2345678",  # 010 and 02x have 8-digit local numbers
         "身份证4102**********1234",
+        "顺丰单号SF037123456789",  # right after a letter: an order or waybill number
     ],
 )
 def test_mask_text_leaves_what_only_looks_like_a_landline_alone(text):
