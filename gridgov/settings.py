@@ -180,6 +180,9 @@ GRIDGOV_RATE_TRUSTED_PROXIES = env_int("GRIDGOV_RATE_TRUSTED_PROXIES", 1, minimu
 # Intake confirmations (SMS with the tracking code) one phone number receives per rolling
 # 24 hours; beyond it the case is still taken, the message is not queued (SMS bombing).
 GRIDGOV_INTAKE_SMS_PER_PHONE = env_int("GRIDGOV_INTAKE_SMS_PER_PHONE", 3, minimum=0)
+# Searches of the cases by a reporter's phone number (caller history, the queue's filter) one
+# staff member may run per hour: each tells whether a number reported, so each is logged.
+GRIDGOV_PHONE_SEARCHES_PER_HOUR = env_int("GRIDGOV_PHONE_SEARCHES_PER_HOUR", 200, minimum=1)
 # How long a process remembers a valid API key (a revocation elsewhere applies within it).
 GRIDGOV_APIKEY_CACHE_SECONDS = env_int("GRIDGOV_APIKEY_CACHE_SECONDS", 5, minimum=0)
 # Mounts the HTTP benchmark's bare baseline view (gridgov/bench/_http.py); never in production.

@@ -209,7 +209,7 @@ class VerifyIn(Schema):
 class ReporterProofIn(Schema):
     reporter_phone: str | None = Field(
         None,
-        description="反映时留下的手机号码：诉求留有号码时，凭查询码评价、返工、撤回须一并提供"
+        description="反映时留下的联系电话：诉求留有号码时，凭查询码评价、返工、撤回须一并提供"
         "（承办人员也看得到查询码）；以反映人本人账号登录时不需要。",
     )
 
@@ -261,7 +261,8 @@ class ListFilters(Schema):
     reporter_phone: str | None = Field(
         None,
         description="反映人电话：完整号码（7 至 20 位数字），空格、横线、+86 写法均可；"
-        "不完整的号码为 400",
+        "不完整的号码为 400。仅限受理人员（否则 403），每人每小时有限次（429），每次查询"
+        "记入个人信息查看记录",
     )
 
 
@@ -576,6 +577,9 @@ def intake(request: HttpRequest, payload: IntakeIn) -> Any:
 def list_appeals(request: HttpRequest, filters: Query[ListFilters]) -> Any:
     if filters.category_id is not None and valid_pk(filters.category_id) is None:
         raise ValidationFailed(_("所选对象不存在"), field="category_id")
+    phone = (filters.reporter_phone or "").strip() or None
+    if phone:
+        svc.phone_search(actor=request.user, phone=phone, purpose=_("按电话查询诉求"))
     page = sel.appeal_page(
         actor=request.user,
         cursor=filters.cursor,
@@ -585,7 +589,7 @@ def list_appeals(request: HttpRequest, filters: Query[ListFilters]) -> Any:
         priority=filters.priority,
         colour=filters.colour,
         channel=filters.channel,
-        reporter_phone=filters.reporter_phone,
+        reporter_phone=phone,
     )
     now, show = timezone.now(), shows_codes(request.user)
     return {

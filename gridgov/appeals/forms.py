@@ -9,14 +9,10 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from gridgov.appeals.models import Category, Channel, Priority, Rating, Status
-from gridgov.appeals.selectors import (
-    PHONE_INCOMPLETE,
-    phone_searched,
-    range_bounds,
-    stats_regions,
-)
+from gridgov.appeals.selectors import range_bounds, stats_regions
+from gridgov.appeals.services import PHONE_INCOMPLETE, phone_searched
 from gridgov.core.db import valid_pk
-from gridgov.core.errors import ValidationFailed
+from gridgov.core.errors import PermissionDenied, ValidationFailed
 from gridgov.core.pii import mask_text
 from gridgov.core.scope import scope_queryset
 from gridgov.people.validators import id_number_error
@@ -335,7 +331,7 @@ class HotlineForm(PointMixin, CategoryFormMixin, ReporterRecordForm):
 class QueueFilterForm(forms.Form):
     # An operator answering a follow-up call finds the case by the code the caller reads out.
     code = forms.CharField(label=_("查询码"), max_length=16, required=False)
-    # …or by the number they call from (in any spelling: see selectors.phone_searched).
+    # …or by the number they call from (in any spelling: see services.phone_searched).
     reporter_phone = forms.CharField(
         label=_("反映人电话"),
         required=False,
@@ -353,9 +349,17 @@ class QueueFilterForm(forms.Form):
         label=_("渠道"), choices=[("", _("全部")), *list(Channel.choices)], required=False
     )
 
-    def __init__(self, *args: Any, district: Region | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, district: Region | None = None, by_phone: bool = True, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.fields["category"].choices = category_filter_choices(district)
+        if not by_phone:
+            # Searching by number is for intake staff (services.phone_search): a department
+            # sending one is refused, not shown its whole queue.
+            del self.fields["reporter_phone"]
+            if (self.data.get("reporter_phone") or "").strip():
+                raise PermissionDenied(_("只有受理人员可以按电话查询"))
 
     def clean_reporter_phone(self) -> str:
         # Kept as typed: the selector looks for that spelling too.
@@ -537,7 +541,7 @@ class ReporterPhoneMixin:
         super().__init__(*args, **kwargs)
         if needs_phone:
             self.fields["reporter_phone"] = forms.CharField(
-                label=_("反映问题时留下的手机号码"),
+                label=_("反映问题时留下的联系电话"),
                 max_length=20,
                 help_text=_("核对号码后才能评价、返工或撤回，以防查询码被他人冒用"),
                 widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}),

@@ -50,11 +50,12 @@ from gridgov.appeals.models import (
     Rating,
     Status,
 )
-from gridgov.appeals.notify import sms_number
 from gridgov.appeals.services import (
     CHANNELS,
+    PHONE_INCOMPLETE,
     PRIORITIES,
     is_department_user,
+    phone_searched,
     rate_settings_for,
 )
 from gridgov.core.db import HoursBetween, Median, valid_pk
@@ -232,20 +233,6 @@ def appeals_of_resident(*, actor: Any, resident: Resident, limit: int = 20) -> l
 
 
 # ---------------------------------------------------------------- by the caller's phone
-
-PHONE_INCOMPLETE = gettext_lazy("反映人电话应为完整的电话号码（7 至 20 位数字）")
-
-
-def phone_searched(value: str | None) -> str | None:
-    """The number a search by phone looks for (the hotline's caller history, the queue's and
-    the API's ``reporter_phone`` filter), written one way as ``notify.sms_number`` writes it:
-    ASCII digits without spaces or hyphens, a mainland mobile without +86 / 0086 / 86. None
-    when ``value`` is no complete number: 7 to 20 digits, after an optional "+"."""
-    number = sms_number((value or "").strip())
-    digits = number.removeprefix("+")
-    if not (digits.isascii() and digits.isdigit() and 7 <= len(digits) <= 20):
-        return None
-    return number
 
 
 @dataclass

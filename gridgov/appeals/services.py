@@ -18,14 +18,15 @@ from collections.abc import Iterable
 from contextlib import nullcontext
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from gridgov.accounts import capabilities as caps
-from gridgov.accounts.models import Role, User
+from gridgov.accounts.models import PiiAccessLog, Role, User
 from gridgov.appeals import notify
 from gridgov.appeals.deadlines import compute_deadline
 from gridgov.appeals.duplicates import note_appeal_id, ranked_candidates, stored_tokens
@@ -63,7 +64,8 @@ from gridgov.core.errors import (
     ValidationFailed,
 )
 from gridgov.core.notice import Notice
-from gridgov.core.pii import mask_text
+from gridgov.core.pii import mask_phone, mask_text
+from gridgov.core.ratelimit import TooManyRequests, count_in_window
 from gridgov.core.scope import in_scope
 from gridgov.territory.geo import grid_for_point
 from gridgov.territory.models import Department, Grid, Region, RegionKind
@@ -158,6 +160,55 @@ def phone_on_file(appeal: Appeal) -> str:
     return appeal.reporter_phone or (appeal.reporter.phone if appeal.reporter_id else "")
 
 
+PHONE_INCOMPLETE = gettext_lazy("反映人电话应为完整的电话号码（7 至 20 位数字）")
+
+
+def phone_searched(value: str | None) -> str | None:
+    """The number a search by phone looks for (the hotline's caller history, the queue's and
+    the API's ``reporter_phone`` filter), written one way as ``notify.sms_number`` writes it
+    and as intake stores it: ASCII digits without spaces or hyphens, a mainland mobile
+    without +86 / 0086 / 86. None when ``value`` is no complete number: 7 to 20 digits,
+    after an optional "+"."""
+    number = notify.sms_number((value or "").strip())
+    digits = number.removeprefix("+")
+    if not (digits.isascii() and digits.isdigit() and 7 <= len(digits) <= 20):
+        return None
+    return number
+
+
+def phone_search(*, actor: Any, phone: str, purpose: str) -> str:
+    """Allow one search of the cases by a reporter's number (caller history, the queue's and
+    the API's filter) and return the number to look up.
+
+    Whether a number reported a case tells a number that lists show masked (guessing the
+    four hidden digits takes at most 10,000 searches), so: intake staff only
+    (APPEAL_TRIAGE: not departments nor API clients), at most
+    ``GRIDGOV_PHONE_SEARCHES_PER_HOUR`` per person (TooManyRequests), and each search leaves
+    a row in the personal-data access log (``PiiAccessLog``, the number masked, ``purpose``
+    as the reason). ValidationFailed naming ``reporter_phone`` for no complete number."""
+    _require(actor, caps.APPEAL_TRIAGE)
+    number = phone_searched(phone)
+    if number is None:
+        raise ValidationFailed(PHONE_INCOMPLETE, field="reporter_phone")
+    retry_after = count_in_window(
+        f"phone-search:{actor.pk}",
+        limit=settings.GRIDGOV_PHONE_SEARCHES_PER_HOUR,
+        seconds=3600,
+    )
+    if retry_after is not None:
+        raise TooManyRequests(retry_after)
+    PiiAccessLog.objects.create(
+        actor=actor,
+        subject_type="appeals.phone_search",
+        subject_id="-",
+        subject_label=mask_phone(number),
+        fields="reporter_phone",
+        reason=str(purpose)[:255],
+        region_path=actor.scope_path or "/",
+    )
+    return number
+
+
 def _is_reporter(
     actor: Any,
     appeal: Appeal,
@@ -175,19 +226,34 @@ def _is_reporter(
         return True
     if not _has_code(appeal, tracking_code):
         return False
-    if not phone_checked or not (on_file := phone_on_file(appeal)):
+    if not phone_checked:
+        return True
+    if _is_staff(actor):
+        # Signed in, staff act as staff (their rules, their name in the history), never as
+        # the reporter by a code and a number they may have read at work.
+        return False
+    if not (on_file := phone_on_file(appeal)):
         return True
     return bool(reporter_phone) and notify.sms_number(reporter_phone) == notify.sms_number(on_file)
 
 
-def _refuse_reporter(actor: Any, appeal: Appeal, tracking_code: str | None) -> None:
-    """Raise why ``actor`` may not act as the reporter: the code without its phone number
-    (400, naming ``reporter_phone``), else no right at all (403)."""
-    if _has_code(appeal, tracking_code):
-        raise ValidationFailed(
-            _("请填写反映问题时留下的手机号码，核对后才能以反映人身份办理"),
-            field="reporter_phone",
+def _is_staff(actor: Any) -> bool:
+    return _authenticated(actor) and getattr(actor, "role", None) != Role.RESIDENT
+
+
+def _refuse_reporter(
+    actor: Any, appeal: Appeal, tracking_code: str | None, reporter_phone: str | None = None
+) -> None:
+    """Raise why ``actor`` may not act as the reporter: the code without the phone number on
+    file or with another one (400, naming ``reporter_phone``; the same answer whatever was
+    typed but for the wording), else no right at all (403), as for signed-in staff."""
+    if _has_code(appeal, tracking_code) and not _is_staff(actor):
+        message = (
+            _("填写的号码与反映问题时留下的联系电话不一致")
+            if reporter_phone and reporter_phone.strip()
+            else _("请填写反映问题时留下的联系电话，核对后才能以反映人身份办理")
         )
+        raise ValidationFailed(message, field="reporter_phone")
     raise PermissionDenied(_("您没有执行此操作的权限"))
 
 
@@ -1229,7 +1295,7 @@ def appeal_verify(
             by_reporter
             or (caps.has_cap(actor, caps.APPEAL_VERIFY) and in_scope(actor, row.region_path))
         ):
-            _refuse_reporter(actor, row, tracking_code)
+            _refuse_reporter(actor, row, tracking_code, reporter_phone)
         if not by_account and _authenticated(actor) and handled_by(row) == actor.pk:
             raise PermissionDenied(
                 _("处置人不能回访自己办理的诉求，请由社区、指挥中心回访或由反映人凭查询码评价")
@@ -1369,7 +1435,7 @@ def appeal_reopen(
                 and in_scope(actor, row.region_path)
             )
         ):
-            _refuse_reporter(actor, row, tracking_code)
+            _refuse_reporter(actor, row, tracking_code, reporter_phone)
         reason = _require_text(reason, "reason", _("返工理由"))
         from_status = row.status
         data = {"rating": row.rating, "resolved": row.resolved}
@@ -1478,7 +1544,7 @@ def appeal_withdraw(
             or (caps.has_cap(actor, caps.APPEAL_TRIAGE) and in_scope(actor, row.region_path))
         ):
             if _has_code(row, tracking_code):
-                _refuse_reporter(actor, row, tracking_code)
+                _refuse_reporter(actor, row, tracking_code, reporter_phone)
             raise PermissionDenied(_("只有反映人或受理人员可以撤回"))
         now = timezone.now()
         if by_reporter:

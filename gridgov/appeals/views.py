@@ -600,16 +600,22 @@ CALLER_HISTORY_SIZE = 10
 
 
 @login_required
-@require_GET
+@require_POST
 def hotline_caller(request: HttpRequest) -> HttpResponse:
     """htmx partial 来电历史: the newest appeals from the number typed in the hotline form
     (``reporter_phone``, any spelling) that the operator may open, and how many are still
-    open. Nothing is looked up until the number is complete; the number is never shown."""
-    _need(request, caps.APPEAL_INTAKE)
-    phone = request.GET.get("reporter_phone", "")
-    if sel.phone_searched(phone) is None:
+    open. Posted, so the number stays out of addresses and access logs; nothing is looked up
+    until it is complete, and it is never shown. Each search is one ``svc.phone_search``:
+    intake staff only, limited and logged."""
+    _need(request, caps.APPEAL_TRIAGE)
+    phone = request.POST.get("reporter_phone", "")
+    if svc.phone_searched(phone) is None:
         hint = _("输入完整电话号码后显示来电历史")
         return render(request, "appeals/_caller_history.html", {"hint": hint})
+    try:
+        svc.phone_search(actor=request.user, phone=phone, purpose=_("热线来电历史"))
+    except DomainError as exc:  # over the hourly limit: said in the panel
+        return render(request, "appeals/_caller_history.html", {"hint": exc.message})
     history = sel.caller_history(actor=request.user, phone=phone, limit=CALLER_HISTORY_SIZE)
     return render(
         request,
@@ -619,8 +625,6 @@ def hotline_caller(request: HttpRequest) -> HttpResponse:
             "open_count": history.open_count,
             "more": history.more,
             "limit": CALLER_HISTORY_SIZE,
-            # Codes are the reporters' credential: for those who take cases in (as the API).
-            "show_codes": caps.has_cap(request.user, caps.APPEAL_TRIAGE),
         },
     )
 
@@ -633,12 +637,18 @@ def queue(request: HttpRequest) -> HttpResponse:
     """Dispatchers' and handlers' work queue: filters, deadline colours, keyset pages."""
     _need(request, caps.APPEAL_VIEW)
     district = f.district_for(request.user)
-    filters_form = f.QueueFilterForm(request.GET or None, district=district)
+    by_phone = caps.has_cap(request.user, caps.APPEAL_TRIAGE)
+    filters_form = f.QueueFilterForm(request.GET or None, district=district, by_phone=by_phone)
+    filters = filters_form.filters()
+    if "reporter_phone" in filters:
+        svc.phone_search(
+            actor=request.user, phone=filters["reporter_phone"], purpose=_("按电话查询诉求")
+        )
     page = sel.appeal_page(
         actor=request.user,
         cursor=request.GET.get("cursor") or None,
         size=PAGE_SIZE,
-        **filters_form.filters(),
+        **filters,
     )
     can_dispatch = caps.has_cap(request.user, caps.APPEAL_DISPATCH)
     return render(

@@ -64,19 +64,27 @@ def check_rate(
 ) -> int | None:
     """Count this request; None when allowed, else the seconds until the window resets."""
     limit = limit if limit is not None else settings.GRIDGOV_ANON_RATE_PER_MINUTE
+    return count_in_window(f"{scope}:{client_ip(request)}", limit=limit, now=now)
+
+
+def count_in_window(
+    name: str, *, limit: int, seconds: int = WINDOW_SECONDS, now: float | None = None
+) -> int | None:
+    """Count one more event for ``name`` in the current fixed window of ``seconds``; None
+    while within ``limit``, else the seconds until the window resets."""
     now = time.time() if now is None else now
-    window = int(now // WINDOW_SECONDS)
-    key = f"gridgov:rl:{scope}:{client_ip(request)}:{window}"
+    window = int(now // seconds)
+    key = f"gridgov:rl:{name}:{seconds}:{window}"
     # add() is a no-op when the key exists; incr() is atomic on Redis and under locmem's lock.
-    cache.add(key, 0, timeout=WINDOW_SECONDS + 5)
+    cache.add(key, 0, timeout=seconds + 5)
     try:
         count = cache.incr(key)
     except ValueError:  # evicted between add and incr
-        cache.set(key, 1, timeout=WINDOW_SECONDS + 5)
+        cache.set(key, 1, timeout=seconds + 5)
         count = 1
     if count <= limit:
         return None
-    return max(1, int((window + 1) * WINDOW_SECONDS - now + 0.999))
+    return max(1, int((window + 1) * seconds - now + 0.999))
 
 
 def enforce_rate(request: HttpRequest, *, scope: str, limit: int | None = None) -> None:

@@ -10,7 +10,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from gridgov.accounts.models import Role
+from gridgov.accounts.models import PiiAccessLog, Role
 from gridgov.accounts.tokens import token_create
 from gridgov.appeals import selectors as sel
 from gridgov.appeals import services as s
@@ -59,12 +59,12 @@ def test_the_partial_lists_the_callers_cases_in_reach_newest_first(personas, cat
     in_b = reported(personas, cats, PHONE, description="B社区井盖缺失", point=POINT_B)
     other = reported(personas, cats, "13900139000", description="别人的诉求")
     # Community B's worker takes the call: only B's case is theirs to see.
-    page = text(as_user(personas.worker_b).get(CALLER, {"reporter_phone": PHONE}))
+    page = text(as_user(personas.worker_b).post(CALLER, {"reporter_phone": PHONE}))
     assert in_b.tracking_code in page
     assert first.tracking_code not in page and second.tracking_code not in page
     assert "该号码有 1 件未办结诉求" in page
     # The district's operator sees all three, newest first, and not the other caller's.
-    page = text(as_user(personas.operator).get(CALLER, {"reporter_phone": PHONE}))
+    page = text(as_user(personas.operator).post(CALLER, {"reporter_phone": PHONE}))
     assert page.index(in_b.tracking_code) < page.index(second.tracking_code)
     assert page.index(second.tracking_code) < page.index(first.tracking_code)
     assert other.tracking_code not in page
@@ -76,12 +76,12 @@ def test_the_partial_lists_the_callers_cases_in_reach_newest_first(personas, cat
 def test_the_open_count_leaves_out_finished_cases(personas, cats):
     done = reported(personas, cats, PHONE)
     s.appeal_reject(actor=personas.admin, appeal=done, reason="无效诉求")
-    page = text(as_user(personas.operator).get(CALLER, {"reporter_phone": PHONE}))
+    page = text(as_user(personas.operator).post(CALLER, {"reporter_phone": PHONE}))
     assert done.tracking_code in page and "不予受理" in page
     assert "该号码无未办结诉求" in page and "件未办结诉求" not in page
     assert "时限" not in page  # no deadline colour on a finished case
     reported(personas, cats, PHONE)
-    page = text(as_user(personas.operator).get(CALLER, {"reporter_phone": PHONE}))
+    page = text(as_user(personas.operator).post(CALLER, {"reporter_phone": PHONE}))
     assert "该号码有 1 件未办结诉求" in page
     assert "时限" in page and "正常" in page  # an open one shows its colour
 
@@ -89,7 +89,7 @@ def test_the_open_count_leaves_out_finished_cases(personas, cats):
 def test_the_partial_shows_ten_and_counts_every_open_case(personas, cats):
     cases = [reported(personas, cats, PHONE, description=f"第{i}次反映") for i in range(12)]
     with CaptureQueriesContext(connection) as queries:
-        page = text(as_user(personas.operator).get(CALLER, {"reporter_phone": PHONE}))
+        page = text(as_user(personas.operator).post(CALLER, {"reporter_phone": PHONE}))
     assert all(c.tracking_code in page for c in cases[2:])
     assert cases[0].tracking_code not in page and cases[1].tracking_code not in page
     assert "该号码有 12 件未办结诉求" in page and "仅显示最近 10 件" in page
@@ -100,14 +100,14 @@ def test_a_few_cases_are_read_in_one_query(personas, cats):
     for _ in range(3):
         reported(personas, cats, PHONE)
     with CaptureQueriesContext(connection) as queries:
-        response = as_user(personas.operator).get(CALLER, {"reporter_phone": PHONE})
+        response = as_user(personas.operator).post(CALLER, {"reporter_phone": PHONE})
     assert "该号码有 3 件未办结诉求" in text(response)
     assert len(appeal_queries(queries)) == 1
 
 
 def test_the_phone_is_never_printed_in_clear(personas, cats):
     reported(personas, cats, PHONE, description=f"请回电 {PHONE} 或 138 0013 8000")
-    page = text(as_user(personas.operator).get(CALLER, {"reporter_phone": "138 0013 8000"}))
+    page = text(as_user(personas.operator).post(CALLER, {"reporter_phone": "138 0013 8000"}))
     assert "该号码有 1 件未办结诉求" in page
     assert PHONE not in page and "138 0013 8000" not in page and "0013" not in page
     assert "138****8000" in page  # the description, masked
@@ -130,7 +130,7 @@ def test_a_number_is_found_however_it_was_given_and_typed(personas, cats, given,
     appeal = reported(personas, cats, given)
     # Intake stores the number one way, so the look-up is one exact probe of the index.
     assert appeal.reporter_phone == sel.phone_searched(given)
-    page = text(as_user(personas.operator).get(CALLER, {"reporter_phone": typed}))
+    page = text(as_user(personas.operator).post(CALLER, {"reporter_phone": typed}))
     assert appeal.tracking_code in page
 
 
@@ -150,7 +150,7 @@ def test_numbers_stored_before_are_written_one_way_by_the_migration(personas, ca
 def test_an_incomplete_number_gives_the_hint_and_looks_nothing_up(personas, cats, typed):
     appeal = reported(personas, cats, "1380013")  # a 7-digit number stored: "138" is no match
     with CaptureQueriesContext(connection) as queries:
-        response = as_user(personas.operator).get(CALLER, {"reporter_phone": typed})
+        response = as_user(personas.operator).post(CALLER, {"reporter_phone": typed})
     assert response.status_code == 200
     assert "输入完整电话号码后显示来电历史" in text(response)
     assert appeal.tracking_code not in text(response)
@@ -159,41 +159,62 @@ def test_an_incomplete_number_gives_the_hint_and_looks_nothing_up(personas, cats
 
 def test_a_caller_with_no_cases_is_told_so(personas, cats):
     reported(personas, cats, "13900139000")
-    page = text(as_user(personas.operator).get(CALLER, {"reporter_phone": PHONE}))
+    page = text(as_user(personas.operator).post(CALLER, {"reporter_phone": PHONE}))
     assert "该号码暂无历史诉求" in page
 
 
 def test_a_case_out_of_reach_reads_as_no_history(personas, cats):
     in_a = reported(personas, cats, PHONE)
-    page = text(as_user(personas.worker_b).get(CALLER, {"reporter_phone": PHONE}))
+    page = text(as_user(personas.worker_b).post(CALLER, {"reporter_phone": PHONE}))
     assert in_a.tracking_code not in page and "该号码暂无历史诉求" in page
 
 
-def test_codes_are_shown_only_to_those_who_take_cases_in(personas, cats, territory):
-    appeal = reported(personas, cats, PHONE)
-    client_user = make_user("integrator", Role.API_CLIENT, territory.district)
-    page = text(as_user(client_user).get(CALLER, {"reporter_phone": PHONE}))
-    # An API client's account may file cases (APPEAL_INTAKE) but is not intake staff.
-    assert appeal.tracking_code not in page
-    assert f'href="{reverse("appeals:detail", args=[appeal.pk])}"' in page
-    assert "该号码有 1 件未办结诉求" in page
-    assert appeal.tracking_code in text(
-        as_user(personas.operator).get(CALLER, {"reporter_phone": PHONE})
-    )
-
-
-def test_the_partial_needs_the_intake_capability(personas, cats):
+def test_the_search_is_for_intake_staff_only(personas, cats, territory):
+    # Whether a number reported tells the number lists show masked: departments and API
+    # clients (which may file cases) do not search by it.
     reported(personas, cats, PHONE)
-    assert as_user(personas.handler).get(CALLER, {"reporter_phone": PHONE}).status_code == 403
-    assert as_user(personas.resident).get(CALLER, {"reporter_phone": PHONE}).status_code == 403
-    anonymous = Client().get(CALLER, {"reporter_phone": PHONE})
+    client_user = make_user("integrator", Role.API_CLIENT, territory.district)
+    for user in (personas.handler, personas.resident, client_user):
+        assert as_user(user).post(CALLER, {"reporter_phone": PHONE}).status_code == 403
+    anonymous = Client().post(CALLER, {"reporter_phone": PHONE})
     assert anonymous.status_code == 302 and "/accounts/login/" in anonymous["Location"]
-    assert as_user(personas.operator).post(CALLER, {"reporter_phone": PHONE}).status_code == 405
+    # Posted only: the number stays out of addresses and access logs.
+    assert as_user(personas.operator).get(CALLER, {"reporter_phone": PHONE}).status_code == 405
+
+
+def test_each_search_is_logged_with_the_number_masked(personas, cats):
+    appeal = reported(personas, cats, PHONE)
+    page = text(as_user(personas.operator).post(CALLER, {"reporter_phone": "138 0013 8000"}))
+    assert appeal.tracking_code in page
+    [entry] = PiiAccessLog.objects.filter(actor=personas.operator)
+    assert entry.subject_type == "appeals.phone_search" and entry.subject_label == "138****8000"
+    assert entry.fields == "reporter_phone" and entry.reason == "热线来电历史"
+    # An incomplete number looks nothing up and logs nothing.
+    as_user(personas.operator).post(CALLER, {"reporter_phone": "138"})
+    assert PiiAccessLog.objects.filter(actor=personas.operator).count() == 1
+
+
+def test_searches_are_limited_per_person(personas, cats, settings):
+    settings.GRIDGOV_PHONE_SEARCHES_PER_HOUR = 2
+    operator = as_user(personas.operator)
+    for _ in range(2):
+        assert "该号码暂无历史诉求" in text(operator.post(CALLER, {"reporter_phone": PHONE}))
+    over = text(operator.post(CALLER, {"reporter_phone": PHONE}))
+    assert "请求过于频繁" in over and "该号码" not in over
+    assert PiiAccessLog.objects.filter(actor=personas.operator).count() == 2
+    # The queue's filter counts against the same limit: 429.
+    queue = operator.get(reverse("appeals:queue"), {"reporter_phone": PHONE})
+    assert queue.status_code == 429
+    # Someone else has their own count.
+    assert "该号码暂无历史诉求" in text(
+        as_user(personas.worker_a).post(CALLER, {"reporter_phone": PHONE})
+    )
 
 
 def test_the_hotline_form_asks_for_the_history_with_the_phone_only(personas):
     page = text(as_user(personas.operator).get(reverse("appeals:hotline")))
-    assert f'hx-get="{CALLER}"' in page and 'hx-include="#id_reporter_phone"' in page
+    assert f'hx-post="{CALLER}"' in page
+    assert 'hx-include="#id_reporter_phone, #hotline-form [name=csrfmiddlewaretoken]"' in page
     assert 'id="caller-history"' in page and "输入完整电话号码后显示来电历史" in page
     # A fresh form does not ask at once; one that comes back with a number does.
     assert 'hx-trigger="load' not in page
@@ -245,6 +266,28 @@ def test_the_api_list_filters_by_phone(client, personas, cats):
     assert "0013" not in found.json()["items"][0]["reporter_phone"]  # masked as ever
     bad = client.get("/api/v1/appeals/", {"reporter_phone": "12345"}, **auth)
     assert bad.status_code == 400 and bad.json()["error"]["field"] == "reporter_phone"
+    # Blank is no filter, as on the page.
+    assert client.get("/api/v1/appeals/", {"reporter_phone": "   "}, **auth).status_code == 200
+    assert PiiAccessLog.objects.filter(actor=personas.operator).count() == 1
+
+
+def test_a_department_cannot_search_its_cases_by_phone(client, personas, cats, territory):
+    # A department reads its cases with the number masked; a search by number would tell it
+    # the hidden digits, guess by guess.
+    appeal = reported(personas, cats, PHONE)
+    s.appeal_register(actor=personas.admin, appeal=appeal)
+    s.appeal_dispatch(actor=personas.admin, appeal=appeal, department=territory.dept)
+    handler = as_user(personas.handler)
+    assert handler.get(reverse("appeals:queue")).status_code == 200
+    assert 'name="reporter_phone"' not in text(handler.get(reverse("appeals:queue")))
+    refused = handler.get(reverse("appeals:queue"), {"reporter_phone": PHONE})
+    assert refused.status_code == 403
+    _, token = token_create(user=personas.handler, name="test")
+    api = client.get(
+        "/api/v1/appeals/", {"reporter_phone": PHONE}, HTTP_AUTHORIZATION=f"Bearer {token}"
+    )
+    assert api.status_code == 403
+    assert not PiiAccessLog.objects.filter(actor=personas.handler).exists()
 
 
 # ---------------------------------------------------------------- the selector and its index

@@ -42,14 +42,14 @@ def test_the_inbox_shows_a_dispatch_in_the_readers_language(personas, cats, terr
     assert row.text.startswith("新派遣诉求")  # the stored rendering: the system's language
 
     english = reader(personas.grid_worker, "en").get("/appeals/inbox/").content.decode()
-    assert f"New case dispatched: {appeal.tracking_code}" in english
+    assert f"New case dispatched, {appeal.tracking_code}: " in english
     assert "新派遣诉求" not in english
     chinese = reader(personas.grid_worker).get("/appeals/inbox/").content.decode()
     assert f"新派遣诉求 {appeal.tracking_code}" in chinese
 
     api = reader(personas.grid_worker).get("/api/v1/appeals/inbox", HTTP_ACCEPT_LANGUAGE="en")
     [item] = api.json()["items"]
-    assert item["text"].startswith(f"New case dispatched: {appeal.tracking_code}")
+    assert item["text"].startswith(f"New case dispatched, {appeal.tracking_code}: ")
 
 
 @pytest.mark.django_db

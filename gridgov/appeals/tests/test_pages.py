@@ -271,12 +271,12 @@ def test_resident_rates_handled_case_and_cannot_rate_twice(personas, appeal_a, t
     assert appeal_a.status == Status.HANDLED
     rating = {"rating": Rating.SATISFIED, "resolved": "1", "comment": "很快"}
     no_phone = client.post(reverse("appeals:track_act", args=[code, "rate"]), rating)
-    assert no_phone.status_code == 400 and "手机号码" in text(no_phone)
+    assert no_phone.status_code == 400 and "联系电话" in text(no_phone)
     wrong = client.post(
         reverse("appeals:track_act", args=[code, "rate"]),
         {**rating, "reporter_phone": "13800138001"},
     )
-    assert wrong.status_code == 400 and "核对后才能" in text(wrong)
+    assert wrong.status_code == 400 and "不一致" in text(wrong)
     appeal_a.refresh_from_db()
     assert appeal_a.status == Status.HANDLED
     ok = client.post(

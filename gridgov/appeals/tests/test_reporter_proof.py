@@ -111,5 +111,55 @@ def test_a_signed_out_handler_with_the_code_cannot_rate_their_own_case(personas,
         reverse("appeals:track_act", args=[appeal.tracking_code, "rate"]),
         {"rating": Rating.SATISFIED, "resolved": "1"},
     )
-    assert response.status_code == 400 and "手机号码" in response.content.decode()
+    assert response.status_code == 400 and "联系电话" in response.content.decode()
     assert Appeal.objects.get(pk=appeal.pk).status == Status.HANDLED
+
+
+@pytest.mark.django_db
+def test_signed_in_staff_never_act_as_the_reporter_by_code_and_number(personas, territory, cats):
+    # The handler, signed in, is refused alike whatever number they type: no guess tells.
+    appeal = handled(personas, territory, cats.sanitation, reporter_phone=PHONE)
+    handler = Client()
+    handler.force_login(personas.grid_worker)
+    url = reverse("appeals:track_act", args=[appeal.tracking_code, "rate"])
+    answers = {
+        handler.post(
+            url, {"rating": Rating.SATISFIED, "resolved": "1", "reporter_phone": p}
+        ).status_code
+        for p in ("13700000000", PHONE)
+    }
+    assert answers == {403}
+    assert Appeal.objects.get(pk=appeal.pk).status == Status.HANDLED
+
+
+@pytest.mark.django_db
+def test_the_operator_cannot_withdraw_an_overdue_case_as_its_reporter(personas, territory, cats):
+    # Staff may not withdraw an overdue or supervised case; the code and the number they
+    # typed at intake do not turn them into the reporter.
+    appeal = new_appeal(
+        personas.operator, cats.lift, point=spot(), channel=Channel.HOTLINE, reporter_phone=PHONE
+    )
+    s.appeal_register(actor=personas.operator, appeal=appeal)
+    s.appeal_supervise(actor=personas.operator, appeal=appeal, note="请尽快")
+    operator = Client()
+    operator.force_login(personas.operator)
+    response = operator.post(
+        reverse("appeals:track_act", args=[appeal.tracking_code, "withdraw"]),
+        {"note": "", "reporter_phone": PHONE},
+    )
+    assert response.status_code == 409
+    assert Appeal.objects.get(pk=appeal.pk).status == Status.REGISTERED
+    # Signed out, with the number, the reporter may.
+    s.appeal_withdraw(
+        actor=None, appeal=appeal.pk, tracking_code=appeal.tracking_code, reporter_phone=PHONE
+    )
+    assert Appeal.objects.get(pk=appeal.pk).status == Status.WITHDRAWN
+
+
+@pytest.mark.django_db
+def test_a_wrong_number_is_told_apart_from_a_missing_one(personas, territory, cats):
+    appeal = handled(personas, territory, cats.sanitation, reporter_phone=PHONE)
+    for phone, words in ((None, "请填写"), ("13700000000", "不一致")):
+        with pytest.raises(ValidationFailed) as refused:
+            rate(appeal, tracking_code=appeal.tracking_code, reporter_phone=phone)
+        assert words in str(refused.value.message)
