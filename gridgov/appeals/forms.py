@@ -643,6 +643,12 @@ class StatsFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["region"].queryset = stats_regions(actor=user)
         self.fields["region"].empty_label = _("全部辖区")
+        # Filters sent without a period count this month (``clean``): the menus say so too,
+        # not the first choice of each.
+        for name in ("period", "group_by"):
+            if self.is_bound and not self.data.get(name):
+                self.data = self.data.copy()
+                self.data[name] = self.fields[name].initial
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

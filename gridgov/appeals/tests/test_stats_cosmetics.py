@@ -145,3 +145,12 @@ def test_received_status_reads_apart_from_the_handlers_acknowledgement_in_englis
         assert str(Action.ACCEPT.label) == "Acknowledge"
         assert str(Appeal._meta.get_field("created_at").verbose_name) == "Received at"
         assert "Accepted" not in {str(label) for label in Status.labels}
+
+
+def test_filters_sent_without_a_period_show_the_month_they_count(personas, spread):
+    # Grouped by category with no period: the figures are this month's, and so is the menu.
+    client = Client()
+    client.force_login(personas.admin)
+    html = client.get(reverse("appeals:stats"), {"group_by": "category"}).content.decode()
+    assert re.search(r'<option value="month" selected>', html)
+    assert not re.search(r'<option value="today" selected>', html)
