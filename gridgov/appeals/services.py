@@ -238,7 +238,13 @@ def _is_reporter(
 
 
 def _is_staff(actor: Any) -> bool:
-    return _authenticated(actor) and getattr(actor, "role", None) != Role.RESIDENT
+    """Does ``actor`` read cases at work (and so their codes)? Not a resident, party member
+    or partner unit, nor an API client, which relays what its residents do."""
+    return (
+        _authenticated(actor)
+        and caps.has_cap(actor, caps.APPEAL_VIEW)
+        and getattr(actor, "role", None) != Role.API_CLIENT
+    )
 
 
 def _refuse_reporter(

@@ -163,3 +163,29 @@ def test_a_wrong_number_is_told_apart_from_a_missing_one(personas, territory, ca
         with pytest.raises(ValidationFailed) as refused:
             rate(appeal, tracking_code=appeal.tracking_code, reporter_phone=phone)
         assert words in str(refused.value.message)
+
+
+@pytest.mark.django_db
+def test_an_api_client_relays_the_residents_rating_with_code_and_number(personas, territory, cats):
+    from gridgov.accounts.models import Role
+    from gridgov.conftest import make_user
+
+    appeal = handled(personas, territory, cats.sanitation, reporter_phone=PHONE)
+    relay = make_user("wechat_app", Role.API_CLIENT, territory.district)
+    with pytest.raises(ValidationFailed):
+        s.appeal_verify(
+            actor=relay,
+            appeal=appeal.pk,
+            rating=Rating.SATISFIED,
+            resolved=True,
+            tracking_code=appeal.tracking_code,
+        )
+    s.appeal_verify(
+        actor=relay,
+        appeal=appeal.pk,
+        rating=Rating.SATISFIED,
+        resolved=True,
+        tracking_code=appeal.tracking_code,
+        reporter_phone=PHONE,
+    )
+    assert Appeal.objects.get(pk=appeal.pk).rating == Rating.SATISFIED
