@@ -128,3 +128,32 @@ def test_the_daily_share_counts_intake_confirmations_only(personas, settings):
     assert notify.notify_phone(
         phone="13900001111", text=Notice("结果"), dedupe="outcome:2:0:a2:sms"
     )
+
+
+@pytest.mark.django_db
+def test_rows_written_before_masking_are_masked_where_stored(personas):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("gridgov.appeals.migrations.0010_mask_stored_notifications")
+    # As rows were written before notify masked them: raw, straight into the tables.
+    row = Notification.objects.create(
+        user=personas.worker_a, kind=NotificationKind.OTHER, text=f"新派遣诉求：{TEXT}"
+    )
+    plain = Notification.objects.create(
+        user=personas.worker_a, kind=NotificationKind.OTHER, text="楼道灯坏了"
+    )
+    msg = OutboxMessage.objects.create(
+        channel=OutboxChannel.EMAIL,
+        recipient="a@example.com",
+        payload={"subject": f"【网格治理】{TEXT}"[:40], "text": TEXT},
+        next_attempt_at=timezone.now(),
+    )
+    migration.mask_stored(apps, None)
+    row.refresh_from_db()
+    msg.refresh_from_db()
+    assert_masked(row.text)
+    assert_masked(msg.payload["text"])
+    assert not any(n in json.dumps(msg.payload, ensure_ascii=False) for n in CLEAR)
+    assert Notification.objects.get(pk=plain.pk).text == "楼道灯坏了"
