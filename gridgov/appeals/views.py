@@ -638,6 +638,9 @@ def queue(request: HttpRequest) -> HttpResponse:
     _need(request, caps.APPEAL_VIEW)
     district = f.district_for(request.user)
     by_phone = caps.has_cap(request.user, caps.APPEAL_TRIAGE)
+    if not by_phone and request.GET.get("reporter_phone", "").strip():
+        # A department sending a number is refused, not shown its whole queue.
+        raise PermissionDenied(_("只有受理人员可以按电话查询"))
     filters_form = f.QueueFilterForm(request.GET or None, district=district, by_phone=by_phone)
     filters = filters_form.filters()
     if "reporter_phone" in filters:
