@@ -671,7 +671,7 @@ class Notification(models.Model):
     # The untranslated message and its parameters: the inbox shows each reader the text in
     # their own language (``shown_text``); ``text`` is its rendering in the system's language.
     message = models.CharField(
-        _("消息模板"), max_length=200, blank=True, default="", editable=False
+        _("消息模板"), max_length=500, blank=True, default="", editable=False
     )
     params = models.JSONField(_("消息参数"), default=dict, blank=True, editable=False)
     dedupe_key = models.CharField(

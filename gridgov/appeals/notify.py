@@ -86,7 +86,7 @@ def notify_users(
     ``dedupe`` (e.g. ``"overdue:123"``) makes the call idempotent per user.
     """
     notice = text.masked()
-    text = mask_text(notice.render())
+    rendered = mask_text(notice.render())
     params = notice.stored()
     subject = Notice(gettext_noop("【网格治理】")).render()
     created: list[Notification] = []
@@ -102,8 +102,9 @@ def notify_users(
             user=user,
             appeal=appeal,
             kind=kind,
-            text=text[:500],
-            message=notice.message,
+            text=rendered[:500],
+            # A message too long to keep is shown as its stored rendering.
+            message=notice.message if len(notice.message) <= 500 else "",
             params=params,
             dedupe_key=key,
             created_at=timezone.now(),
@@ -118,7 +119,7 @@ def notify_users(
                 created_at=timezone.now(),
                 channel=OutboxChannel.EMAIL,
                 recipient=user.email,
-                payload={"subject": subject + text[:40], "text": text},
+                payload={"subject": subject + rendered[:40], "text": rendered},
                 dedupe_key=f"{key}:email" if key else None,
             )
             if msg is not None:

@@ -17,7 +17,7 @@ class Migration(migrations.Migration):
             model_name="notification",
             name="message",
             field=models.CharField(
-                blank=True, default="", editable=False, max_length=200, verbose_name="消息模板"
+                blank=True, default="", editable=False, max_length=500, verbose_name="消息模板"
             ),
         ),
         migrations.AddField(
