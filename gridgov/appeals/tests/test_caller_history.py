@@ -334,16 +334,28 @@ def test_typing_the_number_shows_the_history_on_a_desk_and_on_a_phone(
     }
     earlier = reported(personas, cats, "137-0000-1111", description="上次反映的下水道问题")
     base = live_server.url
-    asked: list[str] = []
-    page.on("request", lambda r: asked.append(r.url) if "/hotline/caller/" in r.url else None)
+    asked: list[tuple[str, str, str]] = []
+    page.on(
+        "request",
+        lambda r: (
+            asked.append((r.method, r.url, r.post_data or ""))
+            if "/hotline/caller/" in r.url
+            else None
+        ),
+    )
     login(page, base, "operator")
     page.goto(f"{base}/appeals/hotline/")
     assert "输入完整电话号码后显示来电历史" in page.locator("#caller-history").inner_text()
     page.keyboard.type("13700001111")  # the phone field has the focus
     page.wait_for_selector(f"#caller-history >> text={earlier.tracking_code}")
     assert "该号码有 1 件未办结诉求" in page.locator("#caller-history").inner_text()
-    # Only the number is sent, and the panel never shows it.
-    assert asked and all("reporter_name" not in url and "description" not in url for url in asked)
+    # Only the number is sent, posted (never in the address), and the panel never shows it.
+    assert asked and all(method == "POST" and "1111" not in url for method, url, _ in asked)
+    assert all(
+        {pair.split("=")[0] for pair in body.split("&")}
+        == {"reporter_phone", "csrfmiddlewaretoken"}
+        for _, _, body in asked
+    )
     assert "1111" not in page.locator("#caller-history").inner_text()
     screenshot(page, "appeals-hotline-caller-history")
 
@@ -364,5 +376,9 @@ def test_typing_the_number_shows_the_history_on_a_desk_and_on_a_phone(
         screenshot(phone, "appeals-hotline-caller-history-phone")
         overflow = "() => document.documentElement.scrollWidth - window.innerWidth"
         assert phone.evaluate(overflow) <= 0
+        # One column: the history sits above the form, where the number is typed.
+        panel = phone.locator(".caller-panel").bounding_box()
+        form = phone.locator("#hotline-form").bounding_box()
+        assert panel["y"] < form["y"]
     finally:
         context.close()
