@@ -2074,17 +2074,20 @@ def appeals_mark_overdue(*, now: dt.datetime | None = None, limit: int = 1000) -
                 at=now,
                 data={"deadline": row.deadline.isoformat()},
             )
-            users = supervisors_of(row) + handlers_of(row)
-            notify.notify_users(
-                users=users,
-                appeal=row,
-                kind=NotificationKind.OVERDUE,
-                text=Notice(
-                    gettext_noop("诉求 %(tracking_code)s 已超期，请督办"),
-                    {"tracking_code": row.tracking_code},
-                ),
-                dedupe=f"overdue:{row.pk}:{row.deadline.isoformat()}",
-            )
+            # Supervisors are asked to supervise, the handlers to deal with it; one
+            # message each (the dedupe key is per user: a supervisor who also handles it
+            # gets the first).
+            for users, message in (
+                (supervisors_of(row), gettext_noop("诉求 %(tracking_code)s 已超期，请督办")),
+                (handlers_of(row), gettext_noop("诉求 %(tracking_code)s 已超期，请尽快办理")),
+            ):
+                notify.notify_users(
+                    users=users,
+                    appeal=row,
+                    kind=NotificationKind.OVERDUE,
+                    text=Notice(message, {"tracking_code": row.tracking_code}),
+                    dedupe=f"overdue:{row.pk}:{row.deadline.isoformat()}",
+                )
             count += 1
     return count
 

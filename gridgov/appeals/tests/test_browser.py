@@ -5,7 +5,10 @@ Screenshots land in test-artifacts/appeals-*.png.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
+from django.utils import timezone
 from PIL import Image
 
 from gridgov.appeals import services as s
@@ -246,6 +249,9 @@ def test_hotline_shows_duplicates_while_typing_and_staff_pages_fit_a_phone(
     newest = Appeal.objects.exclude(pk=earlier.pk).get()
     assert newest.status == Status.DISPATCHED and newest.assigned_department == territory.dept
 
+    # Overdue, so that the supervision list has a row (and its 督办 form) to show.
+    past = timezone.now() - dt.timedelta(hours=1)
+    Appeal.objects.filter(pk=newest.pk).update(deadline=past, amber_at=past)
     ctx, ph = phone(browser, located=False)
     try:
         login(ph, base, "operator")
@@ -264,5 +270,9 @@ def test_hotline_shows_duplicates_while_typing_and_staff_pages_fit_a_phone(
             if name == "queue":  # a case opens from a finger-sized target
                 box = ph.locator("a.row-link").first.bounding_box()
                 assert box is not None and box["height"] >= 44, box
+            if name == "supervision":  # the 督办 button is on the screen, not cut off
+                box = ph.locator("form.inline-form button").first.bounding_box()
+                width = ph.evaluate("() => window.innerWidth")
+                assert box is not None and box["x"] + box["width"] <= width, (box, width)
     finally:
         ctx.close()

@@ -106,6 +106,10 @@ def test_reminder_one_day_before_and_overdue_marked_once(personas, cats, territo
         Notification.objects.filter(kind="overdue").values_list("user__username", flat=True)
     )
     assert {"operator", "street_s", "district_admin"} <= overdue_users
+    # Supervisors are asked to supervise; the handler (the grid's worker) to deal with it.
+    told = dict(Notification.objects.filter(kind="overdue").values_list("user__username", "text"))
+    assert told["street_s"].endswith("已超期，请督办")
+    assert told["grid_a"].endswith("已超期，请尽快办理")
     appeal.refresh_from_db()
     assert deadline_colour(appeal, local(2026, 3, 11, 10, 1)) == "red"
 

@@ -171,8 +171,11 @@ def test_a_merged_reporter_sees_no_promised_date_once_the_joint_case_is_closed(p
     merged = new_appeal(personas.operator, cats.sewer, description="下水道堵塞")
     s.appeal_merge(actor=personas.operator, appeal=primary, duplicates=[merged])
     track = reverse("appeals:track_code", args=[merged.tracking_code])
-    assert "承诺办结时间" in Client().get(track).content.decode()
+    before = Client().get(track).content.decode()
+    assert "承诺办结时间" in before and "办结后会一并告知" in before
 
     Appeal.objects.filter(pk=primary.pk).update(status=Status.CLOSED, closed_at=timezone.now())
     page = Client().get(track).content.decode()
     assert "承诺办结时间" not in page and 'id="merged-status"' in page
+    # No longer "will be told once done": it is done, and a problem still there is reported anew.
+    assert "办结后会一并告知" not in page and "已经办结" in page
