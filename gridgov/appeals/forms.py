@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from gridgov.appeals.models import Category, Channel, Priority, Rating, Status
@@ -504,17 +505,40 @@ class WhistleForm(forms.Form):
 
 
 class MergeForm(forms.Form):
+    """合并: the duplicates ticked, or (``all=1``, the 全部合并 button) every one proposed:
+    twelve reports of one broken lift are merged in one step."""
+
     duplicates = forms.TypedMultipleChoiceField(
-        label=_("重复件"), coerce=int, choices=(), widget=forms.CheckboxSelectMultiple
+        label=_("重复件"),
+        coerce=int,
+        choices=(),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
     )
     note = forms.CharField(label=_("说明（可选）"), max_length=500, required=False)
 
     def __init__(self, *args: Any, candidates: list[Any] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["duplicates"].choices = [
-            (c.pk, f"{c.tracking_code} {mask_text(c.description)[:30]}") for c in candidates
-        ]
-        self.fields["duplicates"].error_messages["required"] = _("请选择要合并的重复件")
+        self.fields["duplicates"].choices = [(c.pk, _candidate_label(c)) for c in candidates]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if self.data.get("all") == "1":
+            data["duplicates"] = [pk for pk, _label in self.fields["duplicates"].choices]
+        if not data.get("duplicates") and "duplicates" not in self.errors:
+            self.add_error("duplicates", _("请选择要合并的重复件"))
+        return data
+
+
+def _candidate_label(case: Any) -> str:
+    """A proposed duplicate as the operator weighs it: code, how far, when, how alike."""
+    parts = [case.tracking_code]
+    if getattr(case, "distance_m", None) is not None:
+        parts.append(_("%(d)s 米") % {"d": case.distance_m})
+    parts.append(f"{timezone.localtime(case.created_at):%m-%d %H:%M}")
+    if getattr(case, "similarity", None) is not None:
+        parts.append(_("相似度 %(s)s") % {"s": case.similarity})
+    return " · ".join(parts) + f" {mask_text(case.description)[:30]}"
 
 
 class RevealForm(forms.Form):

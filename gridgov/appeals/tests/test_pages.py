@@ -874,6 +874,29 @@ def test_a4_many_reports_of_one_lift_merged_count_once(personas, cats):
     assert 'id="count-received">1<' in stats
 
 
+def test_a4_every_proposed_duplicate_is_merged_in_one_step(personas, cats):
+    # Twelve residents report one broken lift: the operator merges the eleven proposed
+    # duplicates with one button, not eleven ticks, and each choice says how near and alike.
+    first = new_appeal(personas.grid_worker, cats.lift, description="2号楼电梯坏了")
+    dups = [
+        new_appeal(personas.grid_worker, cats.lift, description=f"2号楼电梯坏了，第{i}位")
+        for i in range(11)
+    ]
+    client = as_user(personas.worker_a)
+    page = text(client.get(reverse("appeals:detail", args=[first.pk])))
+    assert 'id="merge-all"' in page and "全部合并（11 件）" in page
+    assert " 米 · " in page and "相似度" in page
+    response = client.post(reverse("appeals:merge", args=[first.pk]), {"all": "1"})
+    assert response.status_code == 302
+    merged = Appeal.objects.filter(status=Status.MERGED, duplicate_of=first)
+    assert sorted(merged.values_list("pk", flat=True)) == sorted(d.pk for d in dups)
+    # Nothing ticked and not all: the field is named, nothing changes.
+    other = new_appeal(personas.grid_worker, cats.lift, description="2号楼电梯又坏了")
+    refused = client.post(reverse("appeals:merge", args=[first.pk]), {"duplicates": []})
+    assert refused.status_code == 400 and "请选择要合并的重复件" in text(refused)
+    assert Appeal.objects.get(pk=other.pk).status == Status.RECEIVED
+
+
 def test_a5_self_service_report_track_rate(personas, cats, territory):
     resident = anon()
     resident.post(
