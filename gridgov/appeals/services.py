@@ -248,11 +248,17 @@ def _is_staff(actor: Any) -> bool:
 
 
 def _refuse_reporter(
-    actor: Any, appeal: Appeal, tracking_code: str | None, reporter_phone: str | None = None
+    actor: Any,
+    appeal: Appeal,
+    tracking_code: str | None,
+    reporter_phone: str | None = None,
+    *,
+    denied: str | None = None,
 ) -> None:
     """Raise why ``actor`` may not act as the reporter: the code without the phone number on
     file or with another one (400, naming ``reporter_phone``; the same answer whatever was
-    typed but for the wording), else no right at all (403), as for signed-in staff."""
+    typed but for the wording), else no right at all (403, ``denied`` or a general message),
+    as for signed-in staff."""
     if _has_code(appeal, tracking_code) and not _is_staff(actor):
         message = (
             _("填写的号码与反映问题时留下的联系电话不一致")
@@ -260,7 +266,7 @@ def _refuse_reporter(
             else _("请填写反映问题时留下的联系电话，核对后才能以反映人身份办理")
         )
         raise ValidationFailed(message, field="reporter_phone")
-    raise PermissionDenied(_("您没有执行此操作的权限"))
+    raise PermissionDenied(denied or _("您没有执行此操作的权限"))
 
 
 def _lock(appeal: Appeal | int, actor: Any, *, tracking_code: str | None = None) -> Appeal:
@@ -1549,9 +1555,9 @@ def appeal_withdraw(
             by_reporter
             or (caps.has_cap(actor, caps.APPEAL_TRIAGE) and in_scope(actor, row.region_path))
         ):
-            if _has_code(row, tracking_code):
-                _refuse_reporter(actor, row, tracking_code, reporter_phone)
-            raise PermissionDenied(_("只有反映人或受理人员可以撤回"))
+            _refuse_reporter(
+                actor, row, tracking_code, reporter_phone, denied=_("只有反映人或受理人员可以撤回")
+            )
         now = timezone.now()
         if by_reporter:
             reason = (reason or "").strip()[:500]

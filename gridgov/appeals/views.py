@@ -1044,17 +1044,18 @@ def stats(request: HttpRequest) -> HttpResponse:
     jurisdiction or one street or community of it. Bad conditions name their field (400)
     and no figures are shown; the formulas are."""
     _need(request, caps.APPEAL_VIEW)
-    form = f.StatsFilterForm(request.GET or None, user=request.user)
+    # Always bound: conditions not sent take the form's defaults (this month, by region).
+    form = f.StatsFilterForm(request.GET, user=request.user)
     context: dict[str, Any] = {
         "form": form,
         "columns": [label for _key, label in RATE_COLUMNS],
     }
-    if form.is_bound and not form.is_valid():
+    if not form.is_valid():
         district = f.district_for(request.user)
         settings_row = svc.rate_settings_for(district) if district else RateSettings()
         context["formulas"] = list(sel.formulas(settings_row).items())
         return render(request, "appeals/stats.html", context, status=400)
-    d = form.cleaned_data if form.is_bound else {"period": "month", "group_by": "region"}
+    d = form.cleaned_data
     bounds = d.get("bounds") or (None, None)
     region = d.get("region")
     data = sel.appeal_stats(

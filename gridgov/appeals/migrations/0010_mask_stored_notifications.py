@@ -7,35 +7,32 @@ from django.db import migrations
 BATCH = 2000
 
 
+def _rewrite(model, field, masked):
+    """Save ``masked(value)`` of ``field`` for every row where it differs, in batches."""
+    changed = []
+    for row in model.objects.only("pk", field).iterator(chunk_size=BATCH):
+        value = masked(getattr(row, field))
+        if value != getattr(row, field):
+            setattr(row, field, value)
+            changed.append(row)
+        if len(changed) >= BATCH:
+            model.objects.bulk_update(changed, [field])
+            changed = []
+    model.objects.bulk_update(changed, [field])
+
+
 def mask_stored(apps, schema_editor):
     # The live helper, not a copy: the stored texts end as new ones are written.
     from gridgov.core.pii import mask_text
 
-    Notification = apps.get_model("appeals", "Notification")
-    changed = []
-    for row in Notification.objects.only("pk", "text").iterator(chunk_size=BATCH):
-        if (masked := mask_text(row.text)) != row.text:
-            row.text = masked
-            changed.append(row)
-        if len(changed) >= BATCH:
-            Notification.objects.bulk_update(changed, ["text"])
-            changed = []
-    Notification.objects.bulk_update(changed, ["text"])
+    def masked_payload(payload):
+        return {
+            k: mask_text(v) if k in ("text", "subject") and isinstance(v, str) else v
+            for k, v in (payload or {}).items()
+        }
 
-    OutboxMessage = apps.get_model("appeals", "OutboxMessage")
-    changed = []
-    for msg in OutboxMessage.objects.only("pk", "payload").iterator(chunk_size=BATCH):
-        payload = dict(msg.payload or {})
-        for key in ("text", "subject"):
-            if isinstance(payload.get(key), str):
-                payload[key] = mask_text(payload[key])
-        if payload != msg.payload:
-            msg.payload = payload
-            changed.append(msg)
-        if len(changed) >= BATCH:
-            OutboxMessage.objects.bulk_update(changed, ["payload"])
-            changed = []
-    OutboxMessage.objects.bulk_update(changed, ["payload"])
+    _rewrite(apps.get_model("appeals", "Notification"), "text", mask_text)
+    _rewrite(apps.get_model("appeals", "OutboxMessage"), "payload", masked_payload)
 
 
 class Migration(migrations.Migration):
