@@ -45,6 +45,9 @@ def check_map_in_english(page) -> None:
 def test_english_on_desktop(live_server, page, personas):
     login(page, live_server.url, "street_s")
     assert page.locator("h1").inner_text() == "工作台"
+    # On a desktop the header says who is signed in; the menu does not repeat it.
+    assert page.locator(".topbar .who").inner_text() == f"{personas.street_official} · 街道干部"
+    assert not page.locator(".nav-who").is_visible()
     switch_to_english(page)
     check_home_in_english(page)
     screenshot(page, "i18n-en-home-desktop")
@@ -76,8 +79,12 @@ def test_english_on_a_phone(live_server, browser, personas):
         screenshot(phone, "i18n-en-home-phone")
 
         # The menu button opens the navigation, in English.
+        # Who is signed in is hidden in the narrow header and said in the opened menu.
+        assert not phone.locator(".topbar .who").is_visible()
+        assert not phone.locator(".nav-who").is_visible()
         phone.click(".menu-toggle")
         assert phone.locator("#mainnav").is_visible()
+        assert phone.locator(".nav-who").inner_text() == f"{personas.street_official} · Street official"
         check_home_in_english(phone)
         screenshot(phone, "i18n-en-menu-phone")
 
