@@ -593,7 +593,11 @@ def hotline_duplicates(request: HttpRequest) -> HttpResponse:
         )
     else:
         hint = _("选择社区或填写坐标后自动查重（同类、48 小时内）")
-    return render(request, "appeals/_duplicates.html", {"candidates": candidates, "hint": hint})
+    return render(
+        request,
+        "appeals/_duplicates.html",
+        {"candidates": candidates, "hint": hint, "oob": True},
+    )
 
 
 CALLER_HISTORY_SIZE = 10

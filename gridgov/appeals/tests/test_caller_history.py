@@ -358,6 +358,12 @@ def test_typing_the_number_shows_the_history_on_a_desk_and_on_a_phone(
     )
     assert "1111" not in page.locator("#caller-history").inner_text()
     screenshot(page, "appeals-hotline-caller-history")
+    # On a desk the duplicates panel stands beside the form: no note above the button.
+    page.select_option("#id_category", value=str(earlier.category_id))
+    page.select_option("#id_region", value=str(earlier.region_id))
+    page.wait_for_selector(f"#duplicates >> text={earlier.tracking_code}")
+    assert page.locator("#dup-note a").count() == 1
+    assert not page.locator("#dup-note").is_visible()
 
     context = browser.new_context(
         viewport={"width": 390, "height": 844},
@@ -380,5 +386,16 @@ def test_typing_the_number_shows_the_history_on_a_desk_and_on_a_phone(
         panel = phone.locator(".caller-panel").bounding_box()
         form = phone.locator("#hotline-form").bounding_box()
         assert panel["y"] < form["y"]
+        # The possible duplicates come after the form; the note above the button says so.
+        phone.select_option("#id_category", value=str(earlier.category_id))
+        phone.select_option("#id_region", value=str(earlier.region_id))
+        note = phone.locator("#dup-note a")
+        note.wait_for()
+        assert note.inner_text() == "发现 1 件疑似重复，请先查看"
+        assert note.bounding_box()["y"] < phone.locator("button.big").bounding_box()["y"]
+        assert phone.locator("#duplicates").bounding_box()["y"] > form["y"] + form["height"]
+        screenshot(phone, "appeals-hotline-duplicate-note-phone")
+        note.click()
+        phone.wait_for_function("() => location.hash === '#duplicates'")
     finally:
         context.close()

@@ -507,6 +507,22 @@ def test_hotline_duplicate_partial_lists_nearby_same_category(personas, cats, ap
     assert appeal_a.tracking_code not in text(hidden)
 
 
+def test_hotline_duplicate_check_also_notes_its_finding_above_the_button(personas, cats, appeal_a):
+    """On a phone the panel comes after the form: the answer also replaces the note above
+    the submit button (out of band), with the count, or empties it."""
+    client = as_user(personas.operator)
+    url = reverse("appeals:hotline_duplicates")
+    near = {"category": cats.sanitation.pk, "latitude": POINT_A[0], "longitude": POINT_A[1]}
+    found = text(client.get(url, near, HTTP_HX_REQUEST="true"))
+    assert '<p id="dup-note" class="dup-note" aria-live="polite" hx-swap-oob="true">' in found
+    assert '<a href="#duplicates">发现 1 件疑似重复，请先查看</a>' in found
+    none = text(client.get(url, {**near, "category": cats.lift.pk}, HTTP_HX_REQUEST="true"))
+    assert 'hx-swap-oob="true"></p>' in none and "请先查看" not in none
+    # The page itself starts with an empty note and no out-of-band copy.
+    page = text(client.get(reverse("appeals:hotline")))
+    assert page.count('id="dup-note"') == 1 and "hx-swap-oob" not in page
+
+
 # ---------------------------------------------------------------- queue
 
 

@@ -84,7 +84,10 @@ def test_english_on_a_phone(live_server, browser, personas):
         assert not phone.locator(".nav-who").is_visible()
         phone.click(".menu-toggle")
         assert phone.locator("#mainnav").is_visible()
-        assert phone.locator(".nav-who").inner_text() == f"{personas.street_official} · Street official"
+        assert (
+            phone.locator(".nav-who").inner_text()
+            == f"{personas.street_official} · Street official"
+        )
         check_home_in_english(phone)
         screenshot(phone, "i18n-en-menu-phone")
 
