@@ -60,10 +60,13 @@ _HAS_FULL_WIDTH = re.compile("[\uff0b\uff0d\uff10-\uff19\uff38\uff58\u3000]").se
 
 # What counts as a number to hide, in one pattern so each text is scanned once:
 # - an ID number: 18 characters (17 digits and a digit or X), written straight through or in
-#   the groups people read it out in (6-8-4 or 4-4-4-4-2, spaces or hyphens), or a 15-digit
-#   first-generation number (its date part, YYMMDD, must be a date);
-# - a mobile number: 1[3-9] and 9 more digits, straight through or 3-4-4 with one kind of
-#   separator, optionally after +86 / 0086 / 86 or the trunk 0 dialled from a landline;
+#   the groups people read it out in (6-8-4, 6-12, 14-4 or 4-4-4-4-2, spaces or hyphens),
+#   or a 15-digit first-generation number (its date part, YYMMDD, must be a date); right
+#   after a letter ("ID410205…") only when its birth date sits where it belongs;
+# - a mobile number: 1[3-9] and 9 more digits, straight through or in groups of 3-4-4,
+#   3-8, 7-4 or 4-3-4 (spaces, hyphens or dots), the first three in brackets or not, or
+#   read out digit by digit with spaces, optionally after +86 / 0086 / 86 or the trunk 0
+#   dialled from a landline;
 # - a landline number: an area code (010 and 02x, then an 8-digit local number; 0[3-9]xx,
 #   such as 0371 Kaifeng or 0374 Xuchang, then a 7- or 8-digit one), the code written
 #   straight on, after a space or hyphen, or in half- or full-width brackets; a local number
@@ -80,18 +83,26 @@ _NUMBER = re.compile(
     r"""
     (?=[0-9+(\uff08])  # lets the engine skip to candidate positions fast
     (?:
-    (?<![0-9A-Za-z])
     (?P<id>
-        [0-9]{17}[0-9Xx]
-      | [0-9]{6}(?P<s6>[ -])[0-9]{8}(?P=s6)[0-9]{3}[0-9Xx]
-      | [0-9]{4}(?P<s4>[ -])[0-9]{4}(?P=s4)[0-9]{4}(?P=s4)[0-9]{4}(?P=s4)[0-9][0-9Xx]
-      | [0-9]{8}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9]{3}
+        (?<![0-9A-Za-z])
+        (?:
+            [0-9]{6}[ -]?[0-9]{8}[ -]?[0-9]{3}[0-9Xx]
+          | [0-9]{4}(?P<s4>[ -])[0-9]{4}(?P=s4)[0-9]{4}(?P=s4)[0-9]{4}(?P=s4)[0-9][0-9Xx]
+          | [0-9]{8}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9]{3}
+        )
+        (?![0-9A-Za-z])
+      | (?<![0-9])  # after a label such as "ID": only with a birth date where it belongs
+        [1-9][0-9]{5}(?:19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9]{3}[0-9Xx]
+        (?![0-9])
     )
-    (?![0-9A-Za-z])
   |
     (?<![0-9+])
     (?P<prefix>(?:\+86|0086|86|0)[ -]?)?
-    (?P<phone>1[3-9][0-9](?P<sp>[ -]?)[0-9]{4}(?P=sp)[0-9]{4})
+    (?P<phone>
+        (?P<pb>[(\uff08])?1[3-9][0-9](?(pb)[)\uff09])[ .-]?[0-9]{4}[ .-]?[0-9]{4}
+      | 1[3-9][0-9]{2}[ .-]?[0-9]{3}[ .-]?[0-9]{4}
+      | 1(?:[ ][0-9]){10}
+    )
     (?![0-9])
   |
     (?=[0(\uff08+])(?<![0-9A-Za-z.+])  # a landline starts with its 0, a bracket or +86
@@ -112,14 +123,18 @@ _NUMBER = re.compile(
 )
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}", re.ASCII)
 
-# Every form above holds three digits and then (after at most one separator) four more; a
-# text without that and without an "@" (nearly every text) is returned after this one scan.
-# ``\d`` is Unicode here, so full-width digits pass it too.
-_MAY_HOLD_NUMBER = re.compile(r"\d{3}[ \-\u3000\uff0d]?\d{4}").search
+# Every form above holds three digits and then (after at most one separator) three more,
+# or eleven digits read out one by one; a text without either and without an "@" (nearly
+# every text) is returned after this one scan. ``\d`` is Unicode here, so full-width digits
+# pass it too.
+_MAY_HOLD_NUMBER = re.compile(
+    r"\d{3}[ .\-\u3000\uff0d\uff09)]?\d{3}|\d(?:[ \u3000]\d){10}"
+).search
+_NOT_DIGIT = re.compile(r"[^0-9Xx]", re.ASCII)
 
 
 def _digits(value: str) -> str:
-    return value.replace(" ", "").replace("-", "")
+    return _NOT_DIGIT.sub("", value)
 
 
 def _mask_number(match: re.Match[str]) -> str:

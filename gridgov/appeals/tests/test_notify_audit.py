@@ -157,3 +157,34 @@ def test_rows_written_before_masking_are_masked_where_stored(personas):
     assert_masked(msg.payload["text"])
     assert not any(n in json.dumps(msg.payload, ensure_ascii=False) for n in CLEAR)
     assert Notification.objects.get(pk=plain.pk).text == "楼道灯坏了"
+
+
+@pytest.mark.django_db
+def test_stored_texts_and_parameters_are_masked_again_in_the_forms_found_since(personas):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("gridgov.appeals.migrations.0011_mask_stored_texts_again")
+    grouped = "手机 139 87650701，身份证ID410205198001011234"
+    row = Notification.objects.create(
+        user=personas.worker_a,
+        kind=NotificationKind.OTHER,
+        text=f"新派遣诉求：{grouped}",
+        message="诉求 %(code)s：%(reason)s",
+        params={"code": "ABCDEFGHJK", "reason": grouped, "inner": {"params": {"x": grouped}}},
+    )
+    msg = OutboxMessage.objects.create(
+        channel=OutboxChannel.SMS,
+        recipient="13900001111",
+        payload={"text": grouped},
+        next_attempt_at=timezone.now(),
+    )
+    migration.mask_stored_again(apps, None)
+    row.refresh_from_db()
+    msg.refresh_from_db()
+    stored = json.dumps([row.text, row.params, msg.payload], ensure_ascii=False)
+    assert "87650701" not in stored and "410205198001011234" not in stored
+    assert row.params["reason"] == "手机 139****0701，身份证ID4102**********1234"
+    assert row.params["inner"]["params"]["x"] == row.params["reason"]
+    assert row.params["code"] == "ABCDEFGHJK"
