@@ -14,7 +14,9 @@ from gridgov.core.scope import in_scope
 def pii_reveal(
     *, actor: Any, subject: Any, fields: list[str], reason: str, region_path: str
 ) -> dict[str, str]:
-    """Return the clear values of ``fields`` of ``subject`` and log the reveal.
+    """Return the clear values of ``fields`` of ``subject`` and log the reveal. A field that
+    is no attribute of ``subject`` (a text elsewhere on the page, such as its history notes,
+    named for the log) is logged and returned as "".
 
     Requires the ``reveal_pii`` capability and the subject inside the actor's
     jurisdiction (else 404, as if it did not exist). ``reason`` is required.
@@ -35,4 +37,4 @@ def pii_reveal(
             reason=reason[:255],
             region_path=region_path,
         )
-    return {f: str(getattr(subject, f) or "") for f in fields}
+    return {f: str(getattr(subject, f, None) or "") for f in fields}

@@ -116,10 +116,14 @@ class AppealAdmin(ScopedAdmin):
     list_select_related = ("category", "category__parent", "region")
     inlines = [EventInline]
     hidden_fields = ("reporter_name", "reporter_phone", "idempotency_key", "description_tokens")
-    exclude = (*hidden_fields, "description", "result")
+    exclude = (*hidden_fields, "description", "result", "rating_comment")
     readonly_fields = ("masked_reporter",)
     # Free text in which a resident may have typed a phone or ID-card number.
-    masked_text_fields = {"description": "masked_description", "result": "masked_result"}
+    masked_text_fields = {
+        "description": "masked_description",
+        "result": "masked_result",
+        "rating_comment": "masked_rating_comment",
+    }
 
     @admin.display(description=_("反映人（已脱敏）"))
     def masked_reporter(self, obj: Appeal) -> str:
@@ -132,6 +136,10 @@ class AppealAdmin(ScopedAdmin):
     @admin.display(description=Appeal._meta.get_field("result").verbose_name)
     def masked_result(self, obj: Appeal) -> str:
         return mask_text(obj.result)
+
+    @admin.display(description=Appeal._meta.get_field("rating_comment").verbose_name)
+    def masked_rating_comment(self, obj: Appeal) -> str:
+        return mask_text(obj.rating_comment)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         names = [

@@ -277,7 +277,7 @@ class Appeal(models.Model):
 
     PII_FIELDS = ("reporter_name", "reporter_phone")
     # Free text in which a resident's phone or ID number may stand (shown masked).
-    PII_TEXT_FIELDS = ("description", "result")
+    PII_TEXT_FIELDS = ("description", "result", "rating_comment")
 
     district = models.ForeignKey(
         Region,

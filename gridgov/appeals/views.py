@@ -14,7 +14,7 @@ import datetime as dt
 import hashlib
 import math
 import secrets
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -837,6 +837,7 @@ def _detail_page(
     reveal_form: Any = None,
     merge_form: Any = None,
     status: int = 200,
+    texts: ShownTexts | None = None,
 ) -> HttpResponse:
     user = request.user
     available = _available_actions(user, appeal)
@@ -863,11 +864,12 @@ def _detail_page(
             user,
             duplicates_of(appeal),
         )
-    timeline = sel.appeal_timeline(actor=user, appeal=appeal)
+    texts = texts or _shown_texts(user, appeal)
+    timeline = texts.timeline
     visible = _visible_primaries(user, appeal, timeline)
     for e in timeline:
         e.detail = _event_detail(e, visible)
-    pii_fields = _pii_fields(appeal)
+    pii_fields = _pii_fields(appeal, texts)
     return render(
         request,
         "appeals/detail.html",
@@ -877,7 +879,7 @@ def _detail_page(
             "timeline": timeline,
             "photos": list(appeal.photos.all()),
             "whistles": list(appeal.whistles.select_related("department")),
-            "extensions": list(appeal.extensions.order_by("-pk")[:5]),
+            "extensions": texts.extensions,
             "merged": list(appeal.duplicates.only("pk", "tracking_code", "status")[:100]),
             "primary_visible": appeal.duplicate_of_id in visible,
             "reporter_name": mask_name(appeal.reporter_name),
@@ -886,7 +888,7 @@ def _detail_page(
             "revealed": revealed,
             "can_reveal": caps.has_cap(user, caps.REVEAL_PII) and bool(pii_fields),
             # The reveal shows numbers in the text too: the form says so.
-            "reveals_text": any(n in Appeal.PII_TEXT_FIELDS for n in pii_fields),
+            "reveals_text": any(n not in Appeal.PII_FIELDS for n in pii_fields),
             "reveal_form": reveal_form or f.RevealForm(),
             "action_forms": action_forms,
             "candidates": candidates,
@@ -964,13 +966,36 @@ def merge(request: HttpRequest, pk: int) -> HttpResponse:
     return _detail_page(request, appeal, merge_form=form, status=status)
 
 
-def _pii_fields(appeal: Appeal) -> list[str]:
-    """The fields a reveal shows in clear: the reporter's, and the texts that hold a
-    number masked on the page."""
-    texts = [
-        n for n in Appeal.PII_TEXT_FIELDS if mask_text(getattr(appeal, n)) != getattr(appeal, n)
-    ]
-    return [n for n in Appeal.PII_FIELDS if getattr(appeal, n)] + texts
+class ShownTexts(NamedTuple):
+    """The texts of the detail page besides the appeal's own: read once for the page and,
+    on a reveal, for its log row."""
+
+    timeline: list[Any]
+    extensions: list[Any]
+
+
+def _shown_texts(user: Any, appeal: Appeal) -> ShownTexts:
+    return ShownTexts(
+        sel.appeal_timeline(actor=user, appeal=appeal),
+        list(appeal.extensions.order_by("-pk")[:5]),
+    )
+
+
+def _holds_number(text: str) -> bool:
+    return mask_text(text) != text
+
+
+def _pii_fields(appeal: Appeal, texts: ShownTexts) -> list[str]:
+    """What a reveal shows in clear, as its log row names it: the reporter's fields, and
+    each text on the page that holds a number masked there (the appeal's own, the history
+    notes, the extension reasons)."""
+    fields = [n for n in Appeal.PII_FIELDS if getattr(appeal, n)]
+    fields += [n for n in Appeal.PII_TEXT_FIELDS if _holds_number(getattr(appeal, n))]
+    if any(_holds_number(e.note) for e in texts.timeline):
+        fields.append("history_notes")
+    if any(_holds_number(x.reason) for x in texts.extensions):
+        fields.append("extension_reasons")
+    return fields
 
 
 @login_required
@@ -980,11 +1005,12 @@ def reveal(request: HttpRequest, pk: int) -> HttpResponse:
     appeal = sel.appeal_get(actor=request.user, appeal_id=pk)
     form = f.RevealForm(request.POST)
     if form.is_valid():
+        texts = _shown_texts(request.user, appeal)
         try:
             revealed = pii_reveal(
                 actor=request.user,
                 subject=appeal,
-                fields=_pii_fields(appeal),
+                fields=_pii_fields(appeal, texts),
                 reason=form.cleaned_data["reason"],
                 region_path=appeal.region_path,
             )
@@ -992,7 +1018,7 @@ def reveal(request: HttpRequest, pk: int) -> HttpResponse:
             return _detail_page(
                 request, appeal, reveal_form=form, status=_add_domain_error(form, exc)
             )
-        return _detail_page(request, appeal, revealed=revealed)
+        return _detail_page(request, appeal, revealed=revealed, texts=texts)
     return _detail_page(request, appeal, reveal_form=form, status=400)
 
 

@@ -127,9 +127,7 @@ _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za
 # or eleven digits read out one by one; a text without either and without an "@" (nearly
 # every text) is returned after this one scan. ``\d`` is Unicode here, so full-width digits
 # pass it too.
-_MAY_HOLD_NUMBER = re.compile(
-    r"\d{3}[ .\-\u3000\uff0d\uff09)]?\d{3}|\d(?:[ \u3000]\d){10}"
-).search
+_MAY_HOLD_NUMBER = re.compile(r"\d{3}[ .\-\u3000\uff0d\uff09)]?\d{3}|\d(?:[ \u3000]\d){10}").search
 _NOT_DIGIT = re.compile(r"[^0-9Xx]", re.ASCII)
 
 

@@ -25,6 +25,10 @@ def test_district_admin_edits_categories_and_sees_appeals_read_only(personas, ca
     detail = client.get(f"/admin/appeals/appeal/{appeal.pk}/change/")
     assert detail.status_code == 200
     assert b"13812345678" not in detail.content and b"138****5678" in detail.content
+    # The resident's comment on the rating is free text too.
+    type(appeal).objects.filter(pk=appeal.pk).update(rating_comment="满意，回拨13987650016")
+    detail = client.get(f"/admin/appeals/appeal/{appeal.pk}/change/")
+    assert b"13987650016" not in detail.content and b"139****0016" in detail.content
     assert b'name="description"' not in detail.content  # read-only
     assert "诉求流转记录" in detail.content.decode()  # the history inline is shown
     assert client.get("/admin/appeals/appeal/add/").status_code == 403

@@ -107,7 +107,7 @@ def test_detail_masks_description_until_a_logged_reveal(personas, appeal):
     client = as_user(personas.worker_a)
     page = client.get(reverse("appeals:detail", args=[appeal.pk])).content.decode()
     assert_masked(page)
-    assert "诉求内容、办理结果中的电话和身份证号将一并显示。" in page
+    assert "诉求内容、办理结果、评价、办理记录和延期理由中的电话和身份证号将一并显示。" in page
     assert PiiAccessLog.objects.count() == 0
 
     response = client.post(reverse("appeals:reveal", args=[appeal.pk]), {"reason": "回访核实"})
@@ -230,3 +230,38 @@ def test_outbox_admin_shows_no_recipient_in_clear(db):
     assert listing.status_code == 200 and change.status_code == 200
     for page in (listing.content.decode(), change.content.decode()):
         assert "13611112222" not in page and "136****2222" in page
+
+
+def test_extension_reasons_and_the_rating_comment_are_masked_until_the_reveal(personas, cats):
+    """Every text on the detail page that may hold a resident's number is masked, and the
+    reveal's log row names each one it shows in clear."""
+    appeal = new_appeal(personas.grid_worker, cats.sanitation, description="楼道灯坏了")
+    root = superuser()
+    s.appeal_register(actor=root, appeal=appeal)
+    s.appeal_dispatch(actor=root, appeal=appeal, grid=appeal.grid)
+    s.appeal_accept(actor=root, appeal=appeal)
+    s.appeal_extend_request(
+        actor=root,
+        appeal=appeal,
+        working_days=2,
+        reason="居民 139 87650013 外出，身份证ID410205199002024561",
+    )
+    s.appeal_handle(actor=root, appeal=appeal, result="已修好")
+    s.appeal_verify(
+        actor=personas.worker_a,
+        appeal=appeal,
+        rating="satisfied",
+        resolved=True,
+        comment="满意，回拨13987650016",
+    )
+    client = as_user(personas.worker_a)
+    page = client.get(reverse("appeals:detail", args=[appeal.pk])).content.decode()
+    for number in ("87650013", "410205199002024561", "13987650016"):
+        assert number not in page
+    assert "139****0013" in page and "4102**********4561" in page and "139****0016" in page
+
+    page = client.post(reverse("appeals:reveal", args=[appeal.pk]), {"reason": "回访核实"})
+    page = page.content.decode()
+    assert "139 87650013" in page and "410205199002024561" in page and "13987650016" in page
+    log = PiiAccessLog.objects.get()
+    assert log.fields == "rating_comment,history_notes,extension_reasons"
