@@ -1127,7 +1127,15 @@ def inbox(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "appeals/inbox.html",
-        {"page": page, "rows": page.items, "query": _query(request), "unread": unread},
+        {
+            "page": page,
+            "rows": page.items,
+            "query": _query(request),
+            "unread": unread,
+            # Staff open a case's page; a resident (party member, partner unit) follows their
+            # own report on its tracking page.
+            "staff": caps.has_cap(request.user, caps.APPEAL_VIEW),
+        },
     )
 
 

@@ -31,8 +31,8 @@ NAV_ITEMS = [
 def navigation(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return {"nav_items": []}
-    items = []
+        return {"nav_items": [], "nav_names": set()}
+    items, names = [], set()
     for name, label, cap in NAV_ITEMS:
         if cap is not None and not caps.has_cap(user, cap):
             continue
@@ -40,6 +40,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             url = reverse(name)
         except NoReverseMatch:
             continue  # module not built yet
+        names.add(name)
         items.append(
             {
                 "url": url,
@@ -48,7 +49,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
                 "badge": _unread(user) if name == "appeals:inbox" else 0,
             }
         )
-    return {"nav_items": items}
+    # ``nav_names``: the pages offered, for a page's own tabs to offer no others.
+    return {"nav_items": items, "nav_names": names}
 
 
 def _unread(user: Any) -> int:

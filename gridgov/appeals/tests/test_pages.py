@@ -715,6 +715,38 @@ def test_inbox_lists_and_marks_read(personas, appeal_a, territory):
     note.refresh_from_db()
     other.refresh_from_db()
     assert note.read_at is not None and other.read_at is None
+    # Staff open the case's page from the notification.
+    assert f'href="{reverse("appeals:detail", args=[appeal_a.pk])}"' in page
+
+
+def test_a_residents_inbox_links_to_the_tracking_page_and_offers_no_staff_tabs(personas, cats):
+    """A resident cannot open the staff case page (404) nor the queues (403): their
+    notifications open their report's tracking page, and the tabs are theirs only."""
+    own = s.appeal_intake(
+        actor=personas.resident,
+        channel="self_service",
+        category=cats.sanitation,
+        description="楼道灯坏了",
+        latitude=POINT_A[0],
+        longitude=POINT_A[1],
+    )
+    Notification.objects.create(
+        user=personas.resident,
+        appeal=own,
+        kind="other",
+        text=f"您反映的问题已受理 {own.tracking_code}",
+    )
+    client = as_user(personas.resident)
+    page = text(client.get(reverse("appeals:inbox")))
+    track = reverse("appeals:track_code", args=[own.tracking_code])
+    assert f'href="{track}"' in page
+    assert reverse("appeals:detail", args=[own.pk]) not in page
+    assert client.get(track).status_code == 200
+    for staff_only in ("appeals:queue", "appeals:my_tasks", "appeals:grid_report"):
+        assert f'href="{reverse(staff_only)}"' not in page
+    # Staff keep the tabs their menu offers.
+    staff = text(as_user(personas.worker_a).get(reverse("appeals:inbox")))
+    assert f'href="{reverse("appeals:queue")}"' in staff
 
 
 ODD_IDS = ["99999999999999999999", "²", "-3", "0x1f"]
