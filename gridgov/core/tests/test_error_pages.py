@@ -1,0 +1,35 @@
+"""Django's own error pages (an address no URL matches, a crash) are gridgov's: in the
+reader's language, with the site's header, never Django's bare English page."""
+
+from __future__ import annotations
+
+import pytest
+from django.template.loader import render_to_string
+from django.test import Client
+from django.utils import translation
+
+
+@pytest.mark.django_db
+def test_an_unknown_address_answers_the_sites_404_in_the_readers_language(personas):
+    page = Client().get("/no-such-page/")
+    body = page.content.decode()
+    assert page.status_code == 404
+    assert '<html lang="zh-hans">' in body and "没有这个页面" in body and "回到首页" in body
+    assert "Not Found" not in body
+    english = Client(HTTP_ACCEPT_LANGUAGE="en").get("/no-such-page/").content.decode()
+    assert (
+        '<html lang="en">' in english
+        and "No such page" in english
+        and "没有这个页面" not in english
+    )
+    # Signed in: the menu stays, so the user can go on.
+    client = Client()
+    client.force_login(personas.worker_a)
+    assert 'id="mainnav"' in client.get("/no-such-page/").content.decode()
+
+
+def test_the_crash_page_renders_without_a_request_in_either_language():
+    assert "这次操作未能完成" in render_to_string("500.html")
+    with translation.override("en"):
+        shown = render_to_string("500.html")
+    assert "could not be completed" in shown and "这次操作" not in shown
