@@ -27,7 +27,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, pgettext_lazy
+from django.utils.translation import gettext_lazy, ngettext, pgettext, pgettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from gridgov.accounts import capabilities as caps
@@ -158,21 +158,23 @@ def _event_detail(e: AppealEvent, visible: set[int] | frozenset[int] = frozenset
 
         parts.append(Rating(d["rating"]).label)
     if d.get("working_days"):
-        parts.append(_("%(n)s 个工作日") % {"n": d["working_days"]})
+        n = d["working_days"]
+        parts.append(ngettext("%(n)s 个工作日", "%(n)s 个工作日", n) % {"n": n})
     if "approved" in d:
-        parts.append(_("批准") if d["approved"] else _("未批准"))
+        parts.append(pgettext("extension", "已批准") if d["approved"] else _("未批准"))
     if d.get("into_code"):
         if d.get("into") in visible:
             parts.append(_("并入 %(c)s") % {"c": d["into_code"]})
         else:
             parts.append(_("并入另一诉求"))
     if d.get("duplicate_candidates"):
-        parts.append(_("疑似重复 %(n)s 件") % {"n": len(d["duplicate_candidates"])})
+        n = len(d["duplicate_candidates"])
+        parts.append(ngettext("疑似重复 %(n)s 件", "疑似重复 %(n)s 件", n) % {"n": n})
     if d.get("late"):
         parts.append(_("报到超时"))
     if d.get("whistle_decline"):
         parts.append(_("吹哨部门退回，诉求仍由其他部门办理"))
-    return "；".join(str(p) for p in parts)
+    return _("；").join(str(p) for p in parts)
 
 
 # ---------------------------------------------------------------- residents (no account)
@@ -958,9 +960,11 @@ def merge(request: HttpRequest, pk: int) -> HttpResponse:
         except DomainError as exc:
             status = _add_domain_error(form, exc)
         else:
+            merged = len(form.cleaned_data["duplicates"])
             messages.success(
                 request,
-                _("已合并 %(n)s 件重复诉求") % {"n": len(form.cleaned_data["duplicates"])},
+                ngettext("已合并 %(n)s 件重复诉求", "已合并 %(n)s 件重复诉求", merged)
+                % {"n": merged},
             )
             return redirect("appeals:detail", pk=appeal.pk)
     return _detail_page(request, appeal, merge_form=form, status=status)
@@ -1148,5 +1152,7 @@ def inbox_read(request: HttpRequest) -> HttpResponse:
         ids = [pk for pk in map(valid_pk, request.POST.getlist("ids")) if pk is not None]
         qs = qs.filter(pk__in=ids)
     count = qs.update(read_at=timezone.now())
-    messages.success(request, _("已标记 %(n)s 条为已读") % {"n": count})
+    messages.success(
+        request, ngettext("已标记 %(n)s 条为已读", "已标记 %(n)s 条为已读", count) % {"n": count}
+    )
     return redirect("appeals:inbox")

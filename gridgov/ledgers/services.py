@@ -16,6 +16,7 @@ from typing import Any
 
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from gridgov.accounts import capabilities as caps
 from gridgov.accounts.models import PiiAccessLog
@@ -33,7 +34,12 @@ class ImportRejected(ValidationFailed):
     def __init__(self, problems: list[Problem]) -> None:
         first = problems[0]
         super().__init__(
-            _("文件有 %(n)s 处问题，未导入任何数据") % {"n": len(problems)},
+            ngettext(
+                "文件有 %(n)s 处问题，未导入任何数据",
+                "文件有 %(n)s 处问题，未导入任何数据",
+                len(problems),
+            )
+            % {"n": len(problems)},
             field=first.column,
             row=first.row,
             details=[p.as_dict() for p in problems],

@@ -17,6 +17,7 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 from django.urls import reverse
+from django.utils import translation
 
 LOCALE_DIR = Path(settings.LOCALE_PATHS[0])
 PO = LOCALE_DIR / "en" / "LC_MESSAGES" / "django.po"
@@ -423,3 +424,23 @@ def test_each_language_is_offered_under_its_own_name(client):
     english(client)
     html = client.get(reverse("accounts:login")).content.decode()
     assert ">简体中文</option>" in html and "Simplified Chinese" not in html
+
+
+@pytest.mark.parametrize(
+    ("data", "zh", "en"),
+    [
+        ({"duplicate_candidates": [7]}, "疑似重复 1 件", "1 possible duplicate"),
+        ({"duplicate_candidates": [7, 8]}, "疑似重复 2 件", "2 possible duplicates"),
+        ({"working_days": 1, "approved": True}, "1 个工作日；已批准", "1 working day; Approved"),
+    ],
+)
+def test_history_details_count_in_the_readers_language(data, zh, en):
+    from types import SimpleNamespace
+
+    from gridgov.appeals.views import _event_detail
+
+    event = SimpleNamespace(data=data)
+    with translation.override("zh-hans"):
+        assert _event_detail(event) == zh
+    with translation.override("en"):
+        assert _event_detail(event) == en
