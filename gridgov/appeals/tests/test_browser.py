@@ -276,3 +276,40 @@ def test_hotline_shows_duplicates_while_typing_and_staff_pages_fit_a_phone(
                 assert box is not None and box["x"] + box["width"] <= width, (box, width)
     finally:
         ctx.close()
+
+
+# Each row label of a phone's card list against its box: the longest word must fit, or the
+# label runs into the value beside it.
+LABELS_THAT_OVERRUN = """() => {
+  const canvas = document.createElement("canvas").getContext("2d");
+  const bad = [];
+  for (const td of document.querySelectorAll("table.responsive td[data-label]")) {
+    const style = getComputedStyle(td, "::before");
+    canvas.font = `${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+    const widest = Math.max(...td.dataset.label.split(/\\s+/).map(w => canvas.measureText(w).width));
+    if (widest > parseFloat(style.width) + 0.5) bad.push(`${td.dataset.label}: ${widest} > ${style.width}`);
+  }
+  return bad;
+}"""
+
+
+def test_the_queue_in_english_on_a_phone_keeps_each_label_apart_from_its_value(
+    live_server, browser, personas, cats, territory
+):
+    from gridgov.appeals.tests.helpers import new_appeal
+    from gridgov.core.tests.test_browser_i18n import switch_to_english
+
+    # Long values, as real names are: they press on the labels beside them.
+    territory.comm_a.name = "三里堡街道三里堡社区居民委员会第一网格片区"
+    territory.comm_a.save()
+    new_appeal(personas.grid_worker, cats.sewer, description="下水管道破裂" * 5)
+    ctx, ph = phone(browser, located=False)
+    try:
+        login(ph, live_server.url, "operator")
+        switch_to_english(ph)
+        ph.goto(f"{live_server.url}/appeals/")
+        assert ph.locator("table.responsive td[data-label]").count() > 0
+        assert ph.evaluate(LABELS_THAT_OVERRUN) == []
+        screenshot(ph, "appeals-queue-en-phone")
+    finally:
+        ctx.close()
