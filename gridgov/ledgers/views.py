@@ -112,10 +112,15 @@ def import_file(request: HttpRequest, kind: str) -> HttpResponse:
 @login_required
 def export(request: HttpRequest, kind: str) -> HttpResponse:
     spec = kind_get(kind)
-    form = ExportForm(request.POST or request.GET or None)
+    posted = request.method == "POST"
+    form = ExportForm(request.POST if posted else request.GET or None)
     if not form.is_valid():
         raise form_error(form)
     data = form.cleaned_data
+    if data["unmasked"] and not posted:
+        # A link (another site's too, with the session's cookie) must not download residents'
+        # full data nor write a reason into the log: that takes the page's form (CSRF-checked).
+        raise ValidationFailed(_("导出完整信息须在页面上填写事由后提交"), field="unmasked")
     try:
         content = ledger_export(
             actor=request.user,

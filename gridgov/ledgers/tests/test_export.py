@@ -142,6 +142,25 @@ def test_export_page_downloads_masked_and_asks_reason(client, people, personas):
     assert "须填写事由" in response.content.decode()
 
 
+def test_an_unmasked_export_is_never_a_link(client, people, personas):
+    """By GET (a link, or another site's page with the session's cookie) the full data is
+    refused, naming the field, and nothing is logged; the posted form still works."""
+    from gridgov.accounts.models import PiiAccessLog
+
+    client.force_login(personas.worker_a)
+    url = reverse("ledgers:export", args=["residents"])
+    response = client.get(url, {"format": "csv", "unmasked": "on", "reason": "例行检查"})
+    assert response.status_code == 400
+    assert "导出完整信息须在页面上填写事由后提交" in response.content.decode()
+    assert "13812345678" not in response.content.decode()
+    assert PiiAccessLog.objects.count() == 0
+    masked = client.get(url, {"format": "csv"})
+    assert masked.status_code == 200 and "13812345678" not in _text(masked.content)
+    posted = client.post(url, {"format": "csv", "unmasked": "on", "reason": "例行检查"})
+    assert posted.status_code == 200 and "13812345678" in _text(posted.content)
+    assert PiiAccessLog.objects.count() == 1
+
+
 def test_pages_upload_shows_report_and_jurisdiction(client, territory, personas):
     client.force_login(personas.worker_b)
     assert client.get(reverse("ledgers:index")).status_code == 200
