@@ -28,7 +28,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext, pgettext, pgettext_lazy
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST
 
 from gridgov.accounts import capabilities as caps
 from gridgov.accounts.services import pii_reveal
@@ -559,11 +559,12 @@ def hotline(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@require_GET
+@require_POST
 def hotline_duplicates(request: HttpRequest) -> HttpResponse:
-    """htmx partial: open appeals of the same category near the point in the last 48 h."""
+    """htmx partial: open appeals of the same category near the point in the last 48 h.
+    Posted: the description may hold the caller's numbers, never to stand in an address."""
     _need(request, caps.APPEAL_INTAKE)
-    g = request.GET
+    g = request.POST
     candidates: list[Appeal] = []
     hint = ""
     category = None

@@ -223,8 +223,15 @@ def test_hotline_shows_duplicates_while_typing_and_staff_pages_fit_a_phone(
     base = live_server.url
     earlier = new_appeal(personas.grid_worker, cats.sewer, description="47.49号院下水管道破裂冒水")
     login(page, base, "operator")
-    checks: list[str] = []
-    page.on("request", lambda r: checks.append(r.url) if "/hotline/duplicates" in r.url else None)
+    checks: list[tuple[str, str, str]] = []
+    page.on(
+        "request",
+        lambda r: (
+            checks.append((r.method, r.url, r.post_data or ""))
+            if "/hotline/duplicates" in r.url
+            else None
+        ),
+    )
     page.goto(f"{base}/appeals/hotline/")
     # Keyboard only, in the order the operator asks on the phone.
     page.keyboard.type("13700001111")
@@ -236,11 +243,15 @@ def test_hotline_shows_duplicates_while_typing_and_staff_pages_fit_a_phone(
     page.fill("#id_longitude", str(POINT_A[1]))
     page.locator("#id_longitude").dispatch_event("change")
     # Text that arrives without key presses (pasted, dictated) is checked too.
-    with page.expect_request(lambda r: "/hotline/duplicates" in r.url and "%E7%A0%B4" in r.url):
+    with page.expect_request(
+        lambda r: "/hotline/duplicates" in r.url and "%E7%A0%B4" in (r.post_data or "")
+    ):
         page.fill("#id_description", "下水管道破裂")
     page.wait_for_selector(f"#duplicates >> text={earlier.tracking_code}")
-    # The check carries the place and the text, never the caller's phone and name.
-    assert not any("13700001111" in url or "reporter" in url for url in checks)
+    # The check carries the place and the text, posted (never in an address), and never the
+    # caller's phone and name.
+    assert checks and all(method == "POST" and "?" not in url for method, url, _ in checks)
+    assert not any("13700001111" in body or "reporter" in body for _, _, body in checks)
     page.select_option("#id_target", label="城市管理局")
     screenshot(page, "appeals-hotline-duplicates")
     with page.expect_navigation():

@@ -89,7 +89,7 @@ def test_supervision_rows_mask_numbers_in_the_description(personas, appeal):
 
 
 def test_hotline_duplicate_hints_mask_numbers_in_the_description(personas, cats, appeal):
-    response = as_user(personas.operator).get(
+    response = as_user(personas.operator).post(
         reverse("appeals:hotline_duplicates"),
         {
             "category": cats.sanitation.pk,

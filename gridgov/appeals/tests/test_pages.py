@@ -376,7 +376,7 @@ def test_my_tasks_lists_my_grid_cases_with_deadline_colour(personas, appeal_a, c
 def test_hotline_registers_and_dispatches_in_one_submission(personas, cats, territory):
     client = as_user(personas.operator)
     page = text(client.get(reverse("appeals:hotline")))
-    assert "hx-get" in page and "facility.sewer" not in page and "下水管道" in page
+    assert "hx-post" in page and "facility.sewer" not in page and "下水管道" in page
     response = client.post(
         reverse("appeals:hotline"),
         {
@@ -473,7 +473,7 @@ def test_hotline_bad_input_changes_nothing_and_keeps_typing(personas, cats, terr
 def test_hotline_duplicate_partial_lists_nearby_same_category(personas, cats, appeal_a, territory):
     client = as_user(personas.operator)
     url = reverse("appeals:hotline_duplicates")
-    response = client.get(
+    response = client.post(
         url,
         {
             "category": cats.sanitation.pk,
@@ -485,23 +485,23 @@ def test_hotline_duplicate_partial_lists_nearby_same_category(personas, cats, ap
     )
     assert response.status_code == 200
     assert appeal_a.tracking_code in text(response) and "<html" not in text(response)
-    other = client.get(
+    other = client.post(
         url, {"category": cats.lift.pk, "latitude": POINT_A[0], "longitude": POINT_A[1]}
     )
     assert appeal_a.tracking_code not in text(other)
     # A caller with an address only: same category in the chosen community, last 48 h.
-    by_region = client.get(
+    by_region = client.post(
         url, {"category": cats.sanitation.pk, "region": appeal_a.region_id, "description": "垃圾"}
     )
     assert appeal_a.tracking_code in text(by_region) and " 米" not in text(by_region)
-    elsewhere = client.get(url, {"category": cats.sanitation.pk, "region": territory.comm_b.pk})
+    elsewhere = client.post(url, {"category": cats.sanitation.pk, "region": territory.comm_b.pk})
     assert appeal_a.tracking_code not in text(elsewhere)
     # Out of the operator's reach: worker_b sees nothing of A's cases.
-    hidden = as_user(personas.worker_b).get(
+    hidden = as_user(personas.worker_b).post(
         url, {"category": cats.sanitation.pk, "latitude": POINT_A[0], "longitude": POINT_A[1]}
     )
     assert appeal_a.tracking_code not in text(hidden)
-    hidden = as_user(personas.worker_b).get(
+    hidden = as_user(personas.worker_b).post(
         url, {"category": cats.sanitation.pk, "region": appeal_a.region_id}
     )
     assert appeal_a.tracking_code not in text(hidden)
@@ -513,10 +513,10 @@ def test_hotline_duplicate_check_also_notes_its_finding_above_the_button(persona
     client = as_user(personas.operator)
     url = reverse("appeals:hotline_duplicates")
     near = {"category": cats.sanitation.pk, "latitude": POINT_A[0], "longitude": POINT_A[1]}
-    found = text(client.get(url, near, HTTP_HX_REQUEST="true"))
+    found = text(client.post(url, near, HTTP_HX_REQUEST="true"))
     assert '<p id="dup-note" class="dup-note" aria-live="polite" hx-swap-oob="true">' in found
     assert '<a href="#duplicates">发现 1 件疑似重复，请先查看</a>' in found
-    none = text(client.get(url, {**near, "category": cats.lift.pk}, HTTP_HX_REQUEST="true"))
+    none = text(client.post(url, {**near, "category": cats.lift.pk}, HTTP_HX_REQUEST="true"))
     assert 'hx-swap-oob="true"></p>' in none and "请先查看" not in none
     # The page itself starts with an empty note and no out-of-band copy.
     page = text(client.get(reverse("appeals:hotline")))
@@ -760,7 +760,7 @@ def test_odd_ids_in_forms_find_nothing_and_change_nothing(personas, cats, appeal
     handler = as_user(personas.handler)
     assert handler.post(reverse("appeals:inbox_read"), {"ids": [odd]}).status_code == 302
     assert Notification.objects.filter(user=personas.handler, read_at=None).exists()
-    partial = client.get(
+    partial = client.post(
         reverse("appeals:hotline_duplicates"),
         {"category": odd, "region": odd, "latitude": POINT_A[0], "longitude": POINT_A[1]},
     )

@@ -33,7 +33,7 @@ def as_user(user) -> Client:
     ],
 )
 def test_duplicate_hint_treats_unusable_coordinates_as_absent(personas, cats, latitude, longitude):
-    response = as_user(personas.operator).get(
+    response = as_user(personas.operator).post(
         reverse("appeals:hotline_duplicates"),
         {"category": cats.sanitation.pk, "latitude": latitude, "longitude": longitude},
     )
@@ -44,7 +44,7 @@ def test_duplicate_hint_treats_unusable_coordinates_as_absent(personas, cats, la
 @pytest.mark.django_db
 def test_duplicate_hint_still_finds_candidates_at_a_usable_point(personas, cats):
     appeal = new_appeal(personas.grid_worker, cats.sanitation, description="垃圾桶满了没人清运")
-    response = as_user(personas.operator).get(
+    response = as_user(personas.operator).post(
         reverse("appeals:hotline_duplicates"),
         {"category": cats.sanitation.pk, "latitude": POINT_A[0], "longitude": POINT_A[1]},
     )
