@@ -87,3 +87,20 @@ class ApiErrorShapeMiddleware:
             status=400,
             json_dumps_params={"ensure_ascii": False},
         )
+
+
+class PrivatePagesMiddleware:
+    """What a signed-in user is shown (a revealed phone number, a resident's record) is
+    never kept by the browser or a proxy: Back after signing out, or on a shared desk PC,
+    asks the server again instead of showing a stored copy. A response that sets its own
+    Cache-Control keeps it."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and "Cache-Control" not in response:
+            response["Cache-Control"] = "private, no-store"
+        return response

@@ -1,5 +1,6 @@
-"""Django's own error pages (an address no URL matches, a crash) are gridgov's: in the
-reader's language, with the site's header, never Django's bare English page."""
+"""Site-wide answers: Django's own error pages (an address no URL matches, a crash) are
+gridgov's, in the reader's language, never Django's bare English page; signed-in pages are
+not stored by the browser."""
 
 from __future__ import annotations
 
@@ -33,3 +34,12 @@ def test_the_crash_page_renders_without_a_request_in_either_language():
     with translation.override("en"):
         shown = render_to_string("500.html")
     assert "could not be completed" in shown and "这次操作" not in shown
+
+
+@pytest.mark.django_db
+def test_signed_in_pages_are_not_stored_by_the_browser(personas):
+    client = Client()
+    client.force_login(personas.worker_a)
+    assert client.get("/").headers["Cache-Control"] == "private, no-store"
+    # Signed out (the sign-in page sets its own), and static files, are left as they are.
+    assert Client().get("/accounts/login/").headers.get("Cache-Control") != "private, no-store"
