@@ -9,7 +9,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.utils.translation import get_language
+from django.conf import settings
+from django.utils import translation
 
 from gridgov.core.scope import user_scope_path
 from gridgov.territory.models import Grid, Region
@@ -129,21 +130,28 @@ def parse_date(value: str) -> dt.date | None:
 
 
 def parse_choice(value: str, choices: Any) -> str | None:
-    """Accept either the Chinese label or the code value of a TextChoices."""
-    return _choice_map(choices, get_language() or "").get(value.strip())
+    """The code of a TextChoices from its label, in any of the site's languages (a ledger
+    file is the same file whoever uploads it, and in whichever language their pages are),
+    or from the code itself; letters in any case."""
+    return _choice_map(choices).get(value.strip().casefold())
 
 
 @functools.lru_cache(maxsize=64)
-def _choice_map(choices: Any, language: str) -> dict[str, str]:
+def _choice_map(choices: Any) -> dict[str, str]:
     out: dict[str, str] = {}
-    for code, label in choices.choices:
-        out[str(label)] = code
-        out[code] = code
+    for language, _name in settings.LANGUAGES:
+        with translation.override(language):
+            for code, label in choices.choices:
+                out[str(label).casefold()] = code
+    out.update({code.casefold(): code for code in choices.values})
     return out
 
 
 def labels(choices: Any) -> str:
-    return "、".join(str(label) for _, label in choices.choices)
+    """The labels a ledger file takes, as its template writes them (in Chinese, the files'
+    language, whatever the reader's)."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return "、".join(str(label) for _, label in choices.choices)
 
 
 def yes_no(value: str) -> bool | None:

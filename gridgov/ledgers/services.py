@@ -14,7 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -270,13 +272,16 @@ def ledger_export(
         region_path=scope,
         data={"kind": kind, "format": fmt, "unmasked": bool(unmasked and pii)},
     )
-    return write_table(
-        fmt,
-        spec.headers,
-        rows(),
-        sheet_title=f"{spec.label}台账",
-        text_columns=[i for i, c in enumerate(spec.columns) if c.text],
-    )
+    # A ledger file is written in the files' language (Chinese: its headers, its choices),
+    # whoever exports it, so that it goes back in through any user's import.
+    with translation.override(settings.LANGUAGE_CODE):
+        return write_table(
+            fmt,
+            spec.headers,
+            rows(),
+            sheet_title=f"{spec.label}台账",
+            text_columns=[i for i, c in enumerate(spec.columns) if c.text],
+        )
 
 
 def grids_geojson_export(*, actor: Any) -> bytes:

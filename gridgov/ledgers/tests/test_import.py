@@ -416,3 +416,21 @@ def test_houses_import_and_duplicates_against_database(territory, personas):
             actor=personas.worker_a, kind="houses", data=csv_bytes(rows[:2]), filename="h.csv"
         )
     assert "已存在" in err.value.problems[0].message
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+@pytest.mark.parametrize(
+    ("gender", "role"), [("男", "租户"), ("Male", "Tenant"), ("male", "tenant")]
+)
+def test_choices_are_read_in_any_of_the_sites_languages_whoever_imports(
+    territory, personas, language, gender, role
+):
+    from django.utils import translation
+
+    row = ["王建国", gender, "", "", "410205001001", "", "", "", role, "否", ""]
+    with translation.override(language):
+        ledger_import(
+            actor=personas.worker_a, kind="residents", data=csv_bytes([HEAD, row]), filename="r.csv"
+        )
+    resident = Resident.objects.get(name="王建国")
+    assert resident.gender == "male"
