@@ -7,6 +7,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from gridgov.core.pii import mask_name
 from gridgov.territory.models import Grid, Region
 
 
@@ -147,7 +148,9 @@ class Resident(Governed):
         ]
 
     def __str__(self) -> str:
-        return self.name
+        # Masked, as everywhere by default: admin titles, labels and links show this; the
+        # full name is read from ``name`` where a logged reveal allows it.
+        return mask_name(self.name)
 
 
 class OccupancyRole(models.TextChoices):
@@ -327,7 +330,7 @@ class PartyMember(Governed):
         verbose_name_plural = _("党员")
 
     def __str__(self) -> str:
-        return self.name
+        return mask_name(self.name)  # masked by default, as a resident's
 
 
 class RoleKind(models.TextChoices):

@@ -233,6 +233,38 @@ def test_admin_resident_list_masks_personal_data(client, registry, territory):
     html = client.get("/admin/people/resident/").content.decode()
     assert "138****5678" in html and "王**" in html
     assert "13812345678" not in html and registry.tenant.id_number not in html
+    # Nor in the row labels (each row's checkbox is labelled with the record's name).
+    assert registry.tenant.name not in html
+
+
+def test_an_admin_change_page_is_a_logged_reveal(client, registry, personas):
+    """The change page shows the record in full (to correct it): it takes the reveal
+    capability, and each opening is a row in the access log; its title stays masked."""
+    from django.contrib.auth.models import Permission
+
+    from gridgov.accounts.models import PiiAccessLog, User
+
+    tenant = registry.tenant
+    url = f"/admin/people/resident/{tenant.pk}/change/"
+    root = User.objects.create_superuser("root", password="pass-1234")
+    client.force_login(root)
+    html = client.get(url).content.decode()
+    assert tenant.phone in html  # the form holds the value to correct
+    assert tenant.name not in html.split("<form")[0]  # title and breadcrumbs: masked
+    log = PiiAccessLog.objects.get()
+    assert log.actor == root and log.subject_id == str(tenant.pk)
+    assert log.fields == "name,phone,id_number" and log.reason == "后台管理页面查看、修改"
+    # Staff given the back office's permissions but not the reveal capability: refused.
+    operator = personas.operator
+    operator.is_staff = True
+    operator.save()
+    operator.user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_resident", "change_resident"])
+    )
+    client.force_login(operator)
+    assert client.get("/admin/people/resident/").status_code == 200
+    assert client.get(url).status_code == 403
+    assert PiiAccessLog.objects.count() == 1
 
 
 def test_residents_page_query_count_does_not_grow_with_rows(client, registry, personas, territory):
