@@ -184,6 +184,7 @@ GRIDGOV_INTAKE_SMS_PER_PHONE = env_int("GRIDGOV_INTAKE_SMS_PER_PHONE", 3, minimu
 # Searches of the cases by a reporter's phone number (caller history, the queue's filter) one
 # staff member may run per hour: each tells whether a number reported, so each is logged.
 GRIDGOV_PHONE_SEARCHES_PER_HOUR = env_int("GRIDGOV_PHONE_SEARCHES_PER_HOUR", 200, minimum=1)
+GRIDGOV_NAME_SEARCHES_PER_HOUR = env_int("GRIDGOV_NAME_SEARCHES_PER_HOUR", 300, minimum=1)
 # How long a process remembers a valid API key (a revocation elsewhere applies within it).
 GRIDGOV_APIKEY_CACHE_SECONDS = env_int("GRIDGOV_APIKEY_CACHE_SECONDS", 5, minimum=0)
 # Mounts the HTTP benchmark's bare baseline view (gridgov/bench/_http.py); never in production.

@@ -11,7 +11,7 @@ from ninja import Router, Schema
 from gridgov.accounts.api_auth import api_auth
 from gridgov.core.pagination import keyset_page
 from gridgov.core.pii import mask_name, mask_phone
-from gridgov.people import selectors
+from gridgov.people import selectors, services
 
 router = Router(auth=api_auth, tags=["people"])
 
@@ -170,6 +170,8 @@ def residents(
     cursor: str | None = None,
     size: int = 50,
 ) -> dict[str, Any]:
+    if not cursor:  # a search counts once, not once per page of its results
+        q = services.name_search(actor=request.user, name_prefix=q)
     qs = selectors.resident_list(
         actor=request.user,
         community_id=community,

@@ -15,14 +15,17 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from gridgov.accounts import capabilities as caps
-from gridgov.accounts.models import Role, User
+from gridgov.accounts.models import PiiAccessLog, Role, User
 from gridgov.core.audit import audit
 from gridgov.core.errors import Conflict, NotFound, ValidationFailed
+from gridgov.core.pii import mask_name
+from gridgov.core.ratelimit import TooManyRequests, count_in_window
 from gridgov.core.scope import in_scope
 from gridgov.people.models import (
     PARTY_CHILDREN,
@@ -859,3 +862,32 @@ def new_org_set_coverage(
         data={"from": old, "to": coverage},
     )
     return new_org
+
+
+def name_search(*, actor: Any, name_prefix: str) -> str:
+    """Allow one search of residents by name (the list page's and the API's ``q``) and
+    return the prefix to look up.
+
+    Lists show a name's first character only; a longer prefix found or not tells whether
+    someone of that name lives here (a name guessed and confirmed). So a search of two
+    characters or more counts: at most ``GRIDGOV_NAME_SEARCHES_PER_HOUR`` per person
+    (TooManyRequests), each a row in the personal-data access log (the name masked). The
+    pages of one search's results are not counted again: callers ask for its first page."""
+    prefix = (name_prefix or "").strip()
+    if len(prefix) < 2:
+        return prefix
+    retry_after = count_in_window(
+        f"name-search:{actor.pk}", limit=settings.GRIDGOV_NAME_SEARCHES_PER_HOUR, seconds=3600
+    )
+    if retry_after is not None:
+        raise TooManyRequests(retry_after)
+    PiiAccessLog.objects.create(
+        actor=actor,
+        subject_type="people.name_search",
+        subject_id="-",
+        subject_label=mask_name(prefix),
+        fields="name",
+        reason="按姓名查询居民",  # a log row is data: the system's language
+        region_path=actor.scope_path or "/",
+    )
+    return prefix

@@ -101,13 +101,16 @@ def residents(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("已登记居民"))
             return redirect("people:resident", pk=resident.pk)
+    name = g.get("q", "")
+    if not g.get("cursor"):  # a search counts once, not once per page of its results
+        name = services.name_search(actor=request.user, name_prefix=name)
     qs = selectors.resident_list(
         actor=request.user,
         community_id=g.get("community"),
         grid_id=g.get("grid"),
         tag=g.get("tag", ""),
         party_member=_bool_param(g.get("party")),
-        name_prefix=g.get("q", ""),
+        name_prefix=name,
     )
     page, query = _page(request, qs)
     return render(

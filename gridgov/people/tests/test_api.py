@@ -75,3 +75,15 @@ def test_house_api_shows_occupancy_history(client, registry, personas):
     ]
     for path in ("/party-members", "/partner-units", "/new-orgs", "/houses"):
         assert _get(client, personas.worker_a, path).status_code == 200
+
+
+def test_the_api_search_by_name_is_logged_like_the_pages(client, registry, personas, settings):
+    from gridgov.accounts.models import PiiAccessLog
+
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "na"}
+    }
+    found = _get(client, personas.worker_a, "/residents", q=registry.tenant.name)
+    assert found.status_code == 200
+    assert [r["id"] for r in found.json()["items"]] == [registry.tenant.pk]
+    assert PiiAccessLog.objects.get().subject_type == "people.name_search"

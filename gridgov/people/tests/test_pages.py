@@ -421,3 +421,34 @@ def test_resident_update_page_changes_phone_and_moves_out(client, registry, pers
     assert AuditLog.objects.filter(action="people.resident_update").count() == 2
     assert c.post(url, {"phone": "123"}).status_code == 400
     assert _login(client, personas.worker_b).post(url, {"tags": "x"}).status_code == 404
+
+
+def test_a_search_by_name_is_limited_and_logged_once_per_search(
+    client, registry, personas, settings
+):
+    """Lists show a name's first character; a longer name found or not confirms a guess.
+    Such a search (not its further pages, not a one-character prefix) is a row in the access
+    log with the name masked, and the hour's limit answers 429 and looks nothing up."""
+    from gridgov.people import services
+
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "ns"}
+    }
+    settings.GRIDGOV_NAME_SEARCHES_PER_HOUR = 2
+    for i in range(35):
+        services.resident_create(
+            actor=personas.worker_a, region=registry.tenant.region, name=f"王建{i}"
+        )
+    c = _login(client, personas.worker_a)
+    url = reverse("people:residents")
+    assert c.get(url, {"q": "王"}).status_code == 200  # one character: what lists show anyway
+    assert PiiAccessLog.objects.count() == 0
+    first = c.get(url, {"q": "王建"})
+    assert first.status_code == 200 and first.context["page"].has_next
+    c.get(url, {"q": "王建", "cursor": first.context["page"].next_cursor})
+    log = PiiAccessLog.objects.get()
+    assert log.subject_type == "people.name_search" and log.subject_label == "王*"
+    assert log.actor == personas.worker_a and log.fields == "name"
+    assert c.get(url, {"q": "王建国"}).status_code == 200
+    refused = c.get(url, {"q": "王建华"})
+    assert refused.status_code == 429 and PiiAccessLog.objects.count() == 2
