@@ -329,15 +329,28 @@ class HotlineForm(PointMixin, CategoryFormMixin, ReporterRecordForm):
         return data
 
 
-class QueueFilterForm(forms.Form):
-    # An operator answering a follow-up call finds the case by the code the caller reads out.
-    code = forms.CharField(label=_("查询码"), max_length=16, required=False)
-    # …or by the number they call from (in any spelling: see services.phone_searched).
+class PhoneSearchForm(forms.Form):
+    """The work queue's search by the number a caller calls from (in any spelling: see
+    services.phone_searched). Posted, so that the number never stands in an address, the
+    browser's history or a server log."""
+
     reporter_phone = forms.CharField(
         label=_("反映人电话"),
-        required=False,
+        max_length=40,
         widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}),
     )
+
+    def clean_reporter_phone(self) -> str:
+        value = self.cleaned_data["reporter_phone"].strip()
+        if phone_searched(value) is None:
+            raise forms.ValidationError(PHONE_INCOMPLETE)
+        return value
+
+
+class QueueFilterForm(forms.Form):
+    # An operator answering a follow-up call finds the case by the code the caller reads out
+    # (or by the number they call from: PhoneSearchForm, posted).
+    code = forms.CharField(label=_("查询码"), max_length=16, required=False)
     status = forms.ChoiceField(
         label=_("状态"), choices=[("", _("全部")), *list(Status.choices)], required=False
     )
@@ -350,27 +363,12 @@ class QueueFilterForm(forms.Form):
         label=_("渠道"), choices=[("", _("全部")), *list(Channel.choices)], required=False
     )
 
-    def __init__(
-        self, *args: Any, district: Region | None = None, by_phone: bool = True, **kwargs: Any
-    ) -> None:
+    def __init__(self, *args: Any, district: Region | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["category"].choices = category_filter_choices(district)
-        if not by_phone:  # searching by number is for intake staff (services.phone_search)
-            del self.fields["reporter_phone"]
-
-    def clean_reporter_phone(self) -> str:
-        # Kept as typed: the selector looks for that spelling too.
-        value = self.cleaned_data["reporter_phone"].strip()
-        if value and phone_searched(value) is None:
-            raise forms.ValidationError(PHONE_INCOMPLETE)
-        return value
 
     def filters(self) -> dict[str, Any]:
         if not self.is_valid():
-            # A search by phone that cannot run is bad input naming the field (400), never
-            # the whole queue shown as if it were the caller's cases.
-            if "reporter_phone" in self.errors:
-                raise ValidationFailed(self.errors["reporter_phone"][0], field="reporter_phone")
             return {}
         data = {k: v for k, v in self.cleaned_data.items() if v}
         if "code" in data:

@@ -639,21 +639,55 @@ def hotline_caller(request: HttpRequest) -> HttpResponse:
 # ---------------------------------------------------------------- work queue
 
 
+# The queue's search by phone: the number is posted and kept in the session, the address
+# carries a token for it (pages, filters and the language switch keep the token, never the
+# number). A session keeps its last few searches.
+PHONE_SEARCHES = "queue_phone_searches"
+PHONE_SEARCHES_KEPT = 10
+PHONE_NOT_IN_ADDRESS = gettext_lazy("按电话查询请在页面上输入号码后提交（号码不放在网址中）")
+PHONE_SEARCH_GONE = gettext_lazy("这次按电话查询已失效，请重新输入号码")
+
+
+def _kept(request: HttpRequest, number: str) -> str:
+    """Keep ``number`` in the session as a new search; its token."""
+    token = secrets.token_urlsafe(8)
+    kept = list(request.session.get(PHONE_SEARCHES, {}).items())[-(PHONE_SEARCHES_KEPT - 1) :]
+    request.session[PHONE_SEARCHES] = {**dict(kept), token: number}
+    return token
+
+
 @login_required
 def queue(request: HttpRequest) -> HttpResponse:
     """Dispatchers' and handlers' work queue: filters, deadline colours, keyset pages."""
     _need(request, caps.APPEAL_VIEW)
     district = f.district_for(request.user)
     by_phone = caps.has_cap(request.user, caps.APPEAL_TRIAGE)
-    if not by_phone and request.GET.get("reporter_phone", "").strip():
-        # A department sending a number is refused, not shown its whole queue.
-        raise PermissionDenied(_("只有受理人员可以按电话查询"))
-    filters_form = f.QueueFilterForm(request.GET or None, district=district, by_phone=by_phone)
+    if request.method == "POST" or "reporter_phone" in request.GET:
+        if not by_phone:
+            # A department sending a number is refused, not shown its whole queue.
+            raise PermissionDenied(_("只有受理人员可以按电话查询"))
+        if request.method != "POST":
+            raise ValidationFailed(PHONE_NOT_IN_ADDRESS, field="reporter_phone")
+    phone_form = f.PhoneSearchForm(request.POST or None) if by_phone else None
+    status = 200
+    if request.method == "POST":
+        if phone_form.is_valid():
+            number = svc.phone_search(
+                actor=request.user,
+                phone=phone_form.cleaned_data["reporter_phone"],
+                purpose=_("按电话查询诉求"),
+            )
+            query = urlencode({"phone": _kept(request, number)})
+            return redirect(reverse("appeals:queue") + "?" + query)
+        status = 400  # the page again, the number as typed and what is wrong with it
+    filters_form = f.QueueFilterForm(request.GET or None, district=district)
     filters = filters_form.filters()
-    if "reporter_phone" in filters:
-        svc.phone_search(
-            actor=request.user, phone=filters["reporter_phone"], purpose=_("按电话查询诉求")
-        )
+    token = request.GET.get("phone", "") if by_phone else ""
+    searched = request.session.get(PHONE_SEARCHES, {}).get(token) if token else None
+    if token and searched is None:
+        raise ValidationFailed(PHONE_SEARCH_GONE, field="reporter_phone")
+    if searched:
+        filters["reporter_phone"] = searched
     page = sel.appeal_page(
         actor=request.user,
         cursor=request.GET.get("cursor") or None,
@@ -666,6 +700,9 @@ def queue(request: HttpRequest) -> HttpResponse:
         "appeals/queue.html",
         {
             "filters": filters_form,
+            "phone_form": phone_form,
+            "phone_token": token if searched else "",
+            "searched_phone": mask_phone(searched or ""),
             "page": page,
             "rows": _rows(page.items),
             "query": _query(request),
@@ -673,6 +710,7 @@ def queue(request: HttpRequest) -> HttpResponse:
             "bulk_form": f.BulkDispatchForm(user=request.user) if can_dispatch else None,
             "results": request.session.pop("bulk_results", None),
         },
+        status=status,
     )
 
 

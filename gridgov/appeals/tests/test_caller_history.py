@@ -202,8 +202,8 @@ def test_searches_are_limited_per_person(personas, cats, settings):
     over = text(operator.post(CALLER, {"reporter_phone": PHONE}))
     assert "请求过于频繁" in over and "该号码" not in over
     assert PiiAccessLog.objects.filter(actor=personas.operator).count() == 2
-    # The queue's filter counts against the same limit: 429.
-    queue = operator.get(reverse("appeals:queue"), {"reporter_phone": PHONE})
+    # The queue's search counts against the same limit: 429.
+    queue = operator.post(reverse("appeals:queue"), {"reporter_phone": PHONE})
     assert queue.status_code == 429
     # Someone else has their own count.
     assert "该号码暂无历史诉求" in text(
@@ -231,28 +231,59 @@ def test_a_hotline_form_that_comes_back_with_a_number_loads_its_history(personas
 # ---------------------------------------------------------------- the queue and the API
 
 
+def search_queue(client, phone: str):
+    """The queue's search by phone as the page does it: posted, then the redirect followed."""
+    return client.post(reverse("appeals:queue"), {"reporter_phone": phone}, follow=True)
+
+
 def test_the_queue_finds_the_cases_of_one_number(personas, cats):
     mine = [reported(personas, cats, PHONE), reported(personas, cats, "138-0013-8000")]
     other = reported(personas, cats, "13900139000")
     blank = reported(personas, cats, "")
-    page = text(as_user(personas.operator).get(reverse("appeals:queue"), {"reporter_phone": PHONE}))
+    client = as_user(personas.operator)
+    response = search_queue(client, PHONE)
+    page = text(response)
     assert all(a.tracking_code in page for a in mine)
     assert other.tracking_code not in page and blank.tracking_code not in page
+    # The address, the pager's and filters' links and the language switch carry a token,
+    # never the number; the page names it masked.
+    (url, _status), *_ = response.redirect_chain
+    assert "0013" not in url and "phone=" in url
+    assert "13800138000" not in page and "138****8000" in page
+    # Changing another filter keeps the search; the token alone (the page reloaded, a pager
+    # link) does not log it again.
+    token = url.split("phone=")[1]
+    again = text(client.get(reverse("appeals:queue"), {"phone": token, "status": "received"}))
+    assert all(a.tracking_code in again for a in mine) and other.tracking_code not in again
+    assert PiiAccessLog.objects.filter(actor=personas.operator).count() == 1
+    # Another person's session knows no such token.
+    elsewhere = as_user(personas.admin).get(reverse("appeals:queue"), {"phone": token})
+    assert elsewhere.status_code == 400 and "已失效" in text(elsewhere)
+
+
+def test_the_queue_never_takes_the_number_from_the_address(personas, cats):
+    reported(personas, cats, PHONE)
+    response = as_user(personas.operator).get(reverse("appeals:queue"), {"reporter_phone": PHONE})
+    assert response.status_code == 400 and "号码不放在网址中" in text(response)
+    assert not PiiAccessLog.objects.exists()
 
 
 def test_the_queue_search_by_phone_stays_in_reach(personas, cats):
     in_a = reported(personas, cats, PHONE)
     in_b = reported(personas, cats, PHONE, point=POINT_B)
-    page = text(as_user(personas.worker_b).get(reverse("appeals:queue"), {"reporter_phone": PHONE}))
+    page = text(search_queue(as_user(personas.worker_b), PHONE))
     assert in_b.tracking_code in page and in_a.tracking_code not in page
 
 
 @pytest.mark.parametrize("typed", ["138", "abc", "1" * 21])
 def test_an_incomplete_number_in_the_queue_is_an_error_naming_the_field(personas, cats, typed):
     reported(personas, cats, PHONE)
-    response = as_user(personas.operator).get(reverse("appeals:queue"), {"reporter_phone": typed})
+    response = as_user(personas.operator).post(reverse("appeals:queue"), {"reporter_phone": typed})
     assert response.status_code == 400
-    assert "反映人电话应为完整的电话号码" in text(response) and "reporter_phone" in text(response)
+    page = text(response)
+    assert "反映人电话应为完整的电话号码" in page
+    assert f'name="reporter_phone" value="{typed}"' in page  # as typed, to correct
+    assert not PiiAccessLog.objects.exists()
 
 
 def test_the_api_list_filters_by_phone(client, personas, cats):
@@ -280,8 +311,9 @@ def test_a_department_cannot_search_its_cases_by_phone(client, personas, cats, t
     handler = as_user(personas.handler)
     assert handler.get(reverse("appeals:queue")).status_code == 200
     assert 'name="reporter_phone"' not in text(handler.get(reverse("appeals:queue")))
-    refused = handler.get(reverse("appeals:queue"), {"reporter_phone": PHONE})
+    refused = handler.post(reverse("appeals:queue"), {"reporter_phone": PHONE})
     assert refused.status_code == 403
+    assert handler.get(reverse("appeals:queue"), {"reporter_phone": PHONE}).status_code == 403
     _, token = token_create(user=personas.handler, name="test")
     api = client.get(
         "/api/v1/appeals/", {"reporter_phone": PHONE}, HTTP_AUTHORIZATION=f"Bearer {token}"
