@@ -8,22 +8,34 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
-from gridgov.core.errors import DomainError
+from gridgov.core.errors import DomainError, ValidationFailed
 
 
 class DomainErrorMiddleware:
-    """Maps a DomainError raised in a page view to its HTTP status with a readable page."""
+    """Maps a DomainError raised in a page view to its HTTP status with a readable page.
+
+    Also refuses a query string with a NUL character (%00) before any view reads it: no
+    filter of any list may pass one to PostgreSQL, whose text cannot hold it (a 500)."""
+
+    NUL_IN_QUERY = _("查询参数不能包含空字符（\\0）")
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        query = request.META.get("QUERY_STRING", "")
+        if "%00" in query or "\x00" in query:
+            name = next((k for k, vs in request.GET.lists() if "\x00" in k + "".join(vs)), "query")
+            error = ValidationFailed(self.NUL_IN_QUERY, field=name.replace("\x00", ""))
+            return self.process_exception(request, error)
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> Any:
         if not isinstance(exception, DomainError):
             return None
-        wants_json = "application/json" in request.headers.get("Accept", "")
+        wants_json = request.path.startswith("/api/") or "application/json" in request.headers.get(
+            "Accept", ""
+        )
         if wants_json:
             response = JsonResponse({"error": exception.as_dict()}, status=exception.status)
         else:

@@ -43,3 +43,33 @@ def test_signed_in_pages_are_not_stored_by_the_browser(personas):
     assert client.get("/").headers["Cache-Control"] == "private, no-store"
     # Signed out (the sign-in page sets its own), and static files, are left as they are.
     assert Client().get("/accounts/login/").headers.get("Cache-Control") != "private, no-store"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [
+        ("/people/?q=%00", "q"),
+        ("/people/businesses/?kind=a%00b", "kind"),
+        ("/territory/grids/?community=%00", "community"),
+        ("/territory/grids/geojson/?community=1&q=%00", "q"),
+    ],
+)
+def test_a_nul_in_a_query_string_is_refused_naming_the_parameter(personas, path, field):
+    """PostgreSQL text cannot hold a NUL: no filter may pass one on (it was a 500 there)."""
+    client = Client()
+    client.force_login(personas.street_official)
+    page = client.get(path)
+    assert page.status_code == 400
+    body = page.content.decode()
+    assert "查询参数不能包含空字符" in body and f"（字段：{field}）" in body
+
+
+@pytest.mark.django_db
+def test_a_nul_in_an_api_query_string_answers_the_error_shape(personas):
+    from gridgov.accounts.tokens import token_create
+
+    _row, token = token_create(user=personas.street_official, name="t")
+    answer = Client().get("/api/v1/people/residents?q=%00", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert answer.status_code == 400
+    assert answer.json()["error"]["field"] == "q"
