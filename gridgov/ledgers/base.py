@@ -26,6 +26,7 @@ class Column:
     help: str = ""
     mask: Callable[[str], str] | None = None  # applied in masked exports
     text: bool = False  # stored as text in Excel (ID numbers, codes, phones)
+    max_length: int | None = None  # longer is a problem of its row, never cut short
 
 
 @dataclass(frozen=True)

@@ -107,8 +107,15 @@ class RegionsKind(Kind):
     key = "regions"
     label = "辖区"
     columns = [
-        Column("编码", True, "410205001001001", "唯一编码，只含数字、字母、-、_", text=True),
-        Column("名称", True, "47.49号院"),
+        Column(
+            "编码",
+            True,
+            "410205001001001",
+            "唯一编码，只含数字、字母、-、_",
+            text=True,
+            max_length=32,
+        ),
+        Column("名称", True, "47.49号院", max_length=128),
         Column("层级", True, "小区/院落", f"可填：{labels(RegionKind)}"),
         Column("上级编码", False, "410205001001", "上级辖区的编码（区县可不填）", text=True),
         Column("纬度", False, "34.75"),
@@ -259,8 +266,8 @@ class GridsKind(Kind):
     key = "grids"
     label = "网格"
     columns = [
-        Column("网格编码", True, "410205001001-01", "唯一编码", text=True),
-        Column("网格名称", True, "A社区第一网格"),
+        Column("网格编码", True, "410205001001-01", "唯一编码", text=True, max_length=40),
+        Column("网格名称", True, "A社区第一网格", max_length=128),
         Column("网格层级", True, "1", "1 到 5；二级及以下须填上级网格编码"),
         Column("所属社区编码", True, "410205001001", "网格所在社区的编码", text=True),
         Column("上级网格编码", False, "", "上级网格须在同一社区、层级少一级", text=True),
@@ -513,8 +520,8 @@ class HousesKind(Kind):
         Column(
             "楼栋编码", True, "410205001001001001", "房屋所在楼栋（或单元、小区）的编码", text=True
         ),
-        Column("房号", True, "1-101", text=True),
-        Column("详细地址", False, "47.49号院1号楼1-101", mask=mask_address),
+        Column("房号", True, "1-101", text=True, max_length=32),
+        Column("详细地址", False, "47.49号院1号楼1-101", mask=mask_address, max_length=255),
         Column("面积", False, "86.5", "平方米"),
         Column("居住类型", False, "自住", f"可填：{labels(Tenure)}；不填为自住"),
         Column("网格编码", False, "", "不填时取社区唯一的网格", text=True),
@@ -541,8 +548,6 @@ class HousesKind(Kind):
             elif region is not None and region.kind not in HOUSE_REGION_KINDS:
                 ctx.err(row, "楼栋编码", _("房屋应属于社区、小区、楼栋或单元"))
                 region = None
-            if len(room) > 32:
-                ctx.err(row, "房号", _("房号过长（最多32个字）"))
             if (code, room) in existing:
                 ctx.err(row, "房号", (_("%(v0)s %(v1)s 已存在于系统中") % {"v0": code, "v1": room}))
             tenure_text = row.get("居住类型")
@@ -632,7 +637,7 @@ class ResidentsKind(Kind):
     key = "residents"
     label = "居民"
     columns = [
-        Column("姓名", True, "王建国", mask=mask_name),
+        Column("姓名", True, "王建国", mask=mask_name, max_length=64),
         Column("性别", False, "男", "男/女；不填时按身份证号"),
         Column(
             "身份证号",
@@ -661,7 +666,7 @@ class ResidentsKind(Kind):
         ),
         Column("居住关系", False, "产权人", f"可填：{labels(OccupancyRole)}"),
         Column("党员", False, "否", "是/否"),
-        Column("标签", False, "独居老人", "多个用逗号分隔"),
+        Column("标签", False, "独居老人", "多个用逗号分隔", max_length=255),
     ]
 
     def row_key(self, row: Row) -> tuple[str, ...] | None:
@@ -687,8 +692,6 @@ class ResidentsKind(Kind):
         for i, row in enumerate(rows, 1):
             ctx.tick("校验", i, len(rows))
             item: dict[str, Any] = {"row": row, "name": row.get("姓名")}
-            if len(item["name"]) > 64:
-                ctx.err(row, "姓名", _("姓名过长（最多64个字）"))
             id_number = row.get("身份证号").upper()
             id_ok = bool(id_number) and id_number_error(id_number) is None
             if id_number and not id_ok:
@@ -751,7 +754,7 @@ class ResidentsKind(Kind):
             item["party"] = bool(party)
             item["tags"] = ",".join(
                 t.strip() for t in row.get("标签").replace("，", ",").split(",") if t.strip()
-            )[:255]
+            )
             item["grid"] = grids.resolve(row, "网格编码", region) if region else None
             items.append(item)
         ctx.extra["houses"] = _existing_houses(ctx, house_keys)
@@ -942,13 +945,13 @@ class BusinessesKind(Kind):
     key = "businesses"
     label = "商铺企业"
     columns = [
-        Column("名称", True, "老王面馆"),
+        Column("名称", True, "老王面馆", max_length=128),
         Column("类型", False, "商铺", f"可填：{labels(BusinessKind)}；不填为商铺"),
         Column("统一社会信用代码", False, "", "18位，按 GB 32100 校验", text=True),
         Column("所属辖区编码", True, "410205001001", text=True),
         Column("网格编码", False, "", "不填时取社区唯一的网格", text=True),
-        Column("地址", False, "A社区临街3号"),
-        Column("联系人", False, "王建国", mask=mask_name),
+        Column("地址", False, "A社区临街3号", max_length=255),
+        Column("联系人", False, "王建国", mask=mask_name, max_length=64),
         Column("联系电话", False, "13812345678", mask=mask_phone, text=True),
         Column("状态", False, "营业", f"可填：{labels(BusinessStatus)}；不填为营业"),
         Column("开业日期", False, "2024-05-01"),
@@ -1053,10 +1056,10 @@ class BusinessesKind(Kind):
                     district_id=region.district_id or region.pk,
                     grid=i["grid"],
                     kind=i["kind"],
-                    name=row.get("名称")[:128],
+                    name=row.get("名称"),
                     credit_code=i["credit"],
-                    address=row.get("地址")[:255],
-                    contact_name=row.get("联系人")[:64],
+                    address=row.get("地址"),
+                    contact_name=row.get("联系人"),
                     contact_phone=i["phone"],
                     status=i["status"],
                     opened_on=i["opened"],
@@ -1113,12 +1116,19 @@ class PartyOrgsKind(Kind):
     key = "party_orgs"
     label = "党组织"
     columns = [
-        Column("组织编码", True, "DZ-410205001001", "唯一编码，下级用它指明上级", text=True),
-        Column("组织名称", True, "A社区大党委"),
+        Column(
+            "组织编码",
+            True,
+            "DZ-410205001001",
+            "唯一编码，下级用它指明上级",
+            text=True,
+            max_length=40,
+        ),
+        Column("组织名称", True, "A社区大党委", max_length=128),
         Column("组织类型", True, "社区大党委", f"可填：{labels(PartyOrgKind)}"),
         Column("上级组织编码", False, "DZ-410205001", "街道党工委可不填", text=True),
         Column("所属辖区编码", True, "410205001001", "组织对应的辖区", text=True),
-        Column("书记", False, ""),
+        Column("书记", False, "", max_length=64),
     ]
 
     def row_key(self, row: Row) -> tuple[str, ...] | None:
@@ -1217,9 +1227,9 @@ class PartyOrgsKind(Kind):
                 org = PartyOrg(
                     kind=item["kind"],
                     code=item["code"],
-                    name=row.get("组织名称")[:128],
+                    name=row.get("组织名称"),
                     parent=parent,
-                    secretary=row.get("书记")[:64],
+                    secretary=row.get("书记"),
                     region=region,
                     region_path=region.path,
                     district_id=region.district_id or region.pk,
@@ -1259,13 +1269,19 @@ class PartyMembersKind(Kind):
     key = "party_members"
     label = "党员"
     columns = [
-        Column("姓名", True, "张红", mask=mask_name),
+        Column("姓名", True, "张红", mask=mask_name, max_length=64),
         Column("身份证号", False, "", "填写时关联到同号的居民", mask=mask_id_number, text=True),
         Column("联系电话", False, "13912345678", mask=mask_phone, text=True),
         Column("党员类型", True, "社区党员", f"可填：{labels(MemberKind)}"),
         Column("所在党组织编码", True, "DZ-410205001001", text=True),
         Column("居住社区编码", True, "410205001001", text=True),
-        Column("工作单位", False, "", "在职党员必填；系统中没有的单位将登记为共建单位"),
+        Column(
+            "工作单位",
+            False,
+            "",
+            "在职党员必填；系统中没有的单位将登记为共建单位",
+            max_length=128,
+        ),
         Column("入党日期", False, "2001-07-01"),
     ]
 
@@ -1354,7 +1370,7 @@ class PartyMembersKind(Kind):
                     "community": community,
                     "resident": resident,
                     "phone": phone,
-                    "workplace": workplace[:128],
+                    "workplace": workplace,
                     "joined": joined,
                 }
             )
@@ -1378,7 +1394,7 @@ class PartyMembersKind(Kind):
             c = i["community"]
             members.append(
                 PartyMember(
-                    name=i["row"].get("姓名")[:64],
+                    name=i["row"].get("姓名"),
                     phone=i["phone"],
                     kind=i["kind"],
                     branch=i["branch"],

@@ -164,6 +164,12 @@ def ledger_validate(
         for col in spec.columns:
             if col.required and not row.get(col.header):
                 ctx.err(row, col.header, (_("“%(v0)s”不能为空") % {"v0": col.header}))
+            if col.max_length is not None and len(row.get(col.header)) > col.max_length:
+                ctx.err(
+                    row,
+                    col.header,
+                    _("“%(v0)s”过长（最多%(n)s个字）") % {"v0": col.header, "n": col.max_length},
+                )
         key = spec.row_key(row)
         if key is not None and all(key):
             if key in seen:

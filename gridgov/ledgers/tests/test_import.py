@@ -434,3 +434,60 @@ def test_choices_are_read_in_any_of_the_sites_languages_whoever_imports(
         )
     resident = Resident.objects.get(name="王建国")
     assert resident.gender == "male"
+
+
+@pytest.mark.parametrize(
+    ("kind", "head", "row", "column", "limit"),
+    [
+        (
+            "residents",
+            HEAD,
+            ["王建国", "", "", "", "410205001001", "", "", "", "", "否", "标" * 300],
+            "标签",
+            255,
+        ),
+        (
+            "residents",
+            HEAD,
+            ["王" * 65, "", "", "", "410205001001", "", "", "", "", "否", ""],
+            "姓名",
+            64,
+        ),
+        (
+            "businesses",
+            ["名称", "所属辖区编码", "地址"],
+            ["店" * 129, "410205001001", ""],
+            "名称",
+            128,
+        ),
+        (
+            "businesses",
+            ["名称", "所属辖区编码", "地址"],
+            ["老王面馆", "410205001001", "路" * 256],
+            "地址",
+            255,
+        ),
+        (
+            "regions",
+            ["编码", "名称", "层级", "上级编码"],
+            ["410205001001099", "院" * 129, "小区/院落", "410205001001"],
+            "名称",
+            128,
+        ),
+    ],
+)
+def test_a_value_too_long_is_a_problem_of_its_row_never_cut_short(
+    territory, personas, kind, head, row, column, limit
+):
+    """What a column cannot hold is refused, naming the row and the column, and nothing is
+    imported: it was stored cut short (标签, 名称, 地址) or failed the whole file unnamed."""
+    with pytest.raises(ImportRejected) as err:
+        ledger_import(
+            actor=personas.worker_a, kind=kind, data=csv_bytes([head, row]), filename="x.csv"
+        )
+    assert (2, column) in _problems(err.value)
+    message = next(p.message for p in err.value.problems if p.column == column)
+    assert message == f"“{column}”过长（最多{limit}个字）"
+    assert (
+        not Resident.objects.exists() and not Region.objects.filter(code="410205001001099").exists()
+    )
