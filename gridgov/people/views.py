@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -14,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from gridgov.accounts import capabilities as caps
 from gridgov.accounts.services import pii_reveal
-from gridgov.core.errors import ValidationFailed, form_error
+from gridgov.core.errors import NotFound, ValidationFailed, form_error
 from gridgov.core.pagination import keyset_page
 from gridgov.core.pii import mask_name, mask_phone
 from gridgov.people import selectors, services
@@ -49,6 +50,15 @@ def _page(request: HttpRequest, qs: Any, size: int = PAGE_SIZE) -> tuple[Any, st
     page = keyset_page(qs, cursor=request.GET.get("cursor") or None, size=size)
     query = urlencode({k: v for k, v in request.GET.items() if k != "cursor" and v})
     return page, query
+
+
+def _named(field: str, lookup: Callable[..., Any], **kwargs: Any) -> Any:
+    """``lookup(**kwargs)``, its "not found" an error of the form's ``field``: the form comes
+    back with what was typed and the field marked, not an error page."""
+    try:
+        return lookup(**kwargs)
+    except NotFound as exc:
+        raise ValidationFailed(exc.message, field=field) from None
 
 
 def _form_error(form: Any, exc: ValidationFailed) -> None:
@@ -492,21 +502,17 @@ def roles(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            grid = (
-                selectors.grid_get(actor=request.user, grid_id=data["grid"])
-                if data["grid"]
-                else None
-            )
-            region = (
-                selectors.region_get(actor=request.user, region_id=data["region"])
-                if data["region"]
-                else None
-            )
-            user = (
-                selectors.user_get(actor=request.user, username=data["username"])
-                if data["username"]
-                else None
-            )
+            grid = region = user = None
+            if data["grid"]:
+                grid = _named("grid", selectors.grid_get, actor=request.user, grid_id=data["grid"])
+            if data["region"]:
+                region = _named(
+                    "region", selectors.region_get, actor=request.user, region_id=data["region"]
+                )
+            if data["username"]:
+                user = _named(
+                    "username", selectors.user_get, actor=request.user, username=data["username"]
+                )
             role = services.role_assign(
                 actor=request.user,
                 kind=data["kind"],

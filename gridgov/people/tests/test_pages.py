@@ -327,11 +327,15 @@ def test_roles_page_appoints_and_ends_a_grid_worker_and_a_representative(
             "kind": "grid_head",
             "grid": territory.grid_b.pk,
             "region": "",
-            "person_name": "x",
+            "person_name": "张三丰",
             "username": "worker_a",
         },
     )
-    assert response.status_code == 404
+    # …the form comes back with the account field marked and what was typed kept.
+    html = response.content.decode()
+    assert response.status_code == 200 and "未找到该账号" in html
+    assert 'value="张三丰"' in html and 'value="worker_a"' in html
+    assert response.context["form"].errors["username"] == ["未找到该账号"]
     assert (
         c.post(
             reverse("people:roles"),
