@@ -512,6 +512,10 @@ class MergeForm(forms.Form):
         choices=(),
         widget=forms.CheckboxSelectMultiple,
         required=False,
+        # Merged by someone else meanwhile (or sent twice): say so, not Django's generic text.
+        error_messages={
+            "invalid_choice": _("所选的重复件已被合并或不再是疑似重复，请核对后重新选择")
+        },
     )
     note = forms.CharField(label=_("说明（可选）"), max_length=500, required=False)
 

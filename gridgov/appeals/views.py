@@ -933,7 +933,9 @@ def _detail_page(
             "reveal_form": reveal_form or f.RevealForm(),
             "action_forms": action_forms,
             "candidates": candidates,
-            "can_merge": can_merge and bool(candidates),
+            # A merge that failed is shown with its error and note even when no candidate
+            # is left (merged meanwhile by someone else).
+            "can_merge": can_merge and (bool(candidates) or merge_form is not None),
             "merge_form": merge_form or f.MergeForm(candidates=candidates),
         },
         status=status,
@@ -981,6 +983,7 @@ def act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 @require_POST
 def merge(request: HttpRequest, pk: int) -> HttpResponse:
     """合并: fold the chosen duplicate candidates into this case."""
+    _need(request, caps.APPEAL_DISPATCH)
     appeal = sel.appeal_get(actor=request.user, appeal_id=pk)
     candidates = sel.visible_among(
         request.user,

@@ -634,6 +634,20 @@ def test_merge_duplicates_from_detail(personas, cats, appeal_a):
     assert response.status_code == 302
     dup.refresh_from_db()
     assert dup.status == Status.MERGED and dup.duplicate_of_id == appeal_a.pk
+    # Sent again (twice pressed, or merged meanwhile by someone else): no candidate is left,
+    # yet the form comes back with why and the note as typed.
+    again = client.post(
+        reverse("appeals:merge", args=[appeal_a.pk]),
+        {"duplicates": [dup.pk], "note": "我写的合并说明"},
+    )
+    assert again.status_code == 400
+    assert "所选的重复件已被合并或不再是疑似重复" in text(again)
+    assert 'value="我写的合并说明"' in text(again)
+    # Whoever may not merge is told so (403), not shown a silent page.
+    refused = as_user(personas.grid_worker).post(
+        reverse("appeals:merge", args=[appeal_a.pk]), {"duplicates": [dup.pk]}
+    )
+    assert refused.status_code == 403
 
 
 def test_address_only_reports_of_one_place_are_proposed_and_merged(personas, cats, territory):
