@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 
 class DomainError(Exception):
     status = 400
@@ -70,6 +72,11 @@ class RateLimited(DomainError):
 
 
 def form_error(form: Any) -> ValidationFailed:
-    """The first error of an invalid Django form, as a domain error naming its field."""
+    """The first error of an invalid Django form, as a domain error naming its field: by
+    its label in the message (for the person: 关闭日期：…) and by its name in ``field``."""
     field, errors = next(iter(form.errors.items()))
-    return ValidationFailed(errors[0], field=field)
+    label = form.fields[field].label if field in form.fields else None
+    message = (
+        _("%(field)s：%(error)s") % {"field": label, "error": errors[0]} if label else errors[0]
+    )
+    return ValidationFailed(message, field=field)

@@ -456,3 +456,15 @@ def test_a_search_by_name_is_limited_and_logged_once_per_search(
     assert c.get(url, {"q": "王建国"}).status_code == 200
     refused = c.get(url, {"q": "王建华"})
     assert refused.status_code == 429 and PiiAccessLog.objects.count() == 2
+
+
+def test_a_small_form_error_names_the_field_by_its_label(client, registry, personas):
+    """The close form posts from the shop's page: an impossible date names 关闭日期."""
+    c = _login(client, personas.worker_a)
+    response = c.post(
+        reverse("people:business_close", args=[registry.shop.pk]), {"closed_on": "2026-02-30"}
+    )
+    assert response.status_code == 400
+    assert "关闭日期：" in response.content.decode()
+    registry.shop.refresh_from_db()
+    assert registry.shop.closed_on is None
