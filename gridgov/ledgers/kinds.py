@@ -54,6 +54,7 @@ from gridgov.people.validators import (
     birth_date_from_id,
     gender_from_id,
     id_number_error,
+    past_date_error,
     phone_error,
 )
 from gridgov.territory.models import ALLOWED_CHILDREN, Grid, Region, RegionKind
@@ -1024,6 +1025,9 @@ class BusinessesKind(Kind):
                 dates[header] = parse_date(row.get(header)) if row.get(header) else None
                 if row.get(header) and dates[header] is None:
                     ctx.err(row, header, (_("%(v0)s无效（格式如 2024-05-01）") % {"v0": header}))
+                elif dates[header] and (error := past_date_error(dates[header], header)):
+                    ctx.err(row, header, error)
+                    dates[header] = None
             if status == BusinessStatus.CLOSED and not row.get("关闭日期"):
                 ctx.err(row, "关闭日期", _("状态为已关闭时须填写关闭日期"))
             if status == BusinessStatus.OPEN and dates["关闭日期"]:

@@ -53,6 +53,7 @@ from gridgov.people.validators import (
     birth_date_from_id,
     gender_from_id,
     id_number_error,
+    past_date_error,
     phone_error,
 )
 from gridgov.territory.models import Grid, Region, RegionKind
@@ -448,6 +449,8 @@ def business_open(
     """Record a shop or enterprise that opened (企)."""
     _can_edit(actor, region.path)
     _choice(kind, BusinessKind, field="kind", label=_("类型"))
+    if opened_on is not None and (error := past_date_error(opened_on, _("开业日期"))):
+        raise ValidationFailed(error, field="opened_on")
     business = Business(
         region=region,
         grid=_grid_for(region, grid),
@@ -485,6 +488,8 @@ def business_close(
     if BusinessStatus.CLOSED not in BUSINESS_TRANSITIONS[business.status]:
         raise Conflict(_("该商铺已关闭"), field="status")
     closed_on = closed_on or timezone.localdate()
+    if error := past_date_error(closed_on, _("关闭日期")):
+        raise ValidationFailed(error, field="closed_on")
     if business.opened_on and closed_on < business.opened_on:
         raise ValidationFailed(_("关闭日期早于开业日期"), field="closed_on")
     old = business.status

@@ -59,3 +59,18 @@ def phone_error(value: str) -> str | None:
     if _MOBILE.match(value) or _LANDLINE.match(value):
         return None
     return _("联系电话应为11位手机号或带区号的固定电话")
+
+
+EARLIEST_DATE = dt.date(1900, 1, 1)
+
+
+def past_date_error(value: dt.date, label: str) -> str | None:
+    """A date that has happened (a shop opened or closed): not after today, not before
+    1900 (a year typed wrong). The message names ``label``; None when it is fine."""
+    from django.utils import timezone
+
+    if value > timezone.localdate():
+        return _("%(label)s不能晚于今天") % {"label": label}
+    if value < EARLIEST_DATE:
+        return _("%(label)s不能早于 1900 年") % {"label": label}
+    return None

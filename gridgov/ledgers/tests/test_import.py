@@ -491,3 +491,16 @@ def test_a_value_too_long_is_a_problem_of_its_row_never_cut_short(
     assert (
         not Resident.objects.exists() and not Region.objects.filter(code="410205001001099").exists()
     )
+
+
+def test_a_shop_opening_in_the_future_is_a_problem_of_its_row(territory, personas):
+    head = ["名称", "所属辖区编码", "开业日期"]
+    with pytest.raises(ImportRejected) as err:
+        ledger_import(
+            actor=personas.worker_a,
+            kind="businesses",
+            data=csv_bytes([head, ["老王面馆", "410205001001", "2099-01-01"]]),
+            filename="b.csv",
+        )
+    assert _problems(err.value) == {(2, "开业日期")}
+    assert err.value.problems[0].message == "开业日期不能晚于今天"

@@ -316,3 +316,18 @@ def test_resident_list_filters(registry, territory, personas):
 
 def test_valid_id_helper_is_valid():
     assert id_number_error(valid_id()) is None
+
+
+@pytest.mark.parametrize("when", [dt.date(2099, 1, 1), dt.date(1, 1, 1)])
+def test_a_shop_opens_and_closes_on_days_that_have_been(registry, personas, territory, when):
+    """A date not yet come, or before 1900 (a year typed wrong), is refused naming it."""
+    with pytest.raises(ValidationFailed) as err:
+        services.business_open(
+            actor=personas.worker_a, region=territory.comm_a, name="新店", opened_on=when
+        )
+    assert err.value.field == "opened_on" and "开业日期" in str(err.value.message)
+    with pytest.raises(ValidationFailed) as err:
+        services.business_close(actor=personas.worker_a, business=registry.shop, closed_on=when)
+    assert err.value.field == "closed_on" and "关闭日期" in str(err.value.message)
+    registry.shop.refresh_from_db()
+    assert registry.shop.closed_on is None
