@@ -116,10 +116,17 @@ def _clean_phone(value: str, field: str = "phone") -> str:
     return value
 
 
-def _clean_id_number(value: str) -> str:
+def _clean_id_number(value: str, *, resident: Resident | None = None) -> str:
+    """A valid ID number that no other resident holds (one person, one record: a form sent
+    twice, or a person registered again, is refused as the ledger import refuses it)."""
     value = (value or "").strip().upper()
     if value and (err := id_number_error(value)):
         raise ValidationFailed(err, field="id_number")
+    others = Resident.objects.filter(id_number=value)
+    if resident is not None:
+        others = others.exclude(pk=resident.pk)
+    if value and others.exists():
+        raise ValidationFailed(_("系统中已有此身份证号的居民"), field="id_number")
     return value
 
 
@@ -267,7 +274,7 @@ def resident_update(
     if phone is not _UNSET:
         put("phone", _clean_phone(phone))
     if id_number is not _UNSET:
-        put("id_number", _clean_id_number(id_number))
+        put("id_number", _clean_id_number(id_number, resident=resident))
     if gender is not _UNSET:
         put("gender", _choice(gender, Gender, field="gender", label=_("性别")) if gender else "")
     if tags is not _UNSET:

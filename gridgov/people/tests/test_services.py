@@ -331,3 +331,19 @@ def test_a_shop_opens_and_closes_on_days_that_have_been(registry, personas, terr
     assert err.value.field == "closed_on" and "关闭日期" in str(err.value.message)
     registry.shop.refresh_from_db()
     assert registry.shop.closed_on is None
+
+
+def test_one_id_number_one_resident(registry, personas, territory):
+    """A form sent twice, or a person registered again, is refused naming 身份证号."""
+    taken = registry.tenant.id_number
+    with pytest.raises(ValidationFailed) as err:
+        services.resident_create(
+            actor=personas.worker_a, region=territory.comm_a, name="王建国", id_number=taken
+        )
+    assert err.value.field == "id_number" and "已有此身份证号" in str(err.value.message)
+    other = services.resident_create(actor=personas.worker_a, region=territory.comm_a, name="李四")
+    with pytest.raises(ValidationFailed):
+        services.resident_update(actor=personas.worker_a, resident=other, id_number=taken)
+    # A resident keeps their own number when other details change.
+    services.resident_update(actor=personas.worker_a, resident=registry.tenant, id_number=taken)
+    assert type(registry.tenant).objects.filter(id_number=taken).count() == 1
