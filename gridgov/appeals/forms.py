@@ -117,7 +117,10 @@ def target_choices(user: Any) -> list[Any]:
         ("", _("请选择派遣对象")),
         (_("职能部门"), [(f"d:{d.pk}", d.name) for d in depts]),
         (_("社区/街道"), [(f"r:{r.pk}", r.name) for r in regions]),
-        (_("网格"), [(f"g:{g.pk}", f"{g.name}（{g.region.name}）") for g in grids]),
+        (
+            _("网格"),
+            [(f"g:{g.pk}", _("%(a)s（%(b)s）") % {"a": g.name, "b": g.region.name}) for g in grids],
+        ),
     ]
 
 

@@ -55,7 +55,8 @@ class ChangeTenantForm(forms.Form):
     def __init__(self, *args, occupants=(), **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
         self.fields["leaving"].choices = [
-            (str(o["resident_id"]), f"{o['name']}（{o['role']}）") for o in occupants
+            (str(o["resident_id"]), _("%(a)s（%(b)s）") % {"a": o["name"], "b": o["role"]})
+            for o in occupants
         ]
 
 

@@ -11,6 +11,7 @@ from django.urls import reverse
 from PIL import Image
 
 from gridgov.accounts.models import PiiAccessLog
+from gridgov.appeals import forms as f
 from gridgov.appeals import services as s
 from gridgov.appeals.models import (
     Action,
@@ -1055,3 +1056,17 @@ def test_detail_page_query_budget(personas, appeal_a, django_assert_max_num_quer
     client.get(url)
     with django_assert_max_num_queries(20):
         assert client.get(url).status_code == 200
+
+
+def test_a_grid_target_reads_with_the_readers_brackets(personas, territory):
+    from django.utils import translation
+
+    with translation.override("en"):
+        grids = dict(f.target_choices(personas.operator)[3][1])
+    label = grids[f"g:{territory.grid_a.pk}"]
+    assert label == f"{territory.grid_a.name} ({territory.comm_a.name})"
+    with translation.override("zh-hans"):
+        grids = dict(f.target_choices(personas.operator)[3][1])
+    assert (
+        grids[f"g:{territory.grid_a.pk}"] == f"{territory.grid_a.name}（{territory.comm_a.name}）"
+    )
