@@ -321,6 +321,9 @@ def test_the_queue_in_english_on_a_phone_keeps_each_label_apart_from_its_value(
         ph.goto(f"{live_server.url}/appeals/")
         assert ph.locator("table.responsive td[data-label]").count() > 0
         assert ph.evaluate(LABELS_THAT_OVERRUN) == []
+        # The box that selects a case for bulk dispatch is finger-sized (32 px), not 13 px.
+        box = ph.locator("input[name=ids]").first.bounding_box()
+        assert box is not None and box["width"] >= 30 and box["height"] >= 30, box
         screenshot(ph, "appeals-queue-en-phone")
     finally:
         ctx.close()
