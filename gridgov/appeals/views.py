@@ -695,6 +695,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         **filters,
     )
     can_dispatch = caps.has_cap(request.user, caps.APPEAL_DISPATCH)
+    retry = request.session.pop("bulk_retry", None) or {}
     return render(
         request,
         "appeals/queue.html",
@@ -707,7 +708,15 @@ def queue(request: HttpRequest) -> HttpResponse:
             "rows": _rows(page.items),
             "query": _query(request),
             "can_dispatch": can_dispatch,
-            "bulk_form": f.BulkDispatchForm(user=request.user) if can_dispatch else None,
+            "bulk_form": (
+                f.BulkDispatchForm(
+                    user=request.user,
+                    initial={"target": retry.get("target"), "note": retry.get("note")},
+                )
+                if can_dispatch
+                else None
+            ),
+            "ticked": set(retry.get("ids", ())),
             "results": request.session.pop("bulk_results", None),
         },
         status=status,
@@ -725,6 +734,12 @@ def bulk_dispatch(request: HttpRequest) -> HttpResponse:
         "?" + request.POST["next_query"] if request.POST.get("next_query") else ""
     )
     if not form.is_valid():
+        # Back on the queue with the boxes still ticked and the note as typed.
+        request.session["bulk_retry"] = {
+            "ids": [pk for pk in map(valid_pk, request.POST.getlist("ids")) if pk is not None],
+            "target": request.POST.get("target", ""),
+            "note": request.POST.get("note", "")[:500],
+        }
         for name, errors in form.errors.items():
             label = form.fields[name].label if name in form.fields else ""
             for error in errors:
@@ -738,6 +753,11 @@ def bulk_dispatch(request: HttpRequest) -> HttpResponse:
     try:
         target = f.resolve_target(form.cleaned_data["target"], request.user)
     except ValidationFailed as exc:
+        request.session["bulk_retry"] = {
+            "ids": form.cleaned_data["ids"],
+            "target": form.cleaned_data["target"],
+            "note": form.cleaned_data["note"],
+        }
         messages.error(request, str(exc.message))
         return redirect(back)
     results = []

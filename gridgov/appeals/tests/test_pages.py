@@ -595,6 +595,26 @@ def test_bulk_dispatch_reports_failures_without_undoing_successes(personas, cats
     assert "请至少选择一件诉求" in text(client.get(response["Location"]))
 
 
+def test_a_bulk_dispatch_refused_keeps_the_ticked_cases_and_the_note(personas, cats):
+    w = personas.worker_a
+    one = s.appeal_register(actor=w, appeal=new_appeal(w, cats.lift, description="一"))
+    two = s.appeal_register(actor=w, appeal=new_appeal(w, cats.lift, description="二"))
+    client = as_user(w)
+    response = client.post(
+        reverse("appeals:bulk_dispatch"),
+        {"ids": [one.pk, two.pk], "target": "", "note": "我的派遣说明XYZ"},
+    )
+    page = text(client.get(response["Location"]))
+    assert "派遣至：" in page  # the field named
+    assert f'value="{one.pk}" form="bulk-form" checked' in page
+    assert f'value="{two.pk}" form="bulk-form" checked' in page
+    assert 'value="我的派遣说明XYZ"' in page
+    assert set(Appeal.objects.values_list("status", flat=True)) == {Status.REGISTERED}
+    # Once shown, the page is fresh again.
+    again = text(client.get(reverse("appeals:queue")))
+    assert "checked" not in again and "我的派遣说明XYZ" not in again
+
+
 # ---------------------------------------------------------------- actions on the detail page
 
 
