@@ -27,6 +27,21 @@ class Column:
     mask: Callable[[str], str] | None = None  # applied in masked exports
     text: bool = False  # stored as text in Excel (ID numbers, codes, phones)
     max_length: int | None = None  # longer is a problem of its row, never cut short
+    choices: Any = None  # the TextChoices whose labels the help lists as %(choices)s
+
+    @property
+    def help_shown(self) -> str:
+        """The help in the reader's language (the file's values, such as the choices'
+        labels, stay as the file takes them)."""
+        if not self.help:
+            return ""
+        text = translation.gettext(self.help)
+        return text % {"choices": labels(self.choices)} if self.choices is not None else text
+
+    @property
+    def header_shown(self) -> str:
+        """The header in the reader's language where it differs (the file keeps its own)."""
+        return translation.gettext(self.header)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from shapely.geometry import shape
 
 from gridgov.core.db import valid_pk
@@ -73,9 +74,14 @@ def _exists(msg: str) -> str:
 
 class Kind:
     key: ClassVar[str]
-    label: ClassVar[str]
+    label: ClassVar[str]  # in the files' language (Chinese): file and sheet names, the log
     columns: ClassVar[list[Column]]
     notes: ClassVar[list[str]] = []
+
+    @property
+    def title(self) -> str:
+        """The label in the reader's language, for the page."""
+        return _(self.label)
 
     @property
     def headers(self) -> list[str]:
@@ -106,19 +112,25 @@ class Kind:
 
 class RegionsKind(Kind):
     key = "regions"
-    label = "辖区"
+    label = gettext_noop("辖区")
     columns = [
         Column(
             "编码",
             True,
             "410205001001001",
-            "唯一编码，只含数字、字母、-、_",
+            gettext_noop("唯一编码，只含数字、字母、-、_"),
             text=True,
             max_length=32,
         ),
         Column("名称", True, "47.49号院", max_length=128),
-        Column("层级", True, "小区/院落", f"可填：{labels(RegionKind)}"),
-        Column("上级编码", False, "410205001001", "上级辖区的编码（区县可不填）", text=True),
+        Column("层级", True, "小区/院落", gettext_noop("可填：%(choices)s"), choices=RegionKind),
+        Column(
+            "上级编码",
+            False,
+            "410205001001",
+            gettext_noop("上级辖区的编码（区县可不填）"),
+            text=True,
+        ),
         Column("纬度", False, "34.75"),
         Column("经度", False, "114.35"),
     ]
@@ -265,13 +277,17 @@ def _depths(items: list[dict[str, Any]], parent_key: str, ctx: Context, column: 
 
 class GridsKind(Kind):
     key = "grids"
-    label = "网格"
+    label = gettext_noop("网格")
     columns = [
-        Column("网格编码", True, "410205001001-01", "唯一编码", text=True, max_length=40),
+        Column(
+            "网格编码", True, "410205001001-01", gettext_noop("唯一编码"), text=True, max_length=40
+        ),
         Column("网格名称", True, "A社区第一网格", max_length=128),
-        Column("网格层级", True, "1", "1 到 5；二级及以下须填上级网格编码"),
-        Column("所属社区编码", True, "410205001001", "网格所在社区的编码", text=True),
-        Column("上级网格编码", False, "", "上级网格须在同一社区、层级少一级", text=True),
+        Column("网格层级", True, "1", gettext_noop("1 到 5；二级及以下须填上级网格编码")),
+        Column("所属社区编码", True, "410205001001", gettext_noop("网格所在社区的编码"), text=True),
+        Column(
+            "上级网格编码", False, "", gettext_noop("上级网格须在同一社区、层级少一级"), text=True
+        ),
     ]
     notes = [
         "网格范围（多边形）用单独的 GeoJSON 文件上传：FeatureCollection，每个要素的 "
@@ -516,16 +532,22 @@ HOUSE_REGION_KINDS = {
 
 class HousesKind(Kind):
     key = "houses"
-    label = "房屋"
+    label = gettext_noop("房屋")
     columns = [
         Column(
-            "楼栋编码", True, "410205001001001001", "房屋所在楼栋（或单元、小区）的编码", text=True
+            "楼栋编码",
+            True,
+            "410205001001001001",
+            gettext_noop("房屋所在楼栋（或单元、小区）的编码"),
+            text=True,
         ),
         Column("房号", True, "1-101", text=True, max_length=32),
         Column("详细地址", False, "47.49号院1号楼1-101", mask=mask_address, max_length=255),
-        Column("面积", False, "86.5", "平方米"),
-        Column("居住类型", False, "自住", f"可填：{labels(Tenure)}；不填为自住"),
-        Column("网格编码", False, "", "不填时取社区唯一的网格", text=True),
+        Column("面积", False, "86.5", gettext_noop("平方米")),
+        Column(
+            "居住类型", False, "自住", gettext_noop("可填：%(choices)s；不填为自住"), choices=Tenure
+        ),
+        Column("网格编码", False, "", gettext_noop("不填时取社区唯一的网格"), text=True),
     ]
 
     def row_key(self, row: Row) -> tuple[str, ...] | None:
@@ -636,15 +658,15 @@ def _existing_houses(ctx: Context, keys: set[tuple[str, str]]) -> dict[tuple[str
 
 class ResidentsKind(Kind):
     key = "residents"
-    label = "居民"
+    label = gettext_noop("居民")
     columns = [
         Column("姓名", True, "王建国", mask=mask_name, max_length=64),
-        Column("性别", False, "男", "男/女；不填时按身份证号"),
+        Column("性别", False, "男", gettext_noop("男/女；不填时按身份证号")),
         Column(
             "身份证号",
             False,
             "11010519491231002X",
-            "18位，按 GB 11643 校验",
+            gettext_noop("18位，按 GB 11643 校验"),
             mask=mask_id_number,
             text=True,
         ),
@@ -652,22 +674,38 @@ class ResidentsKind(Kind):
             "联系电话",
             False,
             "13812345678",
-            "11位手机号或带区号的固定电话",
+            gettext_noop("11位手机号或带区号的固定电话"),
             mask=mask_phone,
             text=True,
         ),
-        Column("出生日期", False, "1949-12-31", "不填时按身份证号", mask=_mask_date),
-        Column("所属社区", True, "410205001001", "社区编码（或辖区内唯一的社区名称）", text=True),
-        Column("网格编码", False, "", "不填时按房屋或社区确定", text=True),
+        Column("出生日期", False, "1949-12-31", gettext_noop("不填时按身份证号"), mask=_mask_date),
         Column(
-            "楼栋", False, "410205001001001001", "楼栋编码（或社区内唯一的楼栋名称）", text=True
+            "所属社区",
+            True,
+            "410205001001",
+            gettext_noop("社区编码（或辖区内唯一的社区名称）"),
+            text=True,
+        ),
+        Column("网格编码", False, "", gettext_noop("不填时按房屋或社区确定"), text=True),
+        Column(
+            "楼栋",
+            False,
+            "410205001001001001",
+            gettext_noop("楼栋编码（或社区内唯一的楼栋名称）"),
+            text=True,
         ),
         Column(
-            "房号", False, "1-101", "有楼栋和房号时登记居住关系；房屋不存在时自动建立", text=True
+            "房号",
+            False,
+            "1-101",
+            gettext_noop("有楼栋和房号时登记居住关系；房屋不存在时自动建立"),
+            text=True,
         ),
-        Column("居住关系", False, "产权人", f"可填：{labels(OccupancyRole)}"),
-        Column("党员", False, "否", "是/否"),
-        Column("标签", False, "独居老人", "多个用逗号分隔", max_length=255),
+        Column(
+            "居住关系", False, "产权人", gettext_noop("可填：%(choices)s"), choices=OccupancyRole
+        ),
+        Column("党员", False, "否", gettext_noop("是/否")),
+        Column("标签", False, "独居老人", gettext_noop("多个用逗号分隔"), max_length=255),
     ]
 
     def row_key(self, row: Row) -> tuple[str, ...] | None:
@@ -944,19 +982,31 @@ def credit_code_error(value: str) -> str | None:
 
 class BusinessesKind(Kind):
     key = "businesses"
-    label = "商铺企业"
+    label = gettext_noop("商铺企业")
     columns = [
         Column("名称", True, "老王面馆", max_length=128),
-        Column("类型", False, "商铺", f"可填：{labels(BusinessKind)}；不填为商铺"),
-        Column("统一社会信用代码", False, "", "18位，按 GB 32100 校验", text=True),
+        Column(
+            "类型",
+            False,
+            "商铺",
+            gettext_noop("可填：%(choices)s；不填为商铺"),
+            choices=BusinessKind,
+        ),
+        Column("统一社会信用代码", False, "", gettext_noop("18位，按 GB 32100 校验"), text=True),
         Column("所属辖区编码", True, "410205001001", text=True),
-        Column("网格编码", False, "", "不填时取社区唯一的网格", text=True),
+        Column("网格编码", False, "", gettext_noop("不填时取社区唯一的网格"), text=True),
         Column("地址", False, "A社区临街3号", max_length=255),
         Column("联系人", False, "王建国", mask=mask_name, max_length=64),
         Column("联系电话", False, "13812345678", mask=mask_phone, text=True),
-        Column("状态", False, "营业", f"可填：{labels(BusinessStatus)}；不填为营业"),
+        Column(
+            "状态",
+            False,
+            "营业",
+            gettext_noop("可填：%(choices)s；不填为营业"),
+            choices=BusinessStatus,
+        ),
         Column("开业日期", False, "2024-05-01"),
-        Column("关闭日期", False, "", "状态为已关闭时必填"),
+        Column("关闭日期", False, "", gettext_noop("状态为已关闭时必填")),
     ]
 
     def row_key(self, row: Row) -> tuple[str, ...] | None:
@@ -1118,20 +1168,22 @@ def _party_orgs_by_code(ctx: Context, codes: set[str]) -> dict[str, PartyOrg]:
 
 class PartyOrgsKind(Kind):
     key = "party_orgs"
-    label = "党组织"
+    label = gettext_noop("党组织")
     columns = [
         Column(
             "组织编码",
             True,
             "DZ-410205001001",
-            "唯一编码，下级用它指明上级",
+            gettext_noop("唯一编码，下级用它指明上级"),
             text=True,
             max_length=40,
         ),
         Column("组织名称", True, "A社区大党委", max_length=128),
-        Column("组织类型", True, "社区大党委", f"可填：{labels(PartyOrgKind)}"),
-        Column("上级组织编码", False, "DZ-410205001", "街道党工委可不填", text=True),
-        Column("所属辖区编码", True, "410205001001", "组织对应的辖区", text=True),
+        Column(
+            "组织类型", True, "社区大党委", gettext_noop("可填：%(choices)s"), choices=PartyOrgKind
+        ),
+        Column("上级组织编码", False, "DZ-410205001", gettext_noop("街道党工委可不填"), text=True),
+        Column("所属辖区编码", True, "410205001001", gettext_noop("组织对应的辖区"), text=True),
         Column("书记", False, "", max_length=64),
     ]
 
@@ -1271,19 +1323,26 @@ class PartyOrgsKind(Kind):
 
 class PartyMembersKind(Kind):
     key = "party_members"
-    label = "党员"
+    label = gettext_noop("党员")
     columns = [
         Column("姓名", True, "张红", mask=mask_name, max_length=64),
-        Column("身份证号", False, "", "填写时关联到同号的居民", mask=mask_id_number, text=True),
+        Column(
+            "身份证号",
+            False,
+            "",
+            gettext_noop("填写时关联到同号的居民"),
+            mask=mask_id_number,
+            text=True,
+        ),
         Column("联系电话", False, "13912345678", mask=mask_phone, text=True),
-        Column("党员类型", True, "社区党员", f"可填：{labels(MemberKind)}"),
+        Column("党员类型", True, "社区党员", gettext_noop("可填：%(choices)s"), choices=MemberKind),
         Column("所在党组织编码", True, "DZ-410205001001", text=True),
         Column("居住社区编码", True, "410205001001", text=True),
         Column(
             "工作单位",
             False,
             "",
-            "在职党员必填；系统中没有的单位将登记为共建单位",
+            gettext_noop("在职党员必填；系统中没有的单位将登记为共建单位"),
             max_length=128,
         ),
         Column("入党日期", False, "2001-07-01"),

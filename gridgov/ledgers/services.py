@@ -18,7 +18,7 @@ from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_noop, ngettext
 
 from gridgov.accounts import capabilities as caps
 from gridgov.accounts.models import PiiAccessLog
@@ -50,16 +50,16 @@ class ImportRejected(ValidationFailed):
 
 
 COUNT_LABELS = {
-    "regions": "辖区",
-    "grids": "网格",
-    "polygons": "其中有范围的网格",
-    "houses": "房屋",
-    "residents": "居民",
-    "occupancies": "居住记录",
-    "businesses": "商铺企业",
-    "party_orgs": "党组织",
-    "party_members": "党员",
-    "partner_units": "新登记共建单位",
+    "regions": gettext_noop("辖区"),
+    "grids": gettext_noop("网格"),
+    "polygons": gettext_noop("其中有范围的网格"),
+    "houses": gettext_noop("房屋"),
+    "residents": gettext_noop("居民"),
+    "occupancies": gettext_noop("居住记录"),
+    "businesses": gettext_noop("商铺企业"),
+    "party_orgs": gettext_noop("党组织"),
+    "party_members": gettext_noop("党员"),
+    "partner_units": gettext_noop("新登记共建单位"),
 }
 
 
@@ -72,8 +72,8 @@ class ImportResult:
 
     @property
     def summary(self) -> list[tuple[str, int]]:
-        """The counts with their Chinese names, for people to read."""
-        return [(COUNT_LABELS.get(k, k), v) for k, v in self.counts.items()]
+        """The counts with their names in the reader's language."""
+        return [(_(COUNT_LABELS[k]) if k in COUNT_LABELS else k, v) for k, v in self.counts.items()]
 
 
 def kind_get(key: str) -> Kind:

@@ -260,3 +260,16 @@ def test_round_trip_export_then_import_into_empty_database_gives_same_data(
     assert wang.id_number == ID1 and wang.is_party_member
     assert wang.occupancies.get().house.tenure == Tenure.RENTED
     assert PartyMember.objects.get().resident == wang
+
+
+def test_the_ledger_page_reads_in_english_while_the_file_keeps_its_headers(client, personas):
+    """The page's notes, tabs and headings are UI; a column's header and its values are the
+    file's (Chinese), shown with the header's meaning beside it."""
+    client.force_login(personas.worker_a)
+    page = client.get(
+        reverse("ledgers:index") + "?kind=residents", HTTP_ACCEPT_LANGUAGE="en"
+    ).content.decode()
+    assert "Resident ledger" in page and "Male or female; empty: from the ID number" in page
+    assert "One of: 产权人、租户、家庭成员" in page  # the values the file takes
+    assert '性别 <span class="muted">(Sex)</span>' in page
+    assert "男/女；不填时按身份证号" not in page and "多个用逗号分隔" not in page
