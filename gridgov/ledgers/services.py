@@ -145,6 +145,11 @@ def ledger_validate(
     ctx.problems.extend(_check_headers(spec, table.headers))
     if ctx.problems:
         return ctx, []
+    # A column the ledger does not know (a typo in a header, a column of one's own) is not
+    # imported: the result says so, rather than dropping it without a word.
+    unknown = [h for h in dict.fromkeys(table.headers) if h and h not in spec.headers]
+    if unknown:
+        ctx.notes.append(_("以下列不属于本台账，未导入：%(v0)s") % {"v0": "、".join(unknown)})
     if not table.rows:
         ctx.err(None, "文件", _("文件中没有数据行"))
         return ctx, []

@@ -504,3 +504,15 @@ def test_a_shop_opening_in_the_future_is_a_problem_of_its_row(territory, persona
         )
     assert _problems(err.value) == {(2, "开业日期")}
     assert err.value.problems[0].message == "开业日期不能晚于今天"
+
+
+def test_a_column_the_ledger_does_not_know_is_named_in_the_result(territory, personas):
+    head = ["名称", "所属辖区编码", "备注", "名 称"]
+    result = ledger_import(
+        actor=personas.worker_a,
+        kind="businesses",
+        data=csv_bytes([head, ["老王面馆", "410205001001", "自己的备注", "x"]]),
+        filename="b.csv",
+    )
+    assert result.rows == 1
+    assert result.notes == ["以下列不属于本台账，未导入：备注、名 称"]
