@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from gridgov.accounts import capabilities as caps
 from gridgov.accounts.models import PiiAccessLog
 from gridgov.core.errors import NotFound, ValidationFailed
+from gridgov.core.ratelimit import TooManyRequests, count_in_window
 from gridgov.core.scope import in_scope
 
 
@@ -38,3 +39,24 @@ def pii_reveal(
             region_path=region_path,
         )
     return {f: str(getattr(subject, f, None) or "") for f in fields}
+
+
+def search_logged(
+    *, actor: Any, subject_type: str, label: str, fields: str, reason: str, per_hour: int
+) -> None:
+    """Count one search that may confirm a resident's masked data (a phone number, a name)
+    against ``per_hour`` for ``actor`` (TooManyRequests past it), and write it to the
+    personal-data access log: ``subject_type`` names the search, ``label`` what was sought,
+    already masked."""
+    retry_after = count_in_window(f"{subject_type}:{actor.pk}", limit=per_hour, seconds=3600)
+    if retry_after is not None:
+        raise TooManyRequests(retry_after)
+    PiiAccessLog.objects.create(
+        actor=actor,
+        subject_type=subject_type,
+        subject_id="-",
+        subject_label=label,
+        fields=fields,
+        reason=str(reason)[:255],
+        region_path=actor.scope_path or "/",
+    )

@@ -26,7 +26,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, gettext_noop
 
 from gridgov.accounts import capabilities as caps
-from gridgov.accounts.models import PiiAccessLog, Role, User
+from gridgov.accounts.models import Role, User
+from gridgov.accounts.services import search_logged
 from gridgov.appeals import notify
 from gridgov.appeals.deadlines import compute_deadline
 from gridgov.appeals.duplicates import note_appeal_id, ranked_candidates, stored_tokens
@@ -65,7 +66,6 @@ from gridgov.core.errors import (
 )
 from gridgov.core.notice import Notice
 from gridgov.core.pii import mask_phone, mask_text
-from gridgov.core.ratelimit import TooManyRequests, count_in_window
 from gridgov.core.scope import in_scope
 from gridgov.territory.geo import grid_for_point
 from gridgov.territory.models import Department, Grid, Region, RegionKind
@@ -190,21 +190,13 @@ def phone_search(*, actor: Any, phone: str, purpose: str) -> str:
     number = phone_searched(phone)
     if number is None:
         raise ValidationFailed(PHONE_INCOMPLETE, field="reporter_phone")
-    retry_after = count_in_window(
-        f"phone-search:{actor.pk}",
-        limit=settings.GRIDGOV_PHONE_SEARCHES_PER_HOUR,
-        seconds=3600,
-    )
-    if retry_after is not None:
-        raise TooManyRequests(retry_after)
-    PiiAccessLog.objects.create(
+    search_logged(
         actor=actor,
         subject_type="appeals.phone_search",
-        subject_id="-",
-        subject_label=mask_phone(number),
+        label=mask_phone(number),
         fields="reporter_phone",
-        reason=str(purpose)[:255],
-        region_path=actor.scope_path or "/",
+        reason=purpose,
+        per_hour=settings.GRIDGOV_PHONE_SEARCHES_PER_HOUR,
     )
     return number
 

@@ -21,11 +21,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from gridgov.accounts import capabilities as caps
-from gridgov.accounts.models import PiiAccessLog, Role, User
+from gridgov.accounts.models import Role, User
+from gridgov.accounts.services import search_logged
 from gridgov.core.audit import audit
 from gridgov.core.errors import Conflict, NotFound, ValidationFailed
 from gridgov.core.pii import mask_name
-from gridgov.core.ratelimit import TooManyRequests, count_in_window
 from gridgov.core.scope import in_scope
 from gridgov.people.models import (
     PARTY_CHILDREN,
@@ -888,18 +888,12 @@ def name_search(*, actor: Any, name_prefix: str) -> str:
     prefix = (name_prefix or "").strip()
     if len(prefix) < 2:
         return prefix
-    retry_after = count_in_window(
-        f"name-search:{actor.pk}", limit=settings.GRIDGOV_NAME_SEARCHES_PER_HOUR, seconds=3600
-    )
-    if retry_after is not None:
-        raise TooManyRequests(retry_after)
-    PiiAccessLog.objects.create(
+    search_logged(
         actor=actor,
         subject_type="people.name_search",
-        subject_id="-",
-        subject_label=mask_name(prefix),
+        label=mask_name(prefix),
         fields="name",
         reason="按姓名查询居民",  # a log row is data: the system's language
-        region_path=actor.scope_path or "/",
+        per_hour=settings.GRIDGOV_NAME_SEARCHES_PER_HOUR,
     )
     return prefix
