@@ -733,13 +733,14 @@ def bulk_dispatch(request: HttpRequest) -> HttpResponse:
     back = reverse("appeals:queue") + (
         "?" + request.POST["next_query"] if request.POST.get("next_query") else ""
     )
+    # Refused, the queue comes back with the boxes still ticked and the note as typed.
+    retry = {
+        "ids": [pk for pk in map(valid_pk, request.POST.getlist("ids")) if pk is not None],
+        "target": request.POST.get("target", ""),
+        "note": request.POST.get("note", "")[:500],
+    }
     if not form.is_valid():
-        # Back on the queue with the boxes still ticked and the note as typed.
-        request.session["bulk_retry"] = {
-            "ids": [pk for pk in map(valid_pk, request.POST.getlist("ids")) if pk is not None],
-            "target": request.POST.get("target", ""),
-            "note": request.POST.get("note", "")[:500],
-        }
+        request.session["bulk_retry"] = retry
         for name, errors in form.errors.items():
             label = form.fields[name].label if name in form.fields else ""
             for error in errors:
@@ -753,11 +754,7 @@ def bulk_dispatch(request: HttpRequest) -> HttpResponse:
     try:
         target = f.resolve_target(form.cleaned_data["target"], request.user)
     except ValidationFailed as exc:
-        request.session["bulk_retry"] = {
-            "ids": form.cleaned_data["ids"],
-            "target": form.cleaned_data["target"],
-            "note": form.cleaned_data["note"],
-        }
+        request.session["bulk_retry"] = retry
         messages.error(request, str(exc.message))
         return redirect(back)
     results = []
