@@ -2,7 +2,8 @@
 
 One indexed query (the nine cells of the category around the point, a bounding box, the
 created_at window; at most MAX_CANDIDATES rows), then an exact distance filter and a TF-IDF
-cosine ranking over jieba tokens of the few rows found.
+cosine ranking over jieba tokens of the few rows found. At intake on PostgreSQL the query
+and the distance filter run inside the statement that inserts the appeal (``near_lookup``).
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ from typing import Any
 from django.db import connections
 
 from gridgov.appeals.models import OPEN_STATUSES, Appeal, Category, Status, neighbour_cells
+from gridgov.core.db import Lookup
 from gridgov.core.scope import subtree_q
 
 RADIUS_M = 100.0
+EARTH_RADIUS_M = 6371000.0  # haversine's
 # Columns read per row in the look-up: enough to measure and compare, nothing to convert.
 _COLUMNS = ("id", "latitude", "longitude", "description_tokens", "description")
 WINDOW = dt.timedelta(hours=48)
@@ -75,7 +78,7 @@ def _candidate_sql(size_class: int = 0) -> str:
 
 def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     """Great-circle distance in metres (haversine)."""
-    r = 6371000.0
+    r = EARTH_RADIUS_M
     p1, p2 = math.radians(lat1), math.radians(lat2)
     dp, dl = p2 - p1, math.radians(lon2 - lon1)
     a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
@@ -140,6 +143,10 @@ def token_similarities(query: Iterable[str], others: list[Iterable[str]]) -> lis
     return scores
 
 
+# A found row: (id, distance in metres or None, stored tokens, description).
+Found = tuple[int, float | None, str, str]
+
+
 def ranked_candidates(
     *,
     category: Category,
@@ -166,57 +173,107 @@ def ranked_candidates(
     if latitude is None or longitude is None:
         if not region_path:
             return []
-        return _in_region(
-            category=category,
-            region_path=region_path,
-            at=at,
-            exclude_id=exclude_id,
-            limit=limit,
-            query=description_tokens
-            if description_tokens is not None
-            else stored_tokens(description),
-        )
+        found = in_region(category=category, region_path=region_path, at=at, exclude_id=exclude_id)
+    else:
+        found = near(category=category, latitude=latitude, longitude=longitude, at=at)
+        found = [row for row in found if row[0] != exclude_id]
+    query = description_tokens if description_tokens is not None else stored_tokens(description)
+    return rank(found, query)[:limit]
+
+
+def near(*, category: Category, latitude: float, longitude: float, at: dt.datetime) -> list[Found]:
+    """The look-up around a point (``ranked_candidates``), unranked, newest first."""
     connection = connections[Appeal.objects.db]
     adapt = connection.ops.adapt_datetimefield_value  # SQLite stores UTC text
     with connection.cursor() as cursor:
         cursor.execute(
             _candidate_sql(_size_class[0]),
-            [
-                *neighbour_cells(category.pk, latitude, longitude),
-                *_box(latitude, longitude),
-                adapt(at - WINDOW),
-                adapt(at + WINDOW),
-                *OPEN_UNMERGED,
-            ],
+            _candidate_params(
+                category, latitude, longitude, adapt(at - WINDOW), adapt(at + WINDOW)
+            ),
         )
         rows = cursor.fetchall()
-    near = []
+    found = []
     for pk, row_lat, row_lon, row_tokens, row_description in rows:
-        if pk == exclude_id or row_lat is None:
-            continue
         d = distance_m(latitude, longitude, row_lat, row_lon)
         if d <= RADIUS_M:
-            # Rows written before the column existed have no stored tokens: segment them now.
-            near.append((pk, round(d, 1), (row_tokens or stored_tokens(row_description))))
-    if not near:
+            found.append((pk, d, row_tokens, row_description))
+    return found
+
+
+def _candidate_params(
+    category: Category, latitude: float, longitude: float, start: Any, end: Any
+) -> list[Any]:
+    return [
+        *neighbour_cells(category.pk, latitude, longitude),
+        *_box(latitude, longitude),
+        start,
+        end,
+        *OPEN_UNMERGED,
+    ]
+
+
+def near_lookup(
+    *, category: Category, latitude: float, longitude: float, at: dt.datetime
+) -> Lookup:
+    """``near`` as intake runs it: inside the statement that inserts the appeal
+    (``insert_linked``), so one round trip serves both. PostgreSQL measures the distance as
+    ``distance_m`` does (the same functions in the same order); the ids found go into the
+    intake event's and audit row's ``data`` under ``duplicate_candidates``, in id order."""
+    return Lookup(
+        sql=_near_sql(_size_class[0]),
+        params=(
+            latitude,
+            latitude,
+            longitude,
+            *_candidate_params(category, latitude, longitude, at - WINDOW, at + WINDOW),
+        ),
+        fallback=lambda: near(category=category, latitude=latitude, longitude=longitude, at=at),
+        into="data",
+        key="duplicate_candidates",
+    )
+
+
+@cache
+def _near_sql(size_class: int) -> str:
+    """PostgreSQL: ``_candidate_sql`` with each row's distance from the point (three
+    parameters before the look-up's own: latitude, latitude, longitude), within RADIUS_M."""
+    row_lat = "radians(latitude)"
+    a = (
+        f"power(sin(({row_lat} - radians(%s)) / 2), 2) + cos(radians(%s)) * cos({row_lat}) "
+        f"* power(sin(radians(longitude - %s) / 2), 2)"
+    )
+    return (
+        "SELECT id, distance, description_tokens, description FROM ("
+        f"SELECT id, 2 * {EARTH_RADIUS_M}::float8 * asin(sqrt({a})) AS distance, "
+        f"description_tokens, description FROM ({_candidate_sql(size_class)}) AS box"
+        f") AS measured WHERE distance <= {RADIUS_M}::float8"
+    )
+
+
+def rank(found: Iterable[Found], query: str) -> list[tuple[int, float | None, float]]:
+    """(id, distance rounded to 0.1 m, similarity) of ``found``, best text match first, then
+    nearest, then oldest; rows without a distance keep their order among equals."""
+    found = list(found)
+    if not found:
         return []
-    query = description_tokens if description_tokens is not None else stored_tokens(description)
-    scores = token_similarities(query.split(), [terms.split() for _pk, _d, terms in near])
-    found = [(pk, d, round(score, 3)) for (pk, d, _terms), score in zip(near, scores, strict=True)]
-    found.sort(key=lambda r: (-r[2], r[1], r[0]))
-    return found[:limit]
+    # Rows written before the column existed have no stored tokens: segment them now.
+    scores = token_similarities(
+        query.split(), [(terms or stored_tokens(text)).split() for _pk, _d, terms, text in found]
+    )
+    ranked = [
+        (pk, None if d is None else round(d, 1), round(score, 3))
+        for (pk, d, _terms, _text), score in zip(found, scores, strict=True)
+    ]
+    ranked.sort(key=lambda r: (-r[2], r[1] or 0.0, r[0] if r[1] is not None else 0))
+    return ranked
 
 
-def _in_region(
-    *,
-    category: Category,
-    region_path: str,
-    at: dt.datetime,
-    exclude_id: int | None,
-    limit: int,
-    query: str,
-) -> list[tuple[int, float | None, float]]:
-    rows = list(
+def in_region(
+    *, category: Category, region_path: str, at: dt.datetime, exclude_id: int | None = None
+) -> list[Found]:
+    """The look-up without a point (``ranked_candidates``), unranked, newest first."""
+    rows = (
         Appeal.objects.filter(
             subtree_q("region_path", region_path),
             category=category,
@@ -227,14 +284,7 @@ def _in_region(
         .order_by("-created_at", "-pk")
         .values_list("pk", "description_tokens", "description")[:MAX_CANDIDATES]
     )
-    if not rows:
-        return []
-    scores = token_similarities(
-        query.split(), [(terms or stored_tokens(text)).split() for _pk, terms, text in rows]
-    )
-    found = [(pk, None, round(score, 3)) for (pk, _t, _d), score in zip(rows, scores, strict=True)]
-    found.sort(key=lambda r: -r[2])  # stable: newest first among equals
-    return found[:limit]
+    return [(pk, None, terms, text) for pk, terms, text in rows]
 
 
 def appeal_duplicate_candidates(**criteria: Any) -> list[Appeal]:

@@ -30,7 +30,7 @@ from gridgov.accounts.models import Role, User
 from gridgov.accounts.services import search_logged
 from gridgov.appeals import notify
 from gridgov.appeals.deadlines import compute_deadline
-from gridgov.appeals.duplicates import note_appeal_id, ranked_candidates, stored_tokens
+from gridgov.appeals.duplicates import in_region, near_lookup, note_appeal_id, rank, stored_tokens
 from gridgov.appeals.models import (
     FINAL_STATUSES,
     OPEN_STATUSES,
@@ -613,7 +613,8 @@ def appeal_intake(
     ``details`` (checked lines such as an Open311 client's attributes) are kept after the
     description, under 【附加信息】; the length limit is the description's own.
     The returned appeal carries ``duplicate_candidates``: the ids of open appeals of the same
-    category within 100 m and 48 h, best match first, also recorded in the intake event.
+    category within 100 m and 48 h (at most 50), best match first; the intake event records
+    them too, in id order.
     Errors: ValidationFailed (field named), PermissionDenied, Conflict (reused key).
     """
     if idempotency_key:
@@ -789,19 +790,16 @@ def _intake(
     cleaned = clean_photos(photos)
     now = timezone.now()
     terms = stored_tokens(description)
-    candidates = [
-        pk
-        for pk, _distance, _similarity in ranked_candidates(
-            category=category,
-            latitude=latitude,
-            longitude=longitude,
-            description=description,
-            description_tokens=terms,
-            at=now,
-            # Without a point: the community the operator chose.
-            region_path=place.path if region is not None else None,
-        )
-    ]
+    # Possible duplicates: around the point, looked up in the statement that inserts the
+    # appeal (one round trip); without one, in the community the operator chose.
+    lookup = (
+        near_lookup(category=category, latitude=latitude, longitude=longitude, at=now)
+        if latitude is not None
+        else None
+    )
+    found = []
+    if lookup is None and region is not None:
+        found = in_region(category=category, region_path=place.path, at=now)
     authenticated = _authenticated(actor)
     appeal = Appeal(
         region=place,
@@ -830,7 +828,7 @@ def _intake(
         action=Action.INTAKE,
         from_status="",
         at=now,
-        data={"channel": channel, "duplicate_candidates": candidates},
+        data={"channel": channel, "duplicate_candidates": sorted(row[0] for row in found)},
     )
     texts_reporter = channel in (Channel.SELF_SERVICE, Channel.HOTLINE) and reporter_phone
     # Staff may report what they see across their boundary (a grid worker on patrol): it goes
@@ -840,7 +838,9 @@ def _intake(
         # The appeal, its history row and its audit row in one statement (PostgreSQL);
         # photos and the messages, when there are any, in the same transaction.
         with transaction.atomic() if cleaned or texts_reporter or foreign else nullcontext():
-            insert_linked(appeal, [(event, "appeal_id"), (entry, "target_id")])
+            near = insert_linked(
+                appeal, [(event, "appeal_id"), (entry, "target_id")], lookup=lookup
+            )
             _save_photos(appeal, cleaned, PhotoStage.INTAKE)
             if texts_reporter:
                 notify.notify_phone(
@@ -878,7 +878,7 @@ def _intake(
                 return existing
         raise
     note_appeal_id(appeal.pk)
-    appeal.duplicate_candidates = candidates
+    appeal.duplicate_candidates = [pk for pk, _d, _s in rank(near if lookup else found, terms)]
     appeal.replayed = False
     return appeal
 

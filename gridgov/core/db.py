@@ -5,7 +5,9 @@ path on every other backend (SQLite, the embedded default). CI runs the suite on
 from __future__ import annotations
 
 import statistics
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
+from dataclasses import dataclass
 from datetime import UTC
 from functools import cache
 from typing import Any
@@ -30,8 +32,26 @@ def valid_pk(value: Any) -> int | None:
     return pk if 0 < pk <= MAX_PK else None
 
 
-def insert_linked(parent: Model, children: list[tuple[Model, str]]) -> None:
-    """Insert ``parent`` and ``children`` that refer to its new id, all or nothing.
+@dataclass(frozen=True)
+class Lookup:
+    """A query that ``insert_linked`` runs with its inserts, never seeing them: on
+    PostgreSQL inside the same statement (one round trip for both), elsewhere just before
+    them (``fallback``, which gives the same rows). The ids in the rows' first column (named
+    ``id``), in ascending order, are also set under ``key`` in the JSON field ``into`` of
+    each child that has one, in the database and on the instance."""
+
+    sql: str  # PostgreSQL
+    params: tuple[Any, ...]
+    fallback: Callable[[], list[Sequence[Any]]]
+    into: str
+    key: str
+
+
+def insert_linked(
+    parent: Model, children: list[tuple[Model, str]], *, lookup: Lookup | None = None
+) -> list[Sequence[Any]]:
+    """Insert ``parent`` and ``children`` that refer to its new id, all or nothing; return
+    the rows of ``lookup`` (none without one).
 
     ``children`` pairs each unsaved row with the attribute (``"appeal_id"``, or a text
     column such as ``AuditLog.target_id``) that takes the parent's id. On PostgreSQL this
@@ -44,31 +64,55 @@ def insert_linked(parent: Model, children: list[tuple[Model, str]]) -> None:
     """
     alias = router.db_for_write(type(parent))
     connection = connections[alias]
+    into = (
+        []
+        if lookup is None
+        else [c for c, _attr in children if any(f.attname == lookup.into for f in _fields(type(c)))]
+    )
     if connection.vendor != "postgresql":
+        found = lookup.fallback() if lookup is not None else []
+        _record_ids(lookup, into, found)
         with transaction.atomic(using=alias):
             parent.save(using=alias)
             for child, attr in children:
                 setattr(child, attr, _link_value(child, attr, parent.pk))
                 child.save(using=alias)
-        return
+        return found
     rows = [parent] + [child for child, _attr in children]
     links = [None] + [attr for _child, attr in children]
-    sql = _statement(tuple((type(row), link) for row, link in zip(rows, links, strict=True)), alias)
+    shape = tuple((type(row), link) for row, link in zip(rows, links, strict=True))
+    spec = (lookup.sql, lookup.into, lookup.key) if lookup is not None else None
+    sql = _statement(shape, spec, alias)
     # Each row travels as one JSON parameter (json_populate_record on the server): the
-    # statement keeps three parameters, so psycopg and PostgreSQL prepare it once.
+    # statement keeps three parameters (and the look-up's), so psycopg and PostgreSQL
+    # prepare it once.
     params = [_as_json(row, link) for row, link in zip(rows, links, strict=True)]
+    if lookup is not None:
+        params = [*lookup.params, *params]
     # A failing statement inside an outer transaction needs a savepoint to leave it usable;
     # in autocommit mode the single statement is its own transaction.
     guard = transaction.atomic(using=alias) if connection.in_atomic_block else nullcontext()
     with guard, connection.cursor() as cursor:
         cursor.execute(sql, params)
-        pks = cursor.fetchone()
+        values = cursor.fetchone()
+    pks, found = (values[:-1], values[-1]) if lookup is not None else (values, None)
     for row, pk in zip(rows, pks, strict=True):
         row.pk = pk
         row._state.adding = False
         row._state.db = alias
     for child, attr in children:
         setattr(child, attr, _link_value(child, attr, parent.pk))
+    found = [list(row.values()) for row in orjson.loads(found or "[]")]
+    _record_ids(lookup, into, found)
+    return found
+
+
+def _record_ids(lookup: Lookup | None, children: list[Model], found: list[Sequence[Any]]) -> None:
+    if lookup is None:
+        return
+    ids = sorted(row[0] for row in found)
+    for child in children:
+        getattr(child, lookup.into)[lookup.key] = ids
 
 
 def _link_value(row: Model, attr: str, pk: Any) -> Any:
@@ -83,15 +127,30 @@ def _is_text(model: type[Model], attname: str) -> bool:
 
 
 @cache
-def _statement(shape: tuple[tuple[type[Model], str | None], ...], alias: str) -> str:
-    """The statement for rows of these (model, link column) pairs, the first the parent."""
+def _statement(
+    shape: tuple[tuple[type[Model], str | None], ...],
+    lookup: tuple[str, str, str] | None,
+    alias: str,
+) -> str:
+    """The statement for rows of these (model, link column) pairs, the first the parent,
+    with the look-up (``Lookup``'s sql, into, key) first when there is one."""
     quote = connections[alias].ops.quote_name
     parts, ids = [], []
+    if lookup is not None:
+        sql, into, key = lookup
+        if not key.isidentifier():
+            raise ValueError(f"not a JSON key for SQL: {key!r}")
+        parts.append(f"look AS ({sql})")
     for i, (model, link) in enumerate(shape):
         columns, values = [], []
         for f in _fields(model):
             columns.append(quote(f.column))
-            if f.attname != link:
+            if lookup is not None and f.attname == into and f.attname != link:
+                values.append(
+                    f"{quote(f.column)} || jsonb_build_object('{key}', "
+                    "(SELECT coalesce(jsonb_agg(id ORDER BY id), '[]'::jsonb) FROM look))"
+                )
+            elif f.attname != link:
                 values.append(quote(f.column))
             elif _is_text(model, link):
                 values.append("(SELECT pk::text FROM r0 AS parent(pk))")
@@ -104,6 +163,8 @@ def _statement(shape: tuple[tuple[type[Model], str | None], ...], alias: str) ->
             f"RETURNING {quote(model._meta.pk.column)})"
         )
         ids.append(f"(SELECT * FROM r{i})")
+    if lookup is not None:
+        ids.append("(SELECT json_agg(look)::text FROM look)")
     return "WITH " + ", ".join(parts) + " SELECT " + ", ".join(ids)
 
 

@@ -174,29 +174,34 @@ def test_worker_b_gets_404_on_an_appeal_taken_in_community_a(client, personas, c
     assert resp.status_code == 404
 
 
-def test_intake_is_one_look_up_and_one_insert_statement_on_postgresql(client, personas, cats):
+def test_intake_is_one_statement_on_postgresql_look_up_and_insert(client, personas, cats):
     if connection.vendor != "postgresql":
         pytest.skip("the single-statement insert is PostgreSQL's seam; SQLite saves each row")
     headers = _headers(personas.operator)
-    assert _post(client, headers, _body(cats)).status_code == 201  # warms the caches
+    first = _post(client, headers, _body(cats))  # also warms the caches
+    assert first.status_code == 201
     with CaptureQueriesContext(connection) as queries:
         resp = _post(client, headers, _body(cats, description="下水道又堵了"))
     assert resp.status_code == 201, resp.content
     appeal = Appeal.objects.get(pk=resp.json()["id"])
-    # Besides the caller's token: the duplicate look-up and the one insert.
+    # Besides the caller's token: one statement looks up duplicates and inserts.
     statements = [
         q["sql"]
         for q in queries.captured_queries
         if "SAVEPOINT" not in q["sql"] and "accounts_apitoken" not in q["sql"]
     ]
-    assert len(statements) == 2, [s[:60] for s in statements]
-    assert "SELECT" in statements[0].split(" FROM ")[0] and statements[1].startswith("WITH")
-    # The one statement wrote all three rows, linked to the new appeal.
+    assert len(statements) == 1, [s[:60] for s in statements]
+    assert statements[0].startswith("WITH look AS (SELECT")
+    # It found the first case, and wrote all three rows, linked to the new appeal, the
+    # history and audit rows naming what it found.
+    assert resp.json()["duplicate_candidates"] == [first.json()["id"]]
     event = AppealEvent.objects.get(appeal=appeal, action="intake")
     assert event.to_status == "received" and event.actor_id == personas.operator.pk
-    assert AuditLog.objects.filter(
+    assert event.data == {"channel": "hotline", "duplicate_candidates": [first.json()["id"]]}
+    audit = AuditLog.objects.get(
         action="appeal.intake", target_type="appeals.appeal", target_id=str(appeal.pk)
-    ).exists()
+    )
+    assert audit.data["duplicate_candidates"] == [first.json()["id"]]
     assert appeal.region_path and appeal.dup_cell and appeal.description_tokens
     assert appeal.amber_at is not None and appeal.created_at < appeal.amber_at < appeal.deadline
 
@@ -322,6 +327,36 @@ def test_duplicate_look_up_reads_only_the_nine_cells_in_either_plan(personas, ca
     assert "appeal_dup_cell_idx" in plan, plan
     cond = next(line for line in plan.splitlines() if "Index Cond" in line)
     assert "(dup_cell)::text = ANY" in cond and "created_at >=" in cond, plan
+
+
+def test_postgresql_measures_the_look_up_as_python_does(personas, cats):
+    # Intake's look-up runs in the insert statement, its distances measured by PostgreSQL;
+    # the pages' look-up measures in Python. Both must find the same cases at the same
+    # distances, also those a hair inside or outside the 100 m.
+    if connection.vendor != "postgresql":
+        pytest.skip("the look-up inside the insert is PostgreSQL's")
+    lat, lon = POINT_A
+    metre = 1 / 111_194.9  # degrees of latitude
+    points = [(99.99, 0), (100.01, 0), (-99.999, 0), (0, 0), (0, 80), (60, -60), (3, -4)]
+    ids = {}
+    for north, east in points:
+        ids[north, east] = appeal_intake(
+            actor=personas.operator,
+            channel=Channel.HOTLINE,
+            category=cats.sewer,
+            description="下水管道破裂",
+            latitude=lat + north * metre,
+            longitude=lon + east * metre,
+        ).pk
+    lookup = duplicates.near_lookup(
+        category=cats.sewer, latitude=lat, longitude=lon, at=timezone.now()
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(lookup.sql, lookup.params)
+        measured = sorted(tuple(row) for row in cursor.fetchall())
+    in_python = sorted(tuple(row) for row in lookup.fallback())
+    assert measured == in_python
+    assert {row[0] for row in measured} == {pk for at, pk in ids.items() if at != (100.01, 0)}
 
 
 def test_a_recategorised_appeal_is_proposed_in_its_new_category(personas, cats):
