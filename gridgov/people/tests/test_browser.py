@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from gridgov.accounts.models import PiiAccessLog
@@ -65,6 +67,42 @@ def test_r3_grid_worker_on_a_phone(live_server, phone, registry, personas):
     page.click("text=查看完整信息 >> nth=-1")
     page.wait_for_selector("text=13812345678")
     assert PiiAccessLog.objects.filter(reason="核实租户联系方式").count() == 1
+
+
+def test_a_double_tap_registers_one_shop(live_server, phone, registry, personas, monkeypatch):
+    from gridgov.people import services
+
+    opened = services.business_open
+
+    def slow_network(**kwargs):  # the first tap's request is still on its way
+        time.sleep(0.5)
+        return opened(**kwargs)
+
+    monkeypatch.setattr(services, "business_open", slow_network)
+    page = phone
+    login(page, live_server.url, "grid_a")
+    page.goto(f"{live_server.url}/people/businesses/")
+    page.click("text=登记新开商铺")
+    page.fill("#id_name", "双击便利店")
+    before = Business.objects.count()
+    # Two taps 150 ms apart (Playwright's own clicks would wait for the first navigation).
+    button = page.locator("#business-open button[type=submit]")
+    button.scroll_into_view_if_needed()
+    box = button.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.click(x, y)
+    page.wait_for_timeout(150)
+    page.mouse.click(x, y)
+    page.wait_for_selector("text=已登记新开商铺")
+    page.wait_for_load_state("networkidle")
+    assert Business.objects.filter(name="双击便利店").count() == 1
+    assert Business.objects.count() == before + 1
+    # Back on the page, the form can be sent again.
+    page.click("summary:has-text('登记新开商铺')")
+    page.fill("#id_name", "第二家便利店")
+    page.click("#business-open button[type=submit]")
+    page.wait_for_selector("text=第二家便利店")
+    assert Business.objects.filter(name="第二家便利店").count() == 1
 
 
 def test_r2_party_tree_beside_territory(live_server, page, registry, personas, territory):
