@@ -73,3 +73,19 @@ def test_a_nul_in_an_api_query_string_answers_the_error_shape(personas):
     answer = Client().get("/api/v1/people/residents?q=%00", HTTP_AUTHORIZATION=f"Bearer {token}")
     assert answer.status_code == 400
     assert answer.json()["error"]["field"] == "q"
+
+
+@pytest.mark.parametrize(
+    ("language", "message"),
+    [("zh-hans", "不能包含空字符（NUL）。"), ("en", "Null characters are not allowed.")],
+)
+def test_a_nul_in_a_form_field_is_named_as_such_in_either_language(language, message):
+    # Every form's text field refuses a NUL with Django's message, whose own Chinese reads
+    # 不允许是用空字符串 ("no empty string"): gridgov's zh_Hans catalogue corrects it.
+    from django import forms
+    from django.core.exceptions import ValidationError
+
+    with translation.override(language):
+        with pytest.raises(ValidationError) as refused:
+            forms.CharField().clean("grid\x00a")
+        assert [str(m) for m in refused.value.messages] == [message]
