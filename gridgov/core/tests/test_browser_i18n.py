@@ -96,3 +96,27 @@ def test_english_on_a_phone(live_server, browser, personas):
         screenshot(phone, "i18n-en-map-phone")
     finally:
         context.close()
+
+
+# Every link here stands alone as a choice; a finger needs about 44 px (32 at the least).
+SMALL_TARGETS = """(selector) => [...document.querySelectorAll(selector)]
+    .filter((a) => a.offsetParent !== null && a.getBoundingClientRect().height < 32)
+    .map((a) => a.textContent.trim())"""
+
+
+def test_links_that_stand_alone_are_finger_sized_on_a_phone(live_server, browser, personas):
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, locale="zh-CN", is_mobile=True, has_touch=True
+    )
+    phone = context.new_page()
+    try:
+        login(phone, live_server.url, "street_s")
+        phone.goto(f"{live_server.url}/appeals/inbox/")
+        assert phone.locator(".choices a").count() == 2
+        assert phone.evaluate(SMALL_TARGETS, ".choices a") == []
+        phone.goto(f"{live_server.url}/territory/")
+        assert phone.locator(".tree summary > a").count() >= 1
+        assert phone.evaluate(SMALL_TARGETS, ".tree a:not(.badge)") == []
+        screenshot(phone, "phone-tree-targets")
+    finally:
+        context.close()
