@@ -145,7 +145,7 @@ def _statement(
         columns, values = [], []
         for f in _fields(model):
             columns.append(quote(f.column))
-            if lookup is not None and f.attname == into and f.attname != link:
+            if lookup is not None and i > 0 and f.attname == into and f.attname != link:
                 values.append(
                     f"{quote(f.column)} || jsonb_build_object('{key}', "
                     "(SELECT coalesce(jsonb_agg(id ORDER BY id), '[]'::jsonb) FROM look))"
