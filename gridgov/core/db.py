@@ -64,11 +64,7 @@ def insert_linked(
     """
     alias = router.db_for_write(type(parent))
     connection = connections[alias]
-    into = (
-        []
-        if lookup is None
-        else [c for c, _attr in children if any(f.attname == lookup.into for f in _fields(type(c)))]
-    )
+    into = [] if lookup is None else [c for c, _a in children if _has(type(c), lookup.into)]
     if connection.vendor != "postgresql":
         found = lookup.fallback() if lookup is not None else []
         _record_ids(lookup, into, found)
@@ -166,6 +162,11 @@ def _statement(
     if lookup is not None:
         ids.append("(SELECT json_agg(look)::text FROM look)")
     return "WITH " + ", ".join(parts) + " SELECT " + ", ".join(ids)
+
+
+@cache
+def _has(model: type[Model], attname: str) -> bool:
+    return any(f.attname == attname for f in _fields(model))
 
 
 @cache
