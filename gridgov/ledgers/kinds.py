@@ -33,6 +33,7 @@ from gridgov.ledgers.base import (
     parse_date,
     yes_no,
 )
+from gridgov.ledgers.tables import size_problem
 from gridgov.people.models import (
     PARTY_CHILDREN,
     Business,
@@ -462,6 +463,9 @@ class GridsKind(Kind):
 
 def parse_geojson(data: bytes, ctx: Context) -> dict[str, Any]:
     """Polygons keyed by grid code from a FeatureCollection; problems name the feature."""
+    if problem := size_problem(len(data)):
+        ctx.err(None, "GeoJSON", problem)
+        return {}
     try:
         doc = json.loads(data.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:

@@ -21,6 +21,11 @@ from openpyxl.styles import Font, PatternFill
 
 MAX_ROWS = 300_000
 FORMATS = ("xlsx", "csv")
+# An import file is read whole into memory: 300,000 residents fit in well under 64 MB as
+# CSV or .xlsx. An .xlsx is a zip; what it unpacks to is bounded too (a zip bomb).
+MAX_FILE_BYTES = 64 * 1024 * 1024
+MAX_XLSX_UNPACKED_BYTES = 512 * 1024 * 1024
+_MB = 1024 * 1024
 
 
 class TableError(Exception):
@@ -55,13 +60,26 @@ def format_of(filename: str) -> str:
     raise TableError(_("文件类型不支持：请上传 .xlsx 或 .csv 文件"))
 
 
+def size_problem(size: int) -> str | None:
+    """What to tell someone whose import file has ``size`` bytes, if that is over the limit."""
+    if size <= MAX_FILE_BYTES:
+        return None
+    return _("文件大小 %(size)s MB，超过导入上限 %(limit)s MB：请分批导入") % {
+        "size": f"{size / _MB:.1f}",
+        "limit": f"{MAX_FILE_BYTES / _MB:g}",
+    }
+
+
 def read_table(data: bytes, filename: str) -> Table:
     """Parse an uploaded file; raise TableError with a readable message if impossible."""
     fmt = format_of(filename)
+    if problem := size_problem(len(data)):
+        raise TableError(problem)
     raw_rows: Iterable[Sequence[object]]
     if fmt == "xlsx":
         if not zipfile.is_zipfile(io.BytesIO(data)):
             raise TableError(_("文件不是有效的 Excel (.xlsx) 文件"))
+        _check_unpacked_size(data)
         try:
             wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         except Exception as exc:  # openpyxl raises many types for damaged files
@@ -97,6 +115,24 @@ def read_table(data: bytes, filename: str) -> Table:
         raise TableError(_("文件是空的：第一行应为表头"))
     del header_row
     return Table(headers=headers, rows=rows)
+
+
+def _check_unpacked_size(data: bytes) -> None:
+    """Refuse an .xlsx whose parts unpack to more than the limit. Python's zip reader never
+    gives more bytes than a part's declared size, so the declared sizes bound the memory."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise TableError(_("Excel 文件无法读取，请另存为 .xlsx 后重试")) from exc
+    if unpacked > MAX_XLSX_UNPACKED_BYTES:
+        raise TableError(
+            _("Excel 文件解压后达 %(size)s MB，超过上限 %(limit)s MB：请分批导入")
+            % {
+                "size": f"{unpacked / _MB:.0f}",
+                "limit": f"{MAX_XLSX_UNPACKED_BYTES / _MB:g}",
+            }
+        )
 
 
 def write_table(

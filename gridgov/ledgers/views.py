@@ -19,6 +19,7 @@ from gridgov.ledgers.services import (
     ledger_import,
     ledger_template,
 )
+from gridgov.ledgers.tables import size_problem
 
 CONTENT_TYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -29,6 +30,16 @@ CONTENT_TYPES = {
 class UploadForm(forms.Form):
     file = forms.FileField(label=_("台账文件（.xlsx 或 .csv）"))
     geojson = forms.FileField(label=_("网格范围 GeoJSON（仅网格台账，可选）"), required=False)
+
+    def clean(self) -> dict[str, object]:
+        # Before any file is read into memory: the size the upload declares is its size on
+        # disk (Django has already spooled it there).
+        data = super().clean()
+        for name in ("file", "geojson"):
+            upload = data.get(name)
+            if upload and (problem := size_problem(upload.size)):
+                self.add_error(name, problem)
+        return data
 
 
 class ExportForm(forms.Form):
@@ -91,21 +102,24 @@ def import_file(request: HttpRequest, kind: str) -> HttpResponse:
     caps.require_cap(request.user, caps.IMPORT_LEDGERS)
     form = UploadForm(request.POST or None, request.FILES or None)
     ctx = _context(request, selected=spec, upload_form=form)
-    if request.method == "POST" and form.is_valid():
-        upload = form.cleaned_data["file"]
-        geo = form.cleaned_data.get("geojson")
-        try:
-            result = ledger_import(
-                actor=request.user,
-                kind=kind,
-                data=upload.read(),
-                filename=upload.name,
-                geojson=geo.read() if geo else None,
-            )
-        except ImportRejected as exc:
-            ctx["problems"] = exc.problems
-            return render(request, "ledgers/index.html", ctx, status=400)
-        ctx["result"] = result
+    if request.method != "POST":
+        return render(request, "ledgers/index.html", ctx)
+    if not form.is_valid():
+        return render(request, "ledgers/index.html", ctx, status=400)
+    upload = form.cleaned_data["file"]
+    geo = form.cleaned_data.get("geojson")
+    try:
+        result = ledger_import(
+            actor=request.user,
+            kind=kind,
+            data=upload.read(),
+            filename=upload.name,
+            geojson=geo.read() if geo else None,
+        )
+    except ImportRejected as exc:
+        ctx["problems"] = exc.problems
+        return render(request, "ledgers/index.html", ctx, status=400)
+    ctx["result"] = result
     return render(request, "ledgers/index.html", ctx)
 
 

@@ -14,6 +14,7 @@ from openpyxl import load_workbook
 from gridgov.accounts.models import PiiAccessLog, Role, User
 from gridgov.conftest import make_user
 from gridgov.core.errors import PermissionDenied, ValidationFailed
+from gridgov.ledgers import tables, views
 from gridgov.ledgers.services import grids_geojson_export, ledger_export, ledger_import
 from gridgov.ledgers.tests.conftest import csv_bytes, valid_id
 from gridgov.people import services
@@ -273,3 +274,20 @@ def test_the_ledger_page_reads_in_english_while_the_file_keeps_its_headers(clien
     assert "One of: 产权人、租户、家庭成员" in page  # the values the file takes
     assert '性别 <span class="muted">(Sex)</span>' in page
     assert "男/女；不填时按身份证号" not in page and "多个用逗号分隔" not in page
+
+
+def test_the_upload_page_refuses_a_file_over_the_size_limit_naming_the_field(
+    client, territory, personas, monkeypatch
+):
+    client.force_login(personas.worker_a)
+    data = csv_bytes([["姓名", "所属社区", "联系电话"], ["王", "410205001001", "13812345678"]])
+    monkeypatch.setattr(tables, "MAX_FILE_BYTES", len(data) - 1)
+    read = []
+    monkeypatch.setattr(views, "ledger_import", lambda **kw: read.append(kw))
+    upload = io.BytesIO(data)
+    upload.name = "居民.csv"
+    response = client.post(reverse("ledgers:import", args=["residents"]), {"file": upload})
+    html = response.content.decode()
+    assert response.status_code == 400 and "超过导入上限" in html
+    assert "超过导入上限" in response.context["upload_form"].errors["file"][0]
+    assert read == [] and not Resident.objects.exists()

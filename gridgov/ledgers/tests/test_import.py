@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import io
 import json
+import zipfile
+from pathlib import Path
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from openpyxl import load_workbook
 
 from gridgov.accounts.models import Role, User
 from gridgov.core.errors import PermissionDenied
 from gridgov.core.models import AuditLog
+from gridgov.ledgers import tables
 from gridgov.ledgers.services import ImportRejected, ledger_import, ledger_template
 from gridgov.ledgers.tests.conftest import csv_bytes, valid_id, xlsx_bytes
 from gridgov.people.models import House, Occupancy, PartyMember, PartyOrg, Resident, Tenure
@@ -516,3 +519,58 @@ def test_a_column_the_ledger_does_not_know_is_named_in_the_result(territory, per
     )
     assert result.rows == 1
     assert result.notes == ["以下列不属于本台账，未导入：备注、名 称"]
+
+
+def test_a_file_over_the_size_limit_is_refused_before_it_is_parsed(
+    territory, personas, monkeypatch
+):
+    rows = [HEAD] + [["王", "", "", "", "410205001001", "", "", "", "", "", ""]] * 40
+    data = csv_bytes(rows)
+    monkeypatch.setattr(tables, "MAX_FILE_BYTES", len(data) - 1)
+    with pytest.raises(ImportRejected) as err:
+        ledger_import(actor=personas.worker_a, kind="residents", data=data, filename="r.csv")
+    (problem,) = err.value.problems
+    assert (problem.row, problem.column) == (None, "文件") and "超过导入上限" in problem.message
+    assert not Resident.objects.exists()
+    monkeypatch.setattr(tables, "MAX_FILE_BYTES", len(data))
+    assert ledger_import(actor=personas.worker_a, kind="residents", data=data, filename="r.csv")
+
+
+def test_an_xlsx_that_unpacks_past_the_limit_is_refused(territory, personas, monkeypatch):
+    data = xlsx_bytes([HEAD] + [["王" * 50, "", "", "", "410205001001"]] * 200)
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        unpacked = sum(info.file_size for info in archive.infolist())
+    assert unpacked > 2 * len(data)  # what the check is for: the parts are compressed
+    monkeypatch.setattr(tables, "MAX_XLSX_UNPACKED_BYTES", unpacked - 1)
+    with pytest.raises(ImportRejected) as err:
+        ledger_import(actor=personas.worker_a, kind="residents", data=data, filename="r.xlsx")
+    (problem,) = err.value.problems
+    assert problem.column == "文件" and "解压后" in problem.message
+    assert not Resident.objects.exists()
+
+
+def test_a_geojson_over_the_size_limit_is_a_problem_of_the_geojson(
+    territory, personas, monkeypatch
+):
+    geo = json.dumps({"type": "FeatureCollection", "name": "网" * 400, "features": []}).encode()
+    monkeypatch.setattr(tables, "MAX_FILE_BYTES", len(geo) - 1)
+    grid_head = ["网格编码", "网格名称", "网格层级", "所属社区编码", "上级网格编码"]
+    data = csv_bytes([grid_head, ["A-09", "新网格", "1", "410205001001", ""]])
+    with pytest.raises(ImportRejected) as err:
+        ledger_import(
+            actor=personas.worker_a, kind="grids", data=data, filename="g.csv", geojson=geo
+        )
+    assert any(p.column == "GeoJSON" and "超过导入上限" in p.message for p in err.value.problems)
+
+
+def test_cli_refuses_a_file_over_the_size_limit_without_reading_it(
+    territory, personas, tmp_path, monkeypatch
+):
+    big = tmp_path / "big.csv"
+    big.write_bytes(csv_bytes([HEAD, ["王", "", "", "", "410205001001", "", "", "", "", "", ""]]))
+    monkeypatch.setattr(tables, "MAX_FILE_BYTES", big.stat().st_size - 1)
+    read = []
+    monkeypatch.setattr(Path, "read_bytes", lambda self: read.append(self) or b"")
+    with pytest.raises(CommandError, match="超过导入上限"):
+        call_command("ledger", "import", "residents", str(big), "--as", "worker_a")
+    assert read == [] and not Resident.objects.exists()

@@ -18,6 +18,7 @@ from gridgov.ledgers.services import (
     ledger_export,
     ledger_import,
 )
+from gridgov.ledgers.tables import size_problem
 
 
 class _Bar:
@@ -82,7 +83,15 @@ class Command(BaseCommand):
     def _import(self, actor: Any, path: Path, opts: dict[str, Any]) -> None:
         if not path.is_file():
             raise CommandError(f"文件不存在：{path}")
-        geojson = Path(opts["geojson"]).read_bytes() if opts.get("geojson") else None
+        geo_path = Path(opts["geojson"]) if opts.get("geojson") else None
+        for each in (path, geo_path):  # checked before a file is read into memory
+            if (
+                each is not None
+                and each.is_file()
+                and (problem := size_problem(each.stat().st_size))
+            ):
+                raise CommandError(f"{each}：{problem}")
+        geojson = geo_path.read_bytes() if geo_path else None
         bar = None if opts["no_progress"] else _Bar(sys.stderr)
         started = time.monotonic()
         try:
