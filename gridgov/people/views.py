@@ -65,6 +65,11 @@ def _form_error(form: Any, exc: ValidationFailed) -> None:
     form.add_error(exc.field if exc.field in form.fields else None, str(exc.message))
 
 
+def _status(request: HttpRequest, form: Any) -> int:
+    """400 when a posted form comes back with its errors, as the appeals pages answer."""
+    return 400 if request.method == "POST" and form.errors else 200
+
+
 def _bool_param(value: str | None) -> bool | None:
     return {"1": True, "0": False}.get(value or "")
 
@@ -138,6 +143,7 @@ def residents(request: HttpRequest) -> HttpResponse:
             "form": form,
             "can_edit": caps.has_cap(request.user, caps.EDIT_REGISTRY),
         },
+        status=_status(request, form),
     )
 
 
@@ -177,6 +183,7 @@ def resident_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "occupancies": list(resident.occupancies.all()),
             "appeals": _appeals_of(request.user, resident),
         },
+        status=_status(request, form),
     )
 
 
@@ -253,6 +260,7 @@ def houses(request: HttpRequest) -> HttpResponse:
             "form": form,
             "can_edit": caps.has_cap(request.user, caps.EDIT_REGISTRY),
         },
+        status=_status(request, form),
     )
 
 
@@ -301,6 +309,7 @@ def house_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "form": form,
             "can_edit": caps.has_cap(request.user, caps.EDIT_REGISTRY),
         },
+        status=_status(request, form),
     )
 
 
@@ -367,6 +376,7 @@ def businesses(request: HttpRequest) -> HttpResponse:
             "rows": [{"b": b, "phone": mask_phone(b.contact_phone)} for b in page.items],
             "open_form": request.method == "POST",
         },
+        status=_status(request, form),
     )
 
 
@@ -459,6 +469,7 @@ def party_tree(request: HttpRequest) -> HttpResponse:
             "form": form,
             "can_edit": caps.has_cap(request.user, caps.EDIT_REGISTRY),
         },
+        status=_status(request, form),
     )
 
 
@@ -556,6 +567,7 @@ def roles(request: HttpRequest) -> HttpResponse:
             "form": form,
             "can_edit": caps.has_cap(request.user, caps.EDIT_REGISTRY),
         },
+        status=_status(request, form),
     )
 
 

@@ -44,7 +44,7 @@ def test_reveal_needs_reason_and_writes_log(client, registry, personas):
     c = _login(client, personas.worker_a)
     url = reverse("people:resident", args=[registry.tenant.pk])
     response = c.post(url, {"reason": "  "})
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "请填写查看事由" in response.content.decode()
     assert "13812345678" not in response.content.decode()
     assert PiiAccessLog.objects.count() == 0
@@ -185,7 +185,7 @@ def test_bad_tenant_phone_is_reported_on_the_field(client, registry, personas):
         reverse("people:house", args=[registry.flat.pk]),
         {"name": "陈新", "phone": "12345", "moved_on": dt.date.today().isoformat()},
     )
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "联系电话应为11位手机号" in response.content.decode()
     assert Occupancy.objects.filter(house=registry.flat).count() == 1
 
@@ -333,7 +333,7 @@ def test_roles_page_appoints_and_ends_a_grid_worker_and_a_representative(
     )
     # …the form comes back with the account field marked and what was typed kept.
     html = response.content.decode()
-    assert response.status_code == 200 and "未找到该账号" in html
+    assert response.status_code == 400 and "未找到该账号" in html
     assert 'value="张三丰"' in html and 'value="worker_a"' in html
     assert response.context["form"].errors["username"] == ["未找到该账号"]
     assert (
@@ -341,7 +341,7 @@ def test_roles_page_appoints_and_ends_a_grid_worker_and_a_representative(
             reverse("people:roles"),
             {"kind": "grid_head", "grid": territory.grid_a.pk, "person_name": "x"},
         ).status_code
-        == 200
+        == 400
     )
     assert not RoleAssignment.objects.filter(grid=territory.grid_a).exists()
     role = RoleAssignment.objects.get(kind="grid_worker")
@@ -398,7 +398,7 @@ def test_register_house_then_resident_living_in_it_from_the_pages(client, person
         reverse("people:residents"),
         {"name": "无房号", "region": territory.building_a.pk, "room": "9-999"},
     )
-    assert response.status_code == 200 and "请先登记房屋" in response.content.decode()
+    assert response.status_code == 400 and "请先登记房屋" in response.content.decode()
     assert not Resident.objects.filter(name="无房号").exists()
     # B's worker cannot place anyone in A's building (not among the choices)
     c = _login(client, personas.worker_b)
