@@ -63,3 +63,26 @@ class Holiday(models.Model):
 
     def __str__(self) -> str:
         return f"{self.date} {self.name}"
+
+
+class FormSubmission(models.Model):
+    """A page's form that made something, by its key: sent again (a resend after a lost
+    answer, Back and send), it leads to what the first made instead of making it twice
+    (``core.once``). Each user's rows older than a week are removed as new ones are made."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("用户")
+    )
+    key = models.CharField(_("表单键"), max_length=96)
+    target = models.CharField(_("结果页"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("表单提交")
+        verbose_name_plural = _("表单提交")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="formsubmission_user_key_uniq")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}:{self.key}"

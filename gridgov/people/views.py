@@ -10,12 +10,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from gridgov.accounts import capabilities as caps
 from gridgov.accounts.services import pii_reveal
 from gridgov.core.errors import NotFound, ValidationFailed, form_error
+from gridgov.core.once import once
 from gridgov.core.pagination import keyset_page
 from gridgov.core.pii import mask_name, mask_phone
 from gridgov.people import selectors, services
@@ -92,7 +94,8 @@ def residents(request: HttpRequest) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        try:
+
+        def make() -> str:
             region = selectors.region_get(actor=request.user, region_id=data["region"])
             house = (
                 selectors.house_find(actor=request.user, region=region, room=data["room"])
@@ -111,11 +114,13 @@ def residents(request: HttpRequest) -> HttpResponse:
                 is_party_member=data["is_party_member"],
                 occupancy_role=data["occupancy_role"] or None,
             )
+            messages.success(request, _("已登记居民"))
+            return reverse("people:resident", kwargs={"pk": resident.pk})
+
+        try:
+            return redirect(once(request, make))
         except ValidationFailed as exc:
             _form_error(form, exc)
-        else:
-            messages.success(request, _("已登记居民"))
-            return redirect("people:resident", pk=resident.pk)
     name = g.get("q", "")
     if not g.get("cursor"):  # a search counts once, not once per page of its results
         name = services.name_search(actor=request.user, name_prefix=name)
@@ -226,7 +231,8 @@ def houses(request: HttpRequest) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        try:
+
+        def make() -> str:
             region = selectors.region_get(actor=request.user, region_id=data["region"])
             house = services.house_create(
                 actor=request.user,
@@ -236,11 +242,13 @@ def houses(request: HttpRequest) -> HttpResponse:
                 area_m2=data["area_m2"],
                 address=data["address"],
             )
+            messages.success(request, _("已登记房屋"))
+            return reverse("people:house", kwargs={"pk": house.pk})
+
+        try:
+            return redirect(once(request, make))
         except ValidationFailed as exc:
             _form_error(form, exc)
-        else:
-            messages.success(request, _("已登记房屋"))
-            return redirect("people:house", pk=house.pk)
     qs = selectors.house_list(
         actor=request.user,
         grid_id=g.get("grid"),
@@ -286,7 +294,8 @@ def house_detail(request: HttpRequest, pk: int) -> HttpResponse:
                     gender=data["gender"],
                 )
             )
-        try:
+
+        def make() -> str:
             services.occupancy_change(
                 actor=request.user,
                 house=house,
@@ -295,11 +304,13 @@ def house_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 arriving=arriving,
                 tenure=data["tenure"] or None,
             )
+            messages.success(request, _("住户变更已保存，原居住记录已保留。"))
+            return reverse("people:house", kwargs={"pk": house.pk})
+
+        try:
+            return redirect(once(request, make))
         except ValidationFailed as exc:
             _form_error(form, exc)
-        else:
-            messages.success(request, _("住户变更已保存，原居住记录已保留。"))
-            return redirect("people:house", pk=house.pk)
     return render(
         request,
         "people/house_detail.html",
@@ -331,7 +342,8 @@ def businesses(request: HttpRequest) -> HttpResponse:
     form = _business_open_form(request, request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        try:
+
+        def make() -> str:
             region = selectors.region_get(actor=request.user, region_id=data["region"])
             grid = (
                 selectors.grid_get(actor=request.user, grid_id=data["grid"])
@@ -349,11 +361,13 @@ def businesses(request: HttpRequest) -> HttpResponse:
                 contact_phone=data["contact_phone"],
                 opened_on=data["opened_on"],
             )
+            messages.success(request, _("已登记新开商铺：%(name)s") % {"name": data["name"]})
+            return reverse("people:businesses")
+
+        try:
+            return redirect(once(request, make))
         except ValidationFailed as exc:
             _form_error(form, exc)
-        else:
-            messages.success(request, _("已登记新开商铺：%(name)s") % {"name": data["name"]})
-            return redirect("people:businesses")
     qs = selectors.business_list(
         actor=request.user,
         status=g.get("status", ""),
@@ -440,7 +454,8 @@ def party_tree(request: HttpRequest) -> HttpResponse:
     form = PartyOrgForm(request.POST or None, orgs=orgs, regions=regions)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        try:
+
+        def make() -> str:
             region = selectors.region_get(actor=request.user, region_id=data["region"])
             parent = (
                 selectors.party_org_get(actor=request.user, org_id=data["parent"])
@@ -455,11 +470,13 @@ def party_tree(request: HttpRequest) -> HttpResponse:
                 parent=parent,
                 secretary=data["secretary"],
             )
+            messages.success(request, _("已添加党组织：%(name)s") % {"name": data["name"]})
+            return reverse("people:party_tree")
+
+        try:
+            return redirect(once(request, make))
         except ValidationFailed as exc:
             _form_error(form, exc)
-        else:
-            messages.success(request, _("已添加党组织：%(name)s") % {"name": data["name"]})
-            return redirect("people:party_tree")
     return render(
         request,
         "people/party_tree.html",
@@ -512,7 +529,8 @@ def roles(request: HttpRequest) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        try:
+
+        def make() -> str:
             grid = region = user = None
             if data["grid"]:
                 grid = _named("grid", selectors.grid_get, actor=request.user, grid_id=data["grid"])
@@ -534,9 +552,6 @@ def roles(request: HttpRequest) -> HttpResponse:
                 user=user,
                 detail=data["detail"],
             )
-        except ValidationFailed as exc:
-            _form_error(form, exc)
-        else:
             note = _("已任命：%(kind)s %(name)s") % {
                 "kind": role.get_kind_display(),
                 "name": role.person_name,
@@ -546,7 +561,12 @@ def roles(request: HttpRequest) -> HttpResponse:
                     "username": role.user.username
                 }
             messages.success(request, note)
-            return redirect("people:roles")
+            return reverse("people:roles")
+
+        try:
+            return redirect(once(request, make))
+        except ValidationFailed as exc:
+            _form_error(form, exc)
     qs = selectors.role_list(
         actor=request.user,
         kind=g.get("kind", ""),

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+import threading
+import time
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 
 from gridgov.accounts.models import PiiAccessLog
@@ -468,3 +472,89 @@ def test_a_small_form_error_names_the_field_by_its_label(client, registry, perso
     assert "关闭日期：" in response.content.decode()
     registry.shop.refresh_from_db()
     assert registry.shop.closed_on is None
+
+
+def _shop_form(client, territory, name: str) -> dict[str, object]:
+    """The shop form as the page gives it (its key included), filled in."""
+    page = client.get(reverse("people:businesses")).content.decode()
+    key = re.search(r'name="form_key" value="([0-9a-f]+)"', page).group(1)
+    return {
+        "form_key": key,
+        "name": name,
+        "kind": "shop",
+        "region": territory.comm_a.pk,
+        "opened_on": dt.date.today().isoformat(),
+    }
+
+
+def test_a_registry_form_sent_again_makes_nothing_twice(client, registry, personas, territory):
+    c = _login(client, personas.worker_a)
+    sent = _shop_form(c, territory, "重发便利店")
+    first = c.post(reverse("people:businesses"), sent)
+    assert first.status_code == 302
+    # The answer was lost and the browser sends the form again: the same shop, said so.
+    again = c.post(reverse("people:businesses"), sent, follow=True)
+    assert Business.objects.filter(name="重发便利店").count() == 1
+    assert "该表单已提交过，未重复登记" in again.content.decode()
+    assert again.redirect_chain[0][0] == first["Location"]
+    # Back, another name typed into the same page: a second shop, nothing typed is dropped.
+    c.post(reverse("people:businesses"), {**sent, "name": "隔壁便利店"})
+    assert Business.objects.filter(name="隔壁便利店").count() == 1
+    # Each page shown gets a key of its own.
+    assert _shop_form(c, territory, "x")["form_key"] != sent["form_key"]
+
+
+def test_a_form_that_failed_may_be_sent_again_with_its_key(client, registry, personas, territory):
+    c = _login(client, personas.worker_a)
+    sent = _shop_form(c, territory, "改正后的店")
+    bad = c.post(reverse("people:businesses"), {**sent, "opened_on": "2999-01-01"})
+    assert bad.status_code == 400 and not Business.objects.filter(name="改正后的店").exists()
+    assert f'value="{sent["form_key"]}"' in bad.content.decode()  # the page keeps its key
+    assert c.post(reverse("people:businesses"), sent).status_code == 302
+    assert Business.objects.filter(name="改正后的店").count() == 1
+
+
+def test_a_form_key_is_each_users_own(client, registry, personas, territory):
+    sent = _shop_form(_login(client, personas.worker_a), territory, "同键商铺")
+    client.post(reverse("people:businesses"), sent)
+    client.force_login(personas.street_official)
+    client.post(reverse("people:businesses"), sent)
+    assert Business.objects.filter(name="同键商铺").count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_same_form_sent_twice_at_once_makes_one_shop(personas, territory, monkeypatch):
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrent writers need PostgreSQL; SQLite serialises them anyway")
+    from django.test import Client
+
+    from gridgov.people import services
+
+    opened = services.business_open
+
+    def slow(**kwargs):  # the first sending holds its key while the second arrives
+        time.sleep(0.3)
+        return opened(**kwargs)
+
+    monkeypatch.setattr(services, "business_open", slow)
+    clients = [Client(), Client()]
+    for c in clients:
+        c.force_login(personas.worker_a)
+    sent = _shop_form(clients[0], territory, "并发便利店")
+    barrier = threading.Barrier(2)
+    answers: list[str] = []
+
+    def send(c) -> None:
+        try:
+            barrier.wait()
+            answers.append(c.post(reverse("people:businesses"), sent)["Location"])
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send, args=(c,)) for c in clients]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(timeout=30)
+    assert len(answers) == 2 and answers[0] == answers[1]
+    assert Business.objects.filter(name="并发便利店").count() == 1
