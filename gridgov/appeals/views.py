@@ -56,6 +56,7 @@ from gridgov.core.errors import (
     PermissionDenied,
     ValidationFailed,
 )
+from gridgov.core.once import form_key
 from gridgov.core.pagination import keyset_page, keyset_page_by_time
 from gridgov.core.pii import mask_name, mask_phone, mask_text
 from gridgov.core.ratelimit import check_rate
@@ -204,7 +205,7 @@ def report(request: HttpRequest) -> HttpResponse:
         "appeals/report.html",
         {
             "form": form,
-            "idempotency_key": _form_key(request),
+            "idempotency_key": form_key(request, "idempotency_key"),
         },
         status=status,
     )
@@ -226,12 +227,6 @@ def _resident_intake(request: HttpRequest, d: dict[str, Any]) -> Appeal:
 # What makes a resent form another report: the fields a replay must repeat
 # (services.REPLAY_FIELDS), as the form gives them.
 CONTENT_FIELDS = ("category", "description", "latitude", "longitude", "address", "reporter_phone")
-
-
-def _form_key(request: HttpRequest) -> str:
-    """The idempotency key of a page's form: a hidden field set when the form is first
-    rendered and kept when it comes back with an error; a fresh form gets a new one."""
-    return request.POST.get("idempotency_key") or secrets.token_hex(16)
 
 
 def _intake_once(request: HttpRequest, namespace: str, d: dict[str, Any], **kwargs: Any) -> Appeal:
@@ -462,7 +457,7 @@ def grid_report(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "appeals/grid_report.html",
-        {"form": form, "idempotency_key": _form_key(request)},
+        {"form": form, "idempotency_key": form_key(request, "idempotency_key")},
         status=status,
     )
 
@@ -553,7 +548,7 @@ def hotline(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "appeals/hotline.html",
-        {"form": form, "last": last, "idempotency_key": _form_key(request)},
+        {"form": form, "last": last, "idempotency_key": form_key(request, "idempotency_key")},
         status=status,
     )
 

@@ -31,9 +31,11 @@ KEEP = dt.timedelta(days=7)
 _NOT_CONTENT = {FIELD, "csrfmiddlewaretoken"}
 
 
-def form_key(request: HttpRequest) -> str:
-    """The key a page's form carries: the one it was sent with, or a new one."""
-    sent = request.POST.get(FIELD, "") if request.method == "POST" else ""
+def form_key(request: HttpRequest, field: str = FIELD) -> str:
+    """The key a page's form carries in ``field``: the one it was sent with (the form came
+    back with an error), or a new one. The appeal pages' forms carry theirs as
+    ``idempotency_key``, which the appeal itself stores."""
+    sent = request.POST.get(field, "") if request.method == "POST" else ""
     return sent.strip()[:64] or secrets.token_hex(16)
 
 
