@@ -76,6 +76,8 @@ class Action(models.TextChoices):
     OVERDUE = "overdue", _("超期")
     REMIND = "remind", _("到期提醒")
     WHISTLE_FLAG = "whistle_flag", _("报到超时")
+    # A merged duplicate's reporter rates the joint case's handling (services.appeal_verify).
+    RATE_MERGED = "rate_merged", _("评价合并办理结果")
 
 
 S = Status

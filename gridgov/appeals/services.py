@@ -1288,12 +1288,23 @@ def appeal_verify(
     has a phone number on file, that number (``_is_reporter``). Separation of duties:
     whoever recorded the handling (the actor of the latest 处置 row, ``handled_by``) does
     not verify it (403), not even with the tracking code unless they are the reporter's own
-    account; the community, the command centre or the reporter does.
+    account; the community, the command centre or the reporter does. The reporter of a
+    merged duplicate rates the joint case's handling on their own report (``_rate_merged``).
     """
     with transaction.atomic():
         row = _lock(appeal, actor, tracking_code=tracking_code)
-        _check_transition(row, Action.VERIFY)
         by_account = _authenticated(actor) and row.reporter_user_id == actor.pk
+        if row.status == Status.MERGED and (by_account or not _is_staff(actor)):
+            return _rate_merged(
+                actor,
+                row,
+                rating=rating,
+                resolved=resolved,
+                comment=comment,
+                tracking_code=tracking_code,
+                reporter_phone=reporter_phone,
+            )
+        _check_transition(row, Action.VERIFY)
         by_reporter = _is_reporter(actor, row, tracking_code, reporter_phone)
         if not (
             by_reporter
@@ -1304,11 +1315,7 @@ def appeal_verify(
             raise PermissionDenied(
                 _("处置人不能回访自己办理的诉求，请由社区、指挥中心回访或由反映人凭查询码评价")
             )
-        if rating not in Rating.values:
-            raise ValidationFailed(_("请选择评价：满意、基本满意或不满意"), field="rating")
-        if resolved is None:
-            raise ValidationFailed(_("请选择问题是否解决"), field="resolved")
-        comment = _no_nul((comment or "").strip(), "comment")[:255]
+        comment = _rating_input(rating, resolved, comment)
         from_status = row.status
         row.status, row.rating, row.resolved, row.rating_comment = (
             Status.VERIFIED,
@@ -1329,6 +1336,72 @@ def appeal_verify(
                 "by_reporter": by_reporter,
             },
         )
+    return row
+
+
+def _rating_input(rating: str, resolved: bool | None, comment: str | None) -> str:
+    """The comment of a rating, stripped and cut to its field; ValidationFailed naming
+    ``rating`` or ``resolved`` when either is missing or unknown."""
+    if rating not in Rating.values:
+        raise ValidationFailed(_("请选择评价：满意、基本满意或不满意"), field="rating")
+    if resolved is None:
+        raise ValidationFailed(_("请选择问题是否解决"), field="resolved")
+    return _no_nul((comment or "").strip(), "comment")[:255]
+
+
+# The joint case's states in which it has an outcome that a merged reporter may rate.
+_RATEABLE_JOINT = frozenset({Status.HANDLED, Status.VERIFIED, Status.CLOSED})
+
+
+def _merged_rating_refusal(row: Appeal) -> str | None:
+    """Why the reporter of the merged duplicate ``row`` may not rate now, or None: the joint
+    case has no outcome yet, or they rated its latest handling already."""
+    joint = Appeal.objects.only("status", "handled_at").filter(pk=row.duplicate_of_id).first()
+    if joint is None or joint.status not in _RATEABLE_JOINT or joint.handled_at is None:
+        return _("合并办理的诉求尚未办理完毕，办理完毕后才能评价")
+    if AppealEvent.objects.filter(
+        appeal=row, action=Action.RATE_MERGED, at__gte=joint.handled_at
+    ).exists():
+        return _("您已评价过本次办理结果")
+    return None
+
+
+def may_rate_merged(appeal: Appeal) -> bool:
+    """May the reporter of ``appeal`` rate it as a merged duplicate now?"""
+    return appeal.status == Status.MERGED and _merged_rating_refusal(appeal) is None
+
+
+def _rate_merged(
+    actor: Any,
+    row: Appeal,
+    *,
+    rating: str,
+    resolved: bool | None,
+    comment: str,
+    tracking_code: str | None,
+    reporter_phone: str | None,
+) -> Appeal:
+    """The reporter of a merged duplicate (``row``, locked) rates the joint case's handling.
+
+    Kept on their own report (rating, resolved, comment) and in its history; staff see it
+    beside the duplicates on the joint case. The joint case's own 回访 and the rates, which
+    count it once, are unchanged. Once per handling: after the joint case is reworked and
+    handled again, they may rate again (the earlier rating stays in the history)."""
+    if not _is_reporter(actor, row, tracking_code, reporter_phone):
+        _refuse_reporter(actor, row, tracking_code, reporter_phone)
+    if refusal := _merged_rating_refusal(row):
+        raise Conflict(refusal, field="status")
+    comment = _rating_input(rating, resolved, comment)
+    row.rating, row.resolved, row.rating_comment = rating, bool(resolved), comment
+    row.save(update_fields=["rating", "resolved", "rating_comment", "updated_at"])
+    _record(
+        row,
+        actor=actor,
+        action=Action.RATE_MERGED,
+        from_status=row.status,
+        note=comment,
+        data={"rating": rating, "resolved": bool(resolved), "by_reporter": True},
+    )
     return row
 
 

@@ -302,7 +302,9 @@ def _track_page(
             "appeal": appeal,
             "steps": _public_steps(appeal),
             # A form that failed stays on the page (with its error) even if no longer offered.
-            "can_rate": appeal.status in TRANSITIONS[Action.VERIFY][0] or rate_form is not None,
+            "can_rate": appeal.status in TRANSITIONS[Action.VERIFY][0]
+            or svc.may_rate_merged(appeal)
+            or rate_form is not None,
             "can_withdraw": svc.may_withdraw(appeal) or withdraw_form is not None,
             "can_reopen": svc.reporter_may_reopen(appeal, timezone.now())
             or reopen_form is not None,
@@ -933,7 +935,7 @@ def _detail_page(
             "photos": list(appeal.photos.all()),
             "whistles": list(appeal.whistles.select_related("department")),
             "extensions": texts.extensions,
-            "merged": list(appeal.duplicates.only("pk", "tracking_code", "status")[:100]),
+            "merged": list(appeal.duplicates.only("pk", "tracking_code", "status", "rating")[:100]),
             "primary_visible": appeal.duplicate_of_id in visible,
             "reporter_name": mask_name(appeal.reporter_name),
             "reporter_phone": mask_phone(appeal.reporter_phone),
