@@ -157,3 +157,29 @@ def test_the_public_api_rates_a_merged_duplicate(personas, joint):
     assert rated.json()["rating"] == "satisfied" and rated.json()["can_rate"] is False
     again = client.post(f"{url}/rate", json.dumps(body), content_type="application/json")
     assert again.status_code == 409
+
+
+@pytest.mark.browser
+def test_a_merged_reporter_rates_on_a_phone(live_server, browser, personas, joint):
+    from gridgov.appeals.tests.test_browser import OVERFLOW, phone
+    from gridgov.conftest import screenshot
+
+    first, dup = joint
+    s.appeal_handle(actor=personas.grid_worker, appeal=first, result="电梯已修复")
+    ctx, me = phone(browser)
+    try:
+        me.goto(f"{live_server.url}/appeals/track/{dup.tracking_code}/")
+        assert me.locator("#merged-status").inner_text() == "已处置"
+        me.get_by_label("不满意").check()
+        me.get_by_label("未解决").check()
+        me.fill("#rate-form input[name=reporter_phone]", LATE_PHONE)
+        screenshot(me, "appeals-merged-rate-phone")
+        with me.expect_navigation():
+            me.click("#rate-form button[type=submit]")
+        assert "感谢您的评价" in me.locator(".messages").inner_text()
+        assert me.locator("#rate-form").count() == 0
+        screenshot(me, "appeals-merged-rated-phone")
+        assert me.evaluate(OVERFLOW) <= 0
+    finally:
+        ctx.close()
+    assert Appeal.objects.get(pk=dup.pk).rating == Rating.UNSATISFIED
