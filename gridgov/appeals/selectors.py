@@ -458,7 +458,7 @@ HIDDEN_FROM_REPORTER = ("remind", "overdue", "whistle_flag", "merge_receive")
 
 def appeal_track(*, tracking_code: str) -> Tracking:
     """The public status of an appeal by its tracking code (NotFound for unknown codes)."""
-    from gridgov.appeals.services import may_rate_merged, may_withdraw
+    from gridgov.appeals.services import may_rate, may_withdraw
 
     appeal = appeal_get_by_code(tracking_code=tracking_code)
     shown = appeal.duplicate_of if appeal.duplicate_of_id else appeal
@@ -468,7 +468,7 @@ def appeal_track(*, tracking_code: str) -> Tracking:
         shown=shown,
         merged=appeal.duplicate_of_id is not None,
         events=events,
-        can_rate=appeal.status == Status.HANDLED or may_rate_merged(appeal),
+        can_rate=may_rate(appeal),
         can_withdraw=may_withdraw(appeal),
     )
 

@@ -1371,6 +1371,12 @@ def may_rate_merged(appeal: Appeal) -> bool:
     return appeal.status == Status.MERGED and _merged_rating_refusal(appeal) is None
 
 
+def may_rate(appeal: Appeal) -> bool:
+    """May the reporter of ``appeal`` rate it now: their own case handled, or the case it
+    was merged into (``may_rate_merged``)? What the tracking page and the API offer."""
+    return appeal.status in TRANSITIONS[Action.VERIFY][0] or may_rate_merged(appeal)
+
+
 def _rate_merged(
     actor: Any,
     row: Appeal,

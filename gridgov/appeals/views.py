@@ -39,7 +39,6 @@ from gridgov.appeals.deadlines import deadline_colour
 from gridgov.appeals.duplicates import appeal_duplicate_candidates, duplicates_of
 from gridgov.appeals.models import (
     FINAL_STATUSES,
-    TRANSITIONS,
     Action,
     Appeal,
     AppealEvent,
@@ -302,9 +301,7 @@ def _track_page(
             "appeal": appeal,
             "steps": _public_steps(appeal),
             # A form that failed stays on the page (with its error) even if no longer offered.
-            "can_rate": appeal.status in TRANSITIONS[Action.VERIFY][0]
-            or svc.may_rate_merged(appeal)
-            or rate_form is not None,
+            "can_rate": svc.may_rate(appeal) or rate_form is not None,
             "can_withdraw": svc.may_withdraw(appeal) or withdraw_form is not None,
             "can_reopen": svc.reporter_may_reopen(appeal, timezone.now())
             or reopen_form is not None,
