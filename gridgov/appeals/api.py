@@ -28,6 +28,7 @@ from gridgov.accounts import capabilities as caps
 from gridgov.accounts.api_auth import api_auth
 from gridgov.appeals import selectors as sel
 from gridgov.appeals import services as svc
+from gridgov.appeals.attributes import well_formed
 from gridgov.appeals.deadlines import deadline_colour
 from gridgov.appeals.models import Action, Appeal, AppealEvent, Category, Channel, Status
 from gridgov.core.db import valid_pk
@@ -338,6 +339,10 @@ class CategoryOut(Schema):
     parent_id: int | None
     default_priority: str
     extra_fields: list[dict[str, Any]]
+
+    @staticmethod
+    def resolve_extra_fields(obj: Category) -> list[dict[str, Any]]:
+        return well_formed(obj.extra_fields)
 
 
 # ---------------------------------------------------------------- shaping

@@ -192,6 +192,12 @@ class Category(models.Model):
     def clean(self) -> None:
         from django.core.exceptions import ValidationError
 
+        from gridgov.appeals.attributes import clean_extra_fields
+
+        try:
+            self.extra_fields = clean_extra_fields(self.extra_fields)
+        except ValidationError as exc:
+            raise ValidationError({"extra_fields": exc.messages}) from None
         if self.parent_id and self.parent.parent_id:
             raise ValidationError({"parent": _("分类最多两级")})
         if self.parent_id and self.parent.district_id != self.district_id:

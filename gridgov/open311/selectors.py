@@ -14,8 +14,8 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
+from gridgov.appeals.attributes import DATATYPE_DESCRIPTIONS, well_formed
 from gridgov.appeals.models import (
     FINAL_STATUSES,
     OPEN_STATUSES,
@@ -37,15 +37,6 @@ from gridgov.core.scope import subtree_params, subtree_sql
 
 MAX_ROWS = 1000  # the spec's cap on one response
 MAX_WINDOW = timedelta(days=90)  # the spec's widest date range
-DATATYPES = ("string", "number", "datetime", "text", "singlevaluelist", "multivaluelist")
-DATATYPE_DESCRIPTIONS = {
-    "string": gettext_lazy("单行文本"),
-    "number": gettext_lazy("数字"),
-    "datetime": gettext_lazy("日期时间(ISO 8601, 含时区)"),
-    "text": gettext_lazy("多行文本"),
-    "singlevaluelist": gettext_lazy("从列表中选择一项"),
-    "multivaluelist": gettext_lazy("从列表中选择一项或多项"),
-}
 
 
 def iso(value: datetime | None, tz: Any = None) -> str | None:
@@ -99,14 +90,7 @@ def service_get(*, district_code: str, code: str) -> Category | None:
 
 def service_fields(fields: Any) -> list[dict[str, Any]]:
     """A category's configured extra fields, well-formed ones only, in their order."""
-    if not isinstance(fields, list):
-        return []
-    result = [
-        f
-        for f in fields
-        if isinstance(f, dict) and f.get("code") and f.get("datatype") in DATATYPES
-    ]
-    return sorted(result, key=lambda f: (int(f.get("order") or 0), str(f["code"])))
+    return well_formed(fields)
 
 
 def service_as_open311(category: Category) -> dict[str, Any]:
@@ -130,14 +114,13 @@ def service_definition(category: Category) -> dict[str, Any]:
                 "variable": True,
                 "code": str(field["code"]),
                 "datatype": field["datatype"],
-                "required": bool(field.get("required")),
+                "required": field.get("required", False),
                 "datatype_description": str(DATATYPE_DESCRIPTIONS[field["datatype"]]),
-                "order": int(field.get("order") or index),
-                "description": str(field.get("description") or field["code"]),
+                "order": field.get("order") or index,
+                "description": field.get("description") or field["code"],
                 "values": [
-                    {"key": str(v.get("key")), "name": str(v.get("name", v.get("key")))}
-                    for v in (field.get("values") or [])
-                    if isinstance(v, dict)
+                    {"key": v["key"], "name": v.get("name") or v["key"]}
+                    for v in field.get("values", [])
                 ]
                 if listed
                 else [],

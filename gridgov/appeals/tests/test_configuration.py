@@ -1,0 +1,144 @@
+"""The district's configuration in the back office: categories and their extra fields.
+
+Bad configuration is refused where it is entered, naming the field; what was stored before
+these checks existed does not break the district's Open311 service list or the JSON API.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.test import Client
+
+from gridgov.appeals.attributes import clean_extra_fields
+from gridgov.appeals.models import Category
+from gridgov.appeals.services import _LIFT_FIELDS, _UTILITY_FIELDS
+
+GOOD = {
+    "code": "lane",
+    "datatype": "singlevaluelist",
+    "required": False,
+    "description": "车道",
+    "order": 2,
+    "values": [{"key": "left", "name": "左侧"}, {"key": "right", "name": "右侧"}],
+}
+
+
+def staff_client(user) -> Client:
+    user.is_staff = True
+    user.save()
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def category_form(category: Category, **changes) -> dict:
+    """The admin change form of ``category`` as sent back unchanged, with ``changes``."""
+    data = {
+        "district": category.district_id,
+        "code": category.code,
+        "name": category.name,
+        "parent": category.parent_id or "",
+        "is_active": "on" if category.is_active else "",
+        "default_priority": category.default_priority,
+        "description": category.description,
+        "extra_fields": json.dumps(category.extra_fields, ensure_ascii=False),
+        "order": category.order,
+        "is_public": "on" if category.is_public else "",
+        "time_limits-TOTAL_FORMS": "0",
+        "time_limits-INITIAL_FORMS": "0",
+        "time_limits-MIN_NUM_FORMS": "0",
+        "time_limits-MAX_NUM_FORMS": "1000",
+    }
+    data.update(changes)
+    # An unticked box is not sent at all.
+    return {k: v for k, v in data.items() if not (k.startswith("is_") and v == "")}
+
+
+def test_the_seeded_definitions_are_well_formed():
+    for fields in (_LIFT_FIELDS, _UTILITY_FIELDS, [GOOD]):
+        assert clean_extra_fields(fields) == fields
+    assert clean_extra_fields(None) == []
+    assert clean_extra_fields("") == []
+
+
+@pytest.mark.parametrize(
+    ("fields", "says"),
+    [
+        ({"code": "a", "datatype": "string"}, "须为列表"),
+        (["a", "b"], "第 1 项：每一项须为一个对象"),
+        ([{**GOOD, "order": "abc"}], "第 1 项（lane）：order 须为"),
+        ([{**GOOD, "order": [1]}], "order 须为"),
+        ([{**GOOD, "order": True}], "order 须为"),
+        ([{**GOOD, "datatype": "String"}], "datatype 须为 string, number"),
+        ([{**GOOD, "required": "false"}], "required 须为 true 或 false"),
+        ([{**GOOD, "values": []}], "列表类型须在 values 中列出"),
+        ([{**GOOD, "values": [{"name": "左侧"}]}], "values 的 key"),
+        ([{**GOOD, "values": [{"key": "a"}, {"key": "a"}]}], "key「a」重复"),
+        ([{**GOOD, "code": "a b"}], "code 须为"),
+        ([{**GOOD, "code": "a]"}], "code 须为"),
+        ([{**GOOD, "code": "x" * 65}], "code 须为"),
+        ([{**GOOD, "description": "长" * 256}], "description 须为"),
+        ([{**GOOD, "requried": True}], "不认识的键 requried"),
+        ([{**GOOD, "datatype": "string"}], "只有列表类型"),
+        ([GOOD, {**GOOD, "order": 3}], "第 2 项（lane）：code 与前面的一项重复"),
+    ],
+)
+def test_bad_definitions_are_refused_saying_which_and_why(fields, says):
+    with pytest.raises(ValidationError) as caught:
+        clean_extra_fields(fields)
+    assert says in caught.value.messages[0]
+
+
+def test_the_admin_refuses_a_bad_definition_naming_the_field_and_keeps_the_old_one(personas, cats):
+    client = staff_client(personas.admin)
+    lift = cats.lift
+    before = lift.extra_fields
+    bad = [{**GOOD, "order": "abc"}]
+    answer = client.post(
+        f"/admin/appeals/category/{lift.pk}/change/",
+        category_form(lift, extra_fields=json.dumps(bad)),
+    )
+    assert answer.status_code == 200
+    errors = answer.context["adminform"].form.errors
+    assert "extra_fields" in errors and "order 须为" in errors["extra_fields"][0]
+    lift.refresh_from_db()
+    assert lift.extra_fields == before
+    # The district's Open311 service list is unaffected.
+    assert Client().get("/open311/v2/services.json").status_code == 200
+
+
+def test_an_emptied_definition_box_saves_no_fields(personas, cats):
+    client = staff_client(personas.admin)
+    lift = cats.lift
+    answer = client.post(
+        f"/admin/appeals/category/{lift.pk}/change/", category_form(lift, extra_fields="")
+    )
+    assert answer.status_code == 302
+    lift.refresh_from_db()
+    assert lift.extra_fields == []
+
+
+def test_definitions_stored_before_the_checks_do_not_break_the_readers(personas, cats):
+    lift = cats.lift
+    Category.objects.filter(pk=lift.pk).update(
+        extra_fields=[
+            {**GOOD, "order": "abc"},
+            {**GOOD, "code": "ok", "order": 1},
+            {"code": "gone", "datatype": "String"},
+        ]
+    )
+    Category.objects.filter(pk=cats.sewer.pk).update(extra_fields={"code": "a"})
+    client = Client()
+    assert client.get("/open311/v2/services.json").status_code == 200
+    definition = client.get(f"/open311/v2/services/{lift.code}.json")
+    assert definition.status_code == 200
+    assert [a["code"] for a in definition.json()["attributes"]] == ["ok"]
+    assert client.get(f"/open311/v2/services/{cats.sewer.code}.xml").status_code == 200
+    api = Client()
+    api.force_login(personas.operator)
+    listed = {c["code"]: c for c in api.get("/api/v1/appeals/categories").json()}
+    assert [f["code"] for f in listed[lift.code]["extra_fields"]] == ["ok"]
+    assert listed[cats.sewer.code]["extra_fields"] == []
