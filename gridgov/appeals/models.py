@@ -11,6 +11,8 @@ import math
 import secrets
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
@@ -190,8 +192,6 @@ class Category(models.Model):
         return self.name
 
     def clean(self) -> None:
-        from django.core.exceptions import ValidationError
-
         from gridgov.appeals.attributes import clean_extra_fields
 
         try:
@@ -204,6 +204,15 @@ class Category(models.Model):
             raise ValidationError({"parent": _("上级分类须属于同一区县")})
 
 
+# The longest time limit of each unit: about a year. A longer one is a typing error, and
+# would make every intake in the category count a year's days one by one.
+MAX_TIME_LIMIT = {
+    TimeUnit.WORKING_HOURS: 2000,
+    TimeUnit.WORKING_DAYS: 250,
+    TimeUnit.CALENDAR_HOURS: 8760,
+}
+
+
 class TimeLimit(models.Model):
     """办理时限 for one category (or its parent) and priority."""
 
@@ -211,7 +220,7 @@ class TimeLimit(models.Model):
         Category, on_delete=models.CASCADE, related_name="time_limits", verbose_name=_("分类")
     )
     priority = models.CharField(_("紧急程度"), max_length=16, choices=Priority.choices)
-    amount = models.PositiveIntegerField(_("时限"))
+    amount = models.PositiveIntegerField(_("时限"), validators=[MinValueValidator(1)])
     unit = models.CharField(
         _("单位"), max_length=16, choices=TimeUnit.choices, default=TimeUnit.WORKING_DAYS
     )
@@ -228,6 +237,21 @@ class TimeLimit(models.Model):
             f"{self.category} {self.get_priority_display()} {self.amount}{self.get_unit_display()}"
         )
 
+    def clean(self) -> None:
+        cap = MAX_TIME_LIMIT.get(self.unit)
+        if cap is not None and self.amount is not None and self.amount > cap:
+            raise ValidationError(
+                {
+                    "amount": _("时限不能超过 %(n)s %(unit)s（约一年）")
+                    % {"n": cap, "unit": self.get_unit_display()}
+                }
+            )
+
+
+SHARE = [MinValueValidator(0.0), MaxValueValidator(1.0)]
+MAX_RESPONSE_HOURS = 720  # 30 days
+MAX_WHISTLE_REPORT_HOURS = 200  # 25 working days
+
 
 class RateSettings(models.Model):
     """How the rates are weighed in one district (see ``gridgov.appeals.rates.FORMULAS``)."""
@@ -235,12 +259,20 @@ class RateSettings(models.Model):
     district = models.OneToOneField(
         Region, on_delete=models.CASCADE, related_name="+", verbose_name=_("所属区县")
     )
-    basic_value = models.FloatField(_("基本满意折算值"), default=0.8)
-    response_hours = models.PositiveIntegerField(_("响应时限(自然小时)"), default=24)
-    weight_response = models.FloatField(_("响应率权重"), default=0.2)
-    weight_resolution = models.FloatField(_("解决率权重"), default=0.4)
-    weight_satisfaction = models.FloatField(_("满意率权重"), default=0.4)
-    whistle_report_hours = models.PositiveIntegerField(_("吹哨报到时限(工作小时)"), default=2)
+    basic_value = models.FloatField(_("基本满意折算值"), default=0.8, validators=SHARE)
+    response_hours = models.PositiveIntegerField(
+        _("响应时限(自然小时)"),
+        default=24,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_RESPONSE_HOURS)],
+    )
+    weight_response = models.FloatField(_("响应率权重"), default=0.2, validators=SHARE)
+    weight_resolution = models.FloatField(_("解决率权重"), default=0.4, validators=SHARE)
+    weight_satisfaction = models.FloatField(_("满意率权重"), default=0.4, validators=SHARE)
+    whistle_report_hours = models.PositiveIntegerField(
+        _("吹哨报到时限(工作小时)"),
+        default=2,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_WHISTLE_REPORT_HOURS)],
+    )
 
     class Meta:
         verbose_name = _("考核参数")
@@ -248,6 +280,15 @@ class RateSettings(models.Model):
 
     def __str__(self) -> str:
         return str(self.district)
+
+    def clean(self) -> None:
+        weights = (self.weight_response, self.weight_resolution, self.weight_satisfaction)
+        if None not in weights and abs(sum(weights) - 1) > 0.001:
+            # The composite score is a rate: its weights share out the whole.
+            raise ValidationError(
+                _("响应率权重、解决率权重、满意率权重之和须为 1（现为 %(sum)s）")
+                % {"sum": round(sum(weights), 3)}
+            )
 
 
 TRACKING_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I

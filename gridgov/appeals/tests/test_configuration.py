@@ -6,6 +6,8 @@ these checks existed does not break the district's Open311 service list or the J
 
 from __future__ import annotations
 
+import datetime as dt
+import importlib
 import json
 
 import pytest
@@ -13,8 +15,9 @@ from django.core.exceptions import ValidationError
 from django.test import Client
 
 from gridgov.appeals.attributes import clean_extra_fields
-from gridgov.appeals.models import Category
+from gridgov.appeals.models import Category, RateSettings, TimeLimit
 from gridgov.appeals.services import _LIFT_FIELDS, _UTILITY_FIELDS
+from gridgov.appeals.tests.helpers import new_appeal
 
 GOOD = {
     "code": "lane",
@@ -142,3 +145,106 @@ def test_definitions_stored_before_the_checks_do_not_break_the_readers(personas,
     listed = {c["code"]: c for c in api.get("/api/v1/appeals/categories").json()}
     assert [f["code"] for f in listed[lift.code]["extra_fields"]] == ["ok"]
     assert listed[cats.sewer.code]["extra_fields"] == []
+
+
+# ---------------------------------------------------------------- time limits and rates
+
+
+@pytest.mark.parametrize(
+    ("amount", "unit", "says"),
+    [
+        ("0", "working_days", "1"),
+        ("251", "working_days", "不能超过 250"),
+        ("2147483647", "calendar_hours", "不能超过 8760"),
+        ("2001", "working_hours", "不能超过 2000"),
+    ],
+)
+def test_a_time_limit_out_of_bounds_is_refused_naming_the_amount(
+    personas, cats, amount, unit, says
+):
+    client = staff_client(personas.admin)
+    answer = client.post(
+        "/admin/appeals/timelimit/add/",
+        {"category": cats.sewer.pk, "priority": "complex", "amount": amount, "unit": unit},
+    )
+    assert answer.status_code == 200
+    errors = answer.context["adminform"].form.errors
+    assert list(errors) == ["amount"] and says in errors["amount"][0]
+    assert not TimeLimit.objects.filter(category=cats.sewer, priority="complex").exists()
+
+
+def test_a_time_limit_of_a_working_year_is_kept(personas, cats):
+    client = staff_client(personas.admin)
+    answer = client.post(
+        "/admin/appeals/timelimit/add/",
+        {"category": cats.sewer.pk, "priority": "complex", "amount": "250", "unit": "working_days"},
+    )
+    assert answer.status_code == 302
+    assert TimeLimit.objects.get(category=cats.sewer, priority="complex").amount == 250
+
+
+RATES = {
+    "basic_value": "0.8",
+    "response_hours": "24",
+    "weight_response": "0.2",
+    "weight_resolution": "0.4",
+    "weight_satisfaction": "0.4",
+    "whistle_report_hours": "2",
+}
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "says"),
+    [
+        ({"basic_value": "1.5"}, "basic_value", "1"),
+        ({"weight_response": "-1", "weight_resolution": "1.6"}, "weight_response", "0"),
+        ({"response_hours": "1000000000"}, "response_hours", "720"),
+        ({"response_hours": "0"}, "response_hours", "1"),
+        ({"whistle_report_hours": "100000"}, "whistle_report_hours", "200"),
+        ({"weight_response": "0.5"}, "__all__", "之和须为 1（现为 1.3）"),
+    ],
+)
+def test_rate_settings_out_of_bounds_are_refused_naming_the_field(
+    personas, territory, changes, field, says
+):
+    client = staff_client(personas.admin)
+    answer = client.post(
+        "/admin/appeals/ratesettings/add/",
+        {"district": territory.district.pk, **RATES, **changes},
+    )
+    assert answer.status_code == 200
+    errors = answer.context["adminform"].form.errors
+    assert field in errors and says in errors[field][0]
+    assert not RateSettings.objects.exists()
+
+
+def test_rate_settings_within_bounds_are_kept(personas, territory):
+    client = staff_client(personas.admin)
+    changes = {"weight_response": "0.3", "weight_resolution": "0.3", "basic_value": "0.6"}
+    answer = client.post(
+        "/admin/appeals/ratesettings/add/",
+        {"district": territory.district.pk, **RATES, **changes},
+    )
+    assert answer.status_code == 302
+    row = RateSettings.objects.get()
+    assert (row.weight_response, row.basic_value) == (0.3, 0.6)
+
+
+def test_values_stored_before_the_bounds_are_brought_within_them(territory, personas, cats):
+    from django.apps import apps
+
+    migration = importlib.import_module("gridgov.appeals.migrations.0013_configuration_bounds")
+    zero = TimeLimit.objects.create(category=cats.sewer, priority="complex", amount=0)
+    huge = TimeLimit.objects.create(
+        category=cats.lift, priority="complex", amount=2147483647, unit="calendar_hours"
+    )
+    rates = RateSettings.objects.create(
+        district=territory.district, basic_value=1.5, response_hours=10**9, weight_response=-1
+    )
+    migration.within_bounds(apps, None)
+    zero.refresh_from_db(), huge.refresh_from_db(), rates.refresh_from_db()
+    assert (zero.amount, huge.amount) == (1, 8760)
+    assert (rates.basic_value, rates.response_hours, rates.weight_response) == (1.0, 720, 0.0)
+    # A new case in the category gets a deadline again.
+    new = new_appeal(personas.worker_a, cats.lift, priority="complex")
+    assert abs(new.deadline - new.created_at - dt.timedelta(hours=8760)) < dt.timedelta(minutes=1)
