@@ -92,8 +92,14 @@ def _load_district(entries: dict[Any, Category | None], **district: Any) -> None
                 **limits.get(category.parent_id, {}),
                 **limits.get(category.pk, {}),
             }
+            # As Category.accepting_q says it.
+            category._accepts_cases = (
+                category.is_active
+                and category.pk not in groups
+                and (category.parent is None or category.parent.is_active)
+            )
             entries["id", category.pk] = category
-            if category.is_active and category.pk not in groups:
+            if category._accepts_cases:
                 entries["code", category.district.code, category.code] = category
             entries["district", category.district.code] = None
 

@@ -144,7 +144,7 @@ class CategoryFormMixin:
         value = self.cleaned_data.get("category")
         pk = valid_pk(value)
         row = (
-            Category.objects.filter(pk=pk, district=self.district, is_active=True).first()
+            Category.objects.filter(Category.accepting_q(), pk=pk, district=self.district).first()
             if pk is not None
             else None
         )

@@ -12,8 +12,9 @@ import secrets
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -150,9 +151,23 @@ class Category(models.Model):
     """
 
     district = models.ForeignKey(
-        Region, on_delete=models.PROTECT, related_name="+", verbose_name=_("所属区县")
+        Region,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("所属区县"),
+        limit_choices_to={"kind": "district"},
     )
-    code = models.CharField(_("编码"), max_length=32)
+    # Open311's service_code: a path segment, and a list item in its filters.
+    code = models.CharField(
+        _("编码"),
+        max_length=32,
+        validators=[
+            RegexValidator(
+                r"\A[A-Za-z0-9][A-Za-z0-9_.-]*\Z",
+                _("编码只能由字母、数字、点、下划线和连字符组成，以字母或数字开头"),
+            )
+        ],
+    )
     name = models.CharField(_("名称"), max_length=64)
     parent = models.ForeignKey(
         "self",
@@ -198,10 +213,37 @@ class Category(models.Model):
             self.extra_fields = clean_extra_fields(self.extra_fields)
         except ValidationError as exc:
             raise ValidationError({"extra_fields": exc.messages}) from None
-        if self.parent_id and self.parent.parent_id:
+        if not self.parent_id:
+            return
+        if self.parent_id == self.pk:
+            raise ValidationError({"parent": _("分类不能是自己的上级")})
+        if self.parent.parent_id:
             raise ValidationError({"parent": _("分类最多两级")})
-        if self.parent_id and self.parent.district_id != self.district_id:
+        if self.pk and Category.objects.filter(parent=self.pk).exists():
+            raise ValidationError({"parent": _("此分类下有下级分类，不能再设上级（分类最多两级）")})
+        if self.parent.district_id != self.district_id:
             raise ValidationError({"parent": _("上级分类须属于同一区县")})
+
+    @staticmethod
+    def accepting_q() -> Q:
+        """The categories a case can be filed under, in every channel: active, not in an
+        inactive group, and not a group with an active sub-category (a group is filed under
+        through its sub-categories)."""
+        active_children = Category.objects.filter(parent=OuterRef("pk"), is_active=True)
+        return (
+            Q(is_active=True)
+            & (Q(parent__isnull=True) | Q(parent__is_active=True))
+            & ~Exists(active_children)
+        )
+
+    @property
+    def accepts_cases(self) -> bool:
+        """Whether a case can be filed under this category (``accepting_q``); the category
+        cache says so for its copies without a query."""
+        known = self.__dict__.get("_accepts_cases")
+        if known is None:
+            return Category.objects.filter(Category.accepting_q(), pk=self.pk).exists()
+        return known
 
 
 # The longest time limit of each unit: about a year. A longer one is a typing error, and
@@ -257,7 +299,11 @@ class RateSettings(models.Model):
     """How the rates are weighed in one district (see ``gridgov.appeals.rates.FORMULAS``)."""
 
     district = models.OneToOneField(
-        Region, on_delete=models.CASCADE, related_name="+", verbose_name=_("所属区县")
+        Region,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("所属区县"),
+        limit_choices_to={"kind": "district"},
     )
     basic_value = models.FloatField(_("基本满意折算值"), default=0.8, validators=SHARE)
     response_hours = models.PositiveIntegerField(

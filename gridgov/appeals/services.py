@@ -757,7 +757,7 @@ def _intake(
         raise ValidationFailed(_("API 客户端只能以「API」渠道反映诉求"), field="channel")
     if channel not in ANONYMOUS_CHANNELS:
         _require(actor, caps.APPEAL_INTAKE)
-    if category is None or not category.is_active:
+    if category is None or not category.accepts_cases:
         raise ValidationFailed(_("请选择有效的诉求分类"), field="category")
     description = _require_text(description, "description", _("诉求内容"), MAX_DESCRIPTION)
     description = _with_details(description, [_no_nul(line, "description") for line in details])
@@ -906,7 +906,7 @@ def appeal_register(
         _require(actor, caps.APPEAL_TRIAGE, caps.APPEAL_DISPATCH)
         changes: dict[str, Any] = {}
         if category is not None and category.pk != row.category_id:
-            if not category.is_active or category.district_id != row.district_id:
+            if category.district_id != row.district_id or not category.accepts_cases:
                 raise ValidationFailed(_("请选择有效的诉求分类"), field="category")
             changes["category"] = [row.category_id, category.pk]
             row.category = category

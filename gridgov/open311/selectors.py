@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.files.storage import default_storage
 from django.db import connection
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -70,11 +70,9 @@ def parse_w3_datetime(raw: str, *, field: str) -> datetime:
 
 
 def service_list(*, district_code: str) -> QuerySet[Category]:
-    """Active categories of the district that a request can be filed under: the leaves."""
-    active_children = Category.objects.filter(parent=OuterRef("pk"), is_active=True)
+    """The district's categories that a request can be filed under (``accepting_q``)."""
     return (
-        Category.objects.filter(district__code=district_code, is_active=True)
-        .exclude(Exists(active_children))
+        Category.objects.filter(Category.accepting_q(), district__code=district_code)
         .select_related("parent")
         .order_by("parent__order", "parent__code", "order", "code")
     )

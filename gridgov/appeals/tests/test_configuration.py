@@ -14,10 +14,15 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.test import Client
 
+from gridgov.accounts.tokens import token_create
 from gridgov.appeals.attributes import clean_extra_fields
+from gridgov.appeals.caches import invalidate
+from gridgov.appeals.forms import category_choices
 from gridgov.appeals.models import Category, RateSettings, TimeLimit
 from gridgov.appeals.services import _LIFT_FIELDS, _UTILITY_FIELDS
+from gridgov.appeals.tests.conftest import POINT_A
 from gridgov.appeals.tests.helpers import new_appeal
+from gridgov.open311.services import apikey_create
 
 GOOD = {
     "code": "lane",
@@ -248,3 +253,112 @@ def test_values_stored_before_the_bounds_are_brought_within_them(territory, pers
     # A new case in the category gets a deadline again.
     new = new_appeal(personas.worker_a, cats.lift, priority="complex")
     assert abs(new.deadline - new.created_at - dt.timedelta(hours=8760)) < dt.timedelta(minutes=1)
+
+
+# ---------------------------------------------------------------- the category tree
+
+
+def _change_category(client: Client, category: Category, **changes):
+    return client.post(
+        f"/admin/appeals/category/{category.pk}/change/", category_form(category, **changes)
+    )
+
+
+def _field_error(answer, field: str) -> str:
+    assert answer.status_code == 200
+    errors = answer.context["adminform"].form.errors
+    assert field in errors, errors
+    return errors[field][0]
+
+
+def test_the_tree_keeps_two_levels(personas, cats):
+    client = staff_client(personas.admin)
+    other = cats.by_code["other"]
+    facility = cats.lift.parent
+    city = cats.sanitation.parent
+    assert "自己的上级" in _field_error(_change_category(client, other, parent=other.pk), "parent")
+    # A group with sub-categories cannot become a sub-category itself.
+    assert "有下级分类" in _field_error(
+        _change_category(client, facility, parent=city.pk), "parent"
+    )
+    assert Category.objects.get(pk=other.pk).parent_id is None
+    assert Category.objects.get(pk=facility.pk).parent_id is None
+
+
+@pytest.mark.parametrize("code", ["a,b", "a/b", "road light", "路灯", ".road"])
+def test_a_category_code_is_a_plain_code(personas, cats, code):
+    client = staff_client(personas.admin)
+    other = cats.by_code["other"]
+    assert "编码只能由字母" in _field_error(_change_category(client, other, code=code), "code")
+    assert Category.objects.get(pk=other.pk).code == "other"
+
+
+def test_a_category_belongs_to_a_district(personas, territory, cats):
+    client = staff_client(personas.admin)
+    other = cats.by_code["other"]
+    _field_error(_change_category(client, other, district=territory.street.pk), "district")
+    assert Category.objects.get(pk=other.pk).district_id == territory.district.pk
+
+
+def _filed(personas, category: Category) -> dict[str, bool]:
+    """Whether each channel accepts a case in ``category``."""
+    offered = []
+    for value, label in category_choices(category.district)[1:]:
+        offered += [pk for pk, _name in label] if isinstance(label, list) else [value]
+    _key, clear = apikey_create(actor=personas.admin, name="t")
+    open311 = Client().post(
+        "/open311/v2/requests.json",
+        {
+            "api_key": clear,
+            "service_code": category.code,
+            "description": "路灯不亮",
+            "lat": POINT_A[0],
+            "long": POINT_A[1],
+        },
+    )
+    listed = [s["service_code"] for s in Client().get("/open311/v2/services.json").json()]
+    api = Client().post(
+        "/api/v1/appeals/",
+        json.dumps(
+            {
+                "channel": "hotline",
+                "category_id": category.pk,
+                "description": "路灯不亮",
+                "latitude": POINT_A[0],
+                "longitude": POINT_A[1],
+            }
+        ),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token_create(user=personas.operator, name='t')[1]}",
+    )
+    if api.status_code != 201:
+        assert api.json()["error"]["field"] == "category_id"
+    return {
+        "hotline form": str(category.pk) in offered,
+        "open311 list": category.code in listed,
+        "open311 post": open311.status_code == 201,
+        "json api": api.status_code == 201,
+    }
+
+
+def test_one_rule_says_where_a_case_can_be_filed_in_every_channel(personas, cats):
+    sewer, facility = cats.sewer, cats.sewer.parent
+    everywhere = {
+        "hotline form": True,
+        "open311 list": True,
+        "open311 post": True,
+        "json api": True,
+    }
+    nowhere = dict.fromkeys(everywhere, False)
+    assert _filed(personas, sewer) == everywhere
+    # A group is filed under through its sub-categories.
+    assert _filed(personas, facility) == nowhere
+    # Switching a group off switches off its sub-categories, wherever the case comes from.
+    Category.objects.filter(pk=facility.pk).update(is_active=False)
+    invalidate()
+    assert _filed(personas, Category.objects.get(pk=sewer.pk)) == nowhere
+    # A group whose sub-categories are all off is filed under itself.
+    Category.objects.filter(pk=facility.pk).update(is_active=True)
+    Category.objects.filter(parent=facility).update(is_active=False)
+    invalidate()
+    assert _filed(personas, Category.objects.get(pk=facility.pk)) == everywhere
