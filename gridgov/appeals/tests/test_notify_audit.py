@@ -188,3 +188,32 @@ def test_stored_texts_and_parameters_are_masked_again_in_the_forms_found_since(p
     assert row.params["reason"] == "手机 139****0701，身份证ID4102**********1234"
     assert row.params["inner"]["params"]["x"] == row.params["reason"]
     assert row.params["code"] == "ABCDEFGHJK"
+
+
+@pytest.mark.django_db
+def test_an_e_mail_about_a_text_with_line_breaks_is_delivered(personas, cats, territory):
+    from django.core import mail
+
+    personas.grid_worker.email = "grid_a@example.org"
+    personas.grid_worker.save(update_fields=["email"])
+    appeal = new_appeal(
+        personas.grid_worker, cats.sanitation, description="第一行\n第二行\r\n第三行"
+    )
+    s.appeal_register(actor=personas.worker_a, appeal=appeal)
+    mail.outbox.clear()
+    s.appeal_dispatch(actor=personas.worker_a, appeal=appeal, grid=territory.grid_a)
+    [msg] = OutboxMessage.objects.filter(channel=OutboxChannel.EMAIL)
+    notify.deliver(msg.pk)
+    msg.refresh_from_db()
+    assert msg.sent_at is not None and msg.last_error == ""
+    [sent] = mail.outbox
+    assert "\n" not in sent.subject and "第一行 第二行" in sent.subject
+    # A row stored before the subject was made one line is delivered too.
+    old = OutboxMessage.objects.create(
+        channel=OutboxChannel.EMAIL,
+        recipient="a@example.com",
+        payload={"subject": "【网格治理】新派遣诉求：第一行\n第二行", "text": "第一行\n第二行"},
+        next_attempt_at=timezone.now(),
+    )
+    assert notify.deliver(old.pk)
+    assert mail.outbox[-1].subject == "【网格治理】新派遣诉求：第一行 第二行"
