@@ -63,6 +63,10 @@ def test_list_and_revoke(territory):
     assert not key.user.is_active
     with pytest.raises(CommandError):
         run("revoke", "99999")
+    # Digits that are no id: "not found", never a traceback.
+    for ref in ("²", "9" * 30):
+        with pytest.raises(CommandError, match="未找到密钥"):
+            run("revoke", ref)
 
 
 @pytest.mark.django_db

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from gridgov.core.db import valid_pk
 from gridgov.core.errors import DomainError
 from gridgov.open311.models import ApiKey
 from gridgov.open311.services import KEY_ROLES, apikey_create, apikey_revoke
@@ -53,9 +54,11 @@ class Command(BaseCommand):
                     )
             elif action == "revoke":
                 ref = options["key"]
+                # An id is ASCII digits ("²" and huge numbers are no id); else a prefix.
+                pk = valid_pk(ref) if ref.isascii() and ref.isdigit() else None
                 key = (
-                    ApiKey.objects.filter(pk=int(ref)).first()
-                    if ref.isdigit()
+                    ApiKey.objects.filter(pk=pk).first()
+                    if pk is not None
                     else ApiKey.objects.filter(prefix=ref.rstrip("…")).first()
                 )
                 if key is None:
