@@ -9,7 +9,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from gridgov.accounts.capabilities import APPEAL_VIEW, CONFIGURE, has_cap
+from gridgov.accounts.capabilities import APPEAL_VIEW, has_cap
 from gridgov.appeals.models import (
     Appeal,
     AppealEvent,
@@ -18,27 +18,8 @@ from gridgov.appeals.models import (
     RateSettings,
     TimeLimit,
 )
-from gridgov.core.admin import ScopedAdmin
+from gridgov.core.admin import ConfigureOnly, ScopedAdmin
 from gridgov.core.pii import mask_name, mask_phone, mask_text
-
-
-class ConfigureOnly:
-    """Only users with the CONFIGURE capability may change these rows."""
-
-    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
-        return has_cap(request.user, CONFIGURE)
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return has_cap(request.user, CONFIGURE)
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return has_cap(request.user, CONFIGURE)
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return has_cap(request.user, CONFIGURE)
-
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return has_cap(request.user, CONFIGURE)
 
 
 class TimeLimitInline(ConfigureOnly, admin.TabularInline):

@@ -9,9 +9,29 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
+from gridgov.accounts.capabilities import CONFIGURE, has_cap
 from gridgov.core import workdays
 from gridgov.core.models import Holiday
 from gridgov.core.scope import scope_queryset
+
+
+class ConfigureOnly:
+    """Only users with the CONFIGURE capability may change these rows."""
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return has_cap(request.user, CONFIGURE)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return has_cap(request.user, CONFIGURE)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return has_cap(request.user, CONFIGURE)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return has_cap(request.user, CONFIGURE)
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return has_cap(request.user, CONFIGURE)
 
 
 class ScopedAdmin(admin.ModelAdmin):
@@ -29,7 +49,7 @@ class ScopedAdmin(admin.ModelAdmin):
 
 
 @admin.register(Holiday)
-class HolidayAdmin(admin.ModelAdmin):
+class HolidayAdmin(ConfigureOnly, admin.ModelAdmin):
     """The holiday table (seeded from chinese-calendar): years it does not know yet, or a
     local change, are entered here; deadlines use the change at once."""
 

@@ -9,8 +9,11 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from gridgov.accounts.models import Role
+from gridgov.core.admin import ConfigureOnly
+from gridgov.core.scope import scope_queryset
 from gridgov.open311.models import ApiKey
-from gridgov.open311.services import KEY_ROLES, apikey_create, apikey_revoke
+from gridgov.open311.services import KEY_REGION_KINDS, KEY_ROLES, apikey_create, apikey_revoke
+from gridgov.territory.models import Region
 
 
 class ApiKeyForm(forms.ModelForm):
@@ -30,7 +33,7 @@ class ApiKeyForm(forms.ModelForm):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(ConfigureOnly, admin.ModelAdmin):
     """Keys are created through the service; the clear key is shown once, in a message."""
 
     form = ApiKeyForm
@@ -49,6 +52,20 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # Editing a key's scope would silently widen it; revoke and create a new one instead.
         return obj is None and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # A key is revoked (its service user switched off, an audit row written), never
+        # deleted: the history names it.
+        return False
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "region":
+            kwargs["queryset"] = scope_queryset(
+                Region.objects.filter(kind__in=KEY_REGION_KINDS).order_by("path"),
+                request.user,
+                field="path",
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request: HttpRequest, obj: ApiKey, form: Any, change: bool) -> None:
         key, clear = apikey_create(

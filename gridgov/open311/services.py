@@ -16,7 +16,7 @@ from gridgov.accounts.models import Role, User
 from gridgov.core.audit import audit
 from gridgov.core.errors import NotFound, ValidationFailed
 from gridgov.open311.models import ApiKey
-from gridgov.territory.models import Region
+from gridgov.territory.models import Region, RegionKind
 
 KEY_PREFIX = "o311_"
 # The roles a key's service user may have: a client that files and reads (the default), or
@@ -31,6 +31,14 @@ def key_digest(clear: str) -> str:
 def district_region() -> Region | None:
     """The district this deployment serves (settings.GRIDGOV_DISTRICT_CODE)."""
     return Region.objects.filter(code=settings.GRIDGOV_DISTRICT_CODE, parent=None).first()
+
+
+KEY_REGION_KINDS = (
+    RegionKind.DISTRICT,
+    RegionKind.STREET,
+    RegionKind.TOWNSHIP,
+    RegionKind.COMMUNITY,
+)
 
 
 @transaction.atomic
@@ -53,6 +61,9 @@ def apikey_create(
         raise ValidationFailed(
             _("角色只能是: %(roles)s") % {"roles": ", ".join(KEY_ROLES)}, field="role"
         )
+    if region is not None and region.kind not in KEY_REGION_KINDS:
+        # A key files cases in grids; below a community there are none to file in.
+        raise ValidationFailed(_("授权范围须为区县、街道、乡镇或社区"), field="region")
     scope = region or district_region()
     if scope is None:
         raise ValidationFailed(_("未找到本区县辖区, 请先建立辖区或指定范围"), field="region")

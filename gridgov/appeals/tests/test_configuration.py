@@ -12,6 +12,7 @@ import json
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.management import CommandError, call_command
 from django.test import Client
 
 from gridgov.accounts.tokens import token_create
@@ -22,6 +23,7 @@ from gridgov.appeals.models import Category, RateSettings, TimeLimit
 from gridgov.appeals.services import _LIFT_FIELDS, _UTILITY_FIELDS
 from gridgov.appeals.tests.conftest import POINT_A
 from gridgov.appeals.tests.helpers import new_appeal
+from gridgov.core.errors import ValidationFailed
 from gridgov.open311.services import apikey_create
 
 GOOD = {
@@ -362,3 +364,37 @@ def test_one_rule_says_where_a_case_can_be_filed_in_every_channel(personas, cats
     Category.objects.filter(parent=facility).update(is_active=False)
     invalidate()
     assert _filed(personas, Category.objects.get(pk=facility.pk)) == everywhere
+
+
+# ---------------------------------------------------------------- holidays and API keys
+
+
+def test_a_district_admin_who_is_no_superuser_manages_holidays_and_api_keys(personas):
+    assert not personas.admin.is_superuser
+    client = staff_client(personas.admin)
+    assert client.get("/admin/core/holiday/").status_code == 200
+    assert client.get("/admin/core/holiday/add/").status_code == 200
+    assert client.get("/admin/open311/apikey/").status_code == 200
+    worker = staff_client(personas.worker_a)
+    assert worker.get("/admin/core/holiday/").status_code == 403
+    assert worker.get("/admin/open311/apikey/").status_code == 403
+
+
+def test_an_api_key_is_revoked_never_deleted(personas):
+    key, _clear = apikey_create(actor=personas.admin, name="热线")
+    client = staff_client(personas.admin)
+    assert client.get(f"/admin/open311/apikey/{key.pk}/delete/").status_code == 403
+    listing = client.get("/admin/open311/apikey/").content.decode()
+    assert "delete_selected" not in listing and "revoke_keys" in listing
+
+
+def test_an_api_key_is_scoped_to_a_community_or_above(personas, territory):
+    with pytest.raises(ValidationFailed) as err:
+        apikey_create(actor=personas.admin, name="楼栋", region=territory.building_a)
+    assert err.value.field == "region"
+    with pytest.raises(CommandError, match="授权范围须为"):
+        call_command("apikey", "create", "--name", "楼栋", "--region", territory.building_a.code)
+    form = staff_client(personas.admin).get("/admin/open311/apikey/add/")
+    choices = [str(pk) for pk, _label in form.context["adminform"].form.fields["region"].choices]
+    assert str(territory.comm_a.pk) in choices and str(territory.building_a.pk) not in choices
+    assert apikey_create(actor=personas.admin, name="社区", region=territory.comm_a)[0].region_id
