@@ -37,6 +37,7 @@ from gridgov.core.scope import subtree_params, subtree_sql
 
 MAX_ROWS = 1000  # the spec's cap on one response
 MAX_WINDOW = timedelta(days=90)  # the spec's widest date range
+W3_YEARS = (1900, 2999)  # the dates a filter may name
 
 
 def iso(value: datetime | None, tz: Any = None) -> str | None:
@@ -63,6 +64,13 @@ def parse_w3_datetime(raw: str, *, field: str) -> datetime:
         )
     if timezone.is_naive(parsed):
         raise ValidationFailed(_("%(name)s 须带时区(Z 或 +08:00)") % {"name": field}, field=field)
+    if not W3_YEARS[0] <= parsed.year <= W3_YEARS[1]:
+        # Year 1 or 9999 would overflow the 90-day window or the change to UTC.
+        raise ValidationFailed(
+            _("%(name)s 须在 %(first)s 年至 %(last)s 年之间")
+            % {"name": field, "first": W3_YEARS[0], "last": W3_YEARS[1]},
+            field=field,
+        )
     return parsed
 
 

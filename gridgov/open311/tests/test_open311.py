@@ -577,6 +577,13 @@ def test_dates_default_to_90_days_and_ids_override_every_filter(client, o311):
         ({"page_size": "1001"}, "page_size"),
         ({"page": "0"}, "page"),
         ({"page_size": "ten"}, "page_size"),
+        # Dates at the ends of the calendar (the 90-day window or UTC would overflow).
+        ({"start_date": "9999-12-31T00:00:00Z"}, "start_date"),
+        ({"end_date": "0001-01-01T00:00:00Z"}, "end_date"),
+        (
+            {"start_date": "0001-01-01T00:00:00+08:00", "end_date": "0001-01-05T00:00:00+08:00"},
+            "start_date",
+        ),
     ],
 )
 def test_bad_filters_get_400_naming_the_parameter(client, o311, params, field):
