@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.core.exceptions import BadRequest, SuspiciousOperation
 from django.db import DataError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
@@ -182,6 +183,19 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     }.get(exc.status_code, "invalid")
     return api.create_response(
         request, {"error": {"code": code, "message": str(exc)}}, status=exc.status_code
+    )
+
+
+@api.exception_handler(SuspiciousOperation)
+@api.exception_handler(BadRequest)
+def _unreadable_request(request: HttpRequest, exc: Exception) -> HttpResponse:
+    # Django refuses to read a request it finds malformed or too large (more than
+    # DATA_UPLOAD_MAX_NUMBER_FIELDS parameters, a multipart body without a boundary): the
+    # client's fault, not a server fault.
+    field = "query" if request.method in ("GET", "HEAD") else "body"
+    message = _("请求无法读取：参数过多或格式不对（%(field)s）") % {"field": field}
+    return api.create_response(
+        request, {"error": {"code": "invalid", "message": message, "field": field}}, status=400
     )
 
 

@@ -12,7 +12,9 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import BadRequest, SuspiciousOperation
 from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http.multipartparser import MultiPartParserError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
@@ -78,6 +80,10 @@ def open311_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
             err = _error_for(exc)
         except Open311Error as exc:
             err = exc
+        except (SuspiciousOperation, BadRequest, MultiPartParserError, UnicodeDecodeError):
+            # Django refuses to read the request (too many parameters, a multipart body
+            # without a boundary, text not in its charset): the spec's 400, not a page.
+            err = Open311Error(400, _("请求无法读取：参数过多或格式不对"))
         else:
             if response.status_code != 405:
                 return response

@@ -418,3 +418,11 @@ def test_errors_name_the_fields_of_the_api_request(client, personas, cats, terri
     with pytest.raises(ValidationFailed) as err:
         s.appeal_merge(actor=personas.worker_a, appeal=appeal, duplicates=[appeal])
     assert err.value.field == "duplicates"
+
+
+def test_a_request_django_cannot_read_gets_400_in_the_api_s_shape(client, personas):
+    many = "&".join(f"x{i}=1" for i in range(1002))
+    answer = client.get(f"/api/v1/appeals/?{many}", **_token(personas.operator))
+    assert answer.status_code == 400
+    assert answer.json()["error"]["code"] == "invalid"
+    assert answer.json()["error"]["field"] == "query"

@@ -655,3 +655,17 @@ def test_wrong_method_and_format_are_not_served(client, o311):
     assert_errors_xml(refused, 405)
     assert refused["Allow"] == "GET"
     assert client.get(f"{BASE}/services.csv").status_code == 404
+
+
+@pytest.mark.django_db
+def test_a_request_django_cannot_read_gets_the_spec_s_400(client, o311):
+    many = "&".join(f"x{i}=1" for i in range(1002))
+    assert_errors_xml(client.get(f"{BASE}/requests.xml?{many}"), 400)
+    assert_errors_json(client.get(f"{BASE}/services.json?{many}"), 400)
+    no_boundary = client.post(
+        f"{BASE}/requests.json",
+        data=b"x",
+        content_type="multipart/form-data",
+        headers={"X-API-Key": o311.clear},
+    )
+    assert_errors_json(no_boundary, 400)
