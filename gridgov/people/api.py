@@ -170,8 +170,7 @@ def residents(
     cursor: str | None = None,
     size: int = 50,
 ) -> dict[str, Any]:
-    if not cursor:  # a search counts once, not once per page of its results
-        q = services.name_search(actor=request.user, name_prefix=q)
+    q = services.name_search(actor=request.user, name_prefix=q, next_page=bool(cursor))
     qs = selectors.resident_list(
         actor=request.user,
         community_id=community,

@@ -9,6 +9,7 @@ changed, never the clear personal values.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -876,17 +878,23 @@ def new_org_set_coverage(
     return new_org
 
 
-def name_search(*, actor: Any, name_prefix: str) -> str:
+def name_search(*, actor: Any, name_prefix: str, next_page: bool = False) -> str:
     """Allow one search of residents by name (the list page's and the API's ``q``) and
     return the prefix to look up.
 
     Lists show a name's first character only; a longer prefix found or not tells whether
     someone of that name lives here (a name guessed and confirmed). So a search of two
     characters or more counts: at most ``GRIDGOV_NAME_SEARCHES_PER_HOUR`` per person
-    (TooManyRequests), each a row in the personal-data access log (the name masked). The
-    pages of one search's results are not counted again: callers ask for its first page."""
+    (TooManyRequests), each a row in the personal-data access log (the name masked). A
+    further page of the results (``next_page``: the request carries a cursor) is not
+    counted again when this person searched this prefix within the hour; any other cursor
+    (one made up to skip the count) counts as a search."""
     prefix = (name_prefix or "").strip()
     if len(prefix) < 2:
+        return prefix
+    digest = hashlib.sha256(prefix.encode()).hexdigest()[:32]
+    searched = f"people:name-search:{getattr(actor, 'pk', None)}:{digest}"
+    if next_page and cache.get(searched):
         return prefix
     search_logged(
         actor=actor,
@@ -896,4 +904,5 @@ def name_search(*, actor: Any, name_prefix: str) -> str:
         reason="按姓名查询居民",  # a log row is data: the system's language
         per_hour=settings.GRIDGOV_NAME_SEARCHES_PER_HOUR,
     )
+    cache.set(searched, True, 3600)
     return prefix

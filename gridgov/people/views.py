@@ -121,9 +121,9 @@ def residents(request: HttpRequest) -> HttpResponse:
             return redirect(once(request, make))
         except ValidationFailed as exc:
             _form_error(form, exc)
-    name = g.get("q", "")
-    if not g.get("cursor"):  # a search counts once, not once per page of its results
-        name = services.name_search(actor=request.user, name_prefix=name)
+    name = services.name_search(
+        actor=request.user, name_prefix=g.get("q", ""), next_page=bool(g.get("cursor"))
+    )
     qs = selectors.resident_list(
         actor=request.user,
         community_id=g.get("community"),

@@ -79,6 +79,7 @@ def test_house_api_shows_occupancy_history(client, registry, personas):
 
 def test_the_api_search_by_name_is_logged_like_the_pages(client, registry, personas, settings):
     from gridgov.accounts.models import PiiAccessLog
+    from gridgov.core.pagination import encode_cursor
 
     settings.CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "na"}
@@ -87,3 +88,8 @@ def test_the_api_search_by_name_is_logged_like_the_pages(client, registry, perso
     assert found.status_code == 200
     assert [r["id"] for r in found.json()["items"]] == [registry.tenant.pk]
     assert PiiAccessLog.objects.get().subject_type == "people.name_search"
+    # A made-up cursor does not skip the count: a name never searched is logged.
+    forged = encode_cursor(10**12)
+    probe = _get(client, personas.worker_a, "/residents", q="谭娜", cursor=forged)
+    assert probe.status_code == 200
+    assert PiiAccessLog.objects.filter(subject_type="people.name_search").count() == 2
