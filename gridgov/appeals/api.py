@@ -23,6 +23,7 @@ from ninja import Field, File, Form, Query, Router, Schema, UploadedFile
 from ninja.responses import NinjaJSONEncoder
 from ninja.responses import Status as HttpStatus
 from ninja.security import SessionAuth
+from pydantic import ConfigDict
 
 from gridgov.accounts import capabilities as caps
 from gridgov.accounts.api_auth import api_auth
@@ -823,6 +824,9 @@ class InboxPageOut(Schema):
 
 
 class ReadIn(Schema):
+    # Leaving ids out marks every notification read, so a misspelt key must not do it.
+    model_config = ConfigDict(extra="forbid")
+
     ids: list[int] | None = None
 
 
@@ -844,7 +848,12 @@ def inbox(
     }
 
 
-@router.post("/inbox/read", response=ReadOut, summary="标记通知已读")
+@router.post(
+    "/inbox/read",
+    response=ReadOut,
+    summary="标记通知已读",
+    description="ids：要标记的通知；省略 ids（发送 {}）则全部标记为已读。",
+)
 def inbox_read(request: HttpRequest, payload: ReadIn) -> Any:
     return {"marked": svc.notification_mark_read(actor=request.user, ids=payload.ids)}
 

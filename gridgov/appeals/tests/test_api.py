@@ -311,3 +311,15 @@ def test_photo_upload_strips_location_and_checks_type(client, staff, cats, perso
     photo.seek(0)
     assert client.post(f"{BASE}/public/{code}/photos", {"photos": [photo]}).status_code == 200
     assert Appeal.objects.get(pk=appeal_id).photos.count() == 2
+
+
+@pytest.mark.parametrize("sent", [{"idz": [1]}, [1], "x", [None, None]])
+def test_a_malformed_mark_read_marks_nothing(client, staff, personas, sent):
+    from gridgov.appeals.models import Notification
+
+    Notification.objects.create(user=personas.grid_worker, kind="other", text="通知")
+    answer = post(client, "/inbox/read", sent, staff["grid_worker"])
+    assert answer.status_code == 400 and answer.json()["error"]["code"] == "invalid"
+    assert Notification.objects.get(user=personas.grid_worker).read_at is None
+    # {} still marks every one read, as documented.
+    assert post(client, "/inbox/read", {}, staff["grid_worker"]).json() == {"marked": 1}
