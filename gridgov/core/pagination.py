@@ -30,7 +30,7 @@ def _cursor_value(cursor: str, key: str, convert: Any) -> Any:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         return convert(json.loads(base64.urlsafe_b64decode(padded.encode()))[key])
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, OverflowError) as exc:  # {"id": 1e999}: inf
         raise ValidationFailed(_("游标无效"), field="cursor") from exc
 
 
@@ -38,14 +38,22 @@ def decode_cursor(cursor: str | None) -> int | None:
     return _cursor_value(cursor, "id", int) if cursor else None
 
 
-def check_page_size(size: int) -> None:
+def check_page_size(size: int, field: str = "page_size") -> None:
+    """``field``: the name the client gave the page size."""
     if size < 1 or size > 500:
-        raise ValidationFailed(_("每页条数须在 1 到 500 之间"), field="page_size")
+        raise ValidationFailed(_("每页条数须在 1 到 500 之间"), field=field)
 
 
-def keyset_page(qs: QuerySet, *, cursor: str | None, size: int, descending: bool = True) -> Page:
+def keyset_page(
+    qs: QuerySet,
+    *,
+    cursor: str | None,
+    size: int,
+    descending: bool = True,
+    size_field: str = "page_size",
+) -> Page:
     """One page of ``qs`` ordered by primary key, after ``cursor``."""
-    check_page_size(size)
+    check_page_size(size, size_field)
     after = decode_cursor(cursor)
     if descending:
         qs = qs.order_by("-pk")

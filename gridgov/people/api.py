@@ -143,7 +143,7 @@ class NewOrgPage(Schema):
 
 
 def _page(qs: Any, cursor: str | None, size: int, row: Any) -> dict[str, Any]:
-    page = keyset_page(qs, cursor=cursor, size=size)
+    page = keyset_page(qs, cursor=cursor, size=size, size_field="size")
     return {"items": [row(x) for x in page.items], "next_cursor": page.next_cursor}
 
 

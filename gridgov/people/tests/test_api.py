@@ -93,3 +93,13 @@ def test_the_api_search_by_name_is_logged_like_the_pages(client, registry, perso
     probe = _get(client, personas.worker_a, "/residents", q="谭娜", cursor=forged)
     assert probe.status_code == 200
     assert PiiAccessLog.objects.filter(subject_type="people.name_search").count() == 2
+
+
+def test_paging_errors_name_the_parameters_the_client_sent(client, registry, personas):
+    import base64
+
+    empty = _get(client, personas.worker_a, "/residents", size=0)
+    assert empty.status_code == 400 and empty.json()["error"]["field"] == "size"
+    inf = base64.urlsafe_b64encode(b'{"id": 1e999}').decode().rstrip("=")
+    odd = _get(client, personas.worker_a, "/residents", cursor=inf)
+    assert odd.status_code == 400 and odd.json()["error"]["field"] == "cursor"
