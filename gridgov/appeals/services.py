@@ -1740,7 +1740,9 @@ def appeal_extend_decide(
         fields = ["updated_at"]
         if approve:
             request.old_deadline = row.deadline
-            base = row.deadline or now
+            # Days granted on a case already past its limit count from the decision: the
+            # handler asked for them, and the wait for approval does not use them up.
+            base = max(row.deadline, now) if row.deadline else now
             row.deadline = workdays.add_working_days(base, request.working_days)
             request.new_deadline = row.deadline
             row.extension_count += 1

@@ -216,6 +216,24 @@ def test_a_handler_cannot_approve_their_own_extension(personas, cats, territory)
     assert Appeal.objects.get(pk=appeal.pk).deadline > deadline
 
 
+def test_days_granted_on_an_overdue_case_count_from_the_decision(personas, cats, territory):
+    from gridgov.core import workdays
+
+    worker = personas.worker_a
+    appeal = s.appeal_register(actor=worker, appeal=new_appeal(worker, cats.sanitation))
+    s.appeal_dispatch(actor=worker, appeal=appeal, region=territory.comm_a)
+    s.appeal_accept(actor=worker, appeal=appeal)
+    s.appeal_extend_request(actor=worker, appeal=appeal, working_days=2, reason="需协调物业")
+    past = timezone.now() - dt.timedelta(days=5)
+    Appeal.objects.filter(pk=appeal.pk).update(deadline=past, overdue_at=past)
+    s.appeal_extend_decide(actor=personas.street_official, appeal=appeal, approve=True)
+    row = Appeal.objects.get(pk=appeal.pk)
+    assert row.deadline > timezone.now() and row.overdue_at is None
+    assert row.deadline == workdays.add_working_days(
+        ExtensionRequest.objects.get(appeal=appeal).decided_at, 2
+    )
+
+
 # ---------------------------------------------------------------- 4./5. grid worker reports
 
 
