@@ -371,8 +371,10 @@ class QueueFilterForm(forms.Form):
         self.fields["category"].choices = category_filter_choices(district)
 
     def filters(self) -> dict[str, Any]:
-        if not self.is_valid():
+        """The filters that are valid; the form keeps the others' errors to show."""
+        if not self.is_bound:
             return {}
+        self.is_valid()
         data = {k: v for k, v in self.cleaned_data.items() if v}
         if "code" in data:
             data["code"] = data["code"].strip().upper()

@@ -676,6 +676,8 @@ def queue(request: HttpRequest) -> HttpResponse:
         status = 400  # the page again, the number as typed and what is wrong with it
     filters_form = f.QueueFilterForm(request.GET or None, district=district)
     filters = filters_form.filters()
+    if filters_form.errors:
+        status = 400  # the list under the valid filters, the invalid one marked
     token = request.GET.get("phone", "") if by_phone else ""
     searched = request.session.get(PHONE_SEARCHES, {}).get(token) if token else None
     if token and searched is None:

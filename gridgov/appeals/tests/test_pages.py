@@ -541,6 +541,16 @@ def test_queue_filters_by_status_and_colour(personas, appeal_a, cats):
     assert appeal_a.tracking_code in red and "badge red" in red
 
 
+def test_an_invalid_queue_filter_is_marked_and_the_others_still_apply(personas, appeal_a, cats):
+    fresh = new_appeal(personas.grid_worker, cats.lift, description="电梯")
+    client = as_user(personas.worker_a)
+    answer = client.get(reverse("appeals:queue"), {"colour": "purple", "status": Status.RECEIVED})
+    assert answer.status_code == 400
+    page = text(answer)
+    assert 'id="id_colour_error"' in page
+    assert fresh.tracking_code in page and appeal_a.tracking_code not in page
+
+
 def test_queue_finds_a_case_by_its_tracking_code_within_reach(personas, appeal_a, cats):
     other = new_appeal(personas.grid_worker, cats.lift, description="电梯")
     url = reverse("appeals:queue")
