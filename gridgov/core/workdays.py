@@ -171,6 +171,11 @@ def seed_holidays(years: list[int]) -> int:
     return len(rows)
 
 
+# The statutory holidays of a year since 2025 (元旦 1, 春节 4, 清明 1, 劳动节 2, 端午 1,
+# 中秋 1, 国庆 3): a year's arrangement has at least these days off.
+STATUTORY_DAYS_OFF = 13
+
+
 def missing_holiday_year(now: dt.datetime | None = None) -> int | None:
     """The year that deadlines run into now or soon and that has no row in the holiday
     table (so its New Year's Day and Spring Festival would count as working days), or None.
@@ -186,7 +191,10 @@ def missing_holiday_year(now: dt.datetime | None = None) -> int | None:
     today = timezone.localtime(now or timezone.now(), timezone.get_default_timezone()).date()
     years = [today.year, today.year + 1] if today.month >= 10 else [today.year]
     for year in years:
-        if not Holiday.objects.filter(date__year=year).exists():
+        # A year begun by hand (its New Year's Day entered, the Spring Festival not yet)
+        # still counts as missing.
+        days_off = Holiday.objects.filter(date__year=year, is_working_day=False).count()
+        if days_off < STATUTORY_DAYS_OFF:
             return year
     return None
 
