@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
@@ -22,8 +23,17 @@ from gridgov.core.admin import ConfigureOnly, ScopedAdmin
 from gridgov.core.pii import mask_name, mask_phone, mask_text
 
 
+class LabelledInlineFormSet(BaseInlineFormSet):
+    """A duplicate row is named by the fields' labels (紧急程度), not their code names."""
+
+    def get_unique_error_message(self, unique_check: Any) -> str:
+        labels = [str(self.model._meta.get_field(name).verbose_name) for name in unique_check]
+        return super().get_unique_error_message(labels)
+
+
 class TimeLimitInline(ConfigureOnly, admin.TabularInline):
     model = TimeLimit
+    formset = LabelledInlineFormSet
     extra = 0
 
 

@@ -398,3 +398,21 @@ def test_an_api_key_is_scoped_to_a_community_or_above(personas, territory):
     choices = [str(pk) for pk, _label in form.context["adminform"].form.fields["region"].choices]
     assert str(territory.comm_a.pk) in choices and str(territory.building_a.pk) not in choices
     assert apikey_create(actor=personas.admin, name="社区", region=territory.comm_a)[0].region_id
+
+
+def test_a_duplicate_time_limit_row_is_named_by_its_label(personas, cats):
+    client = staff_client(personas.admin)
+    sewer = cats.sewer
+    row = {"priority": "complex", "amount": "10", "unit": "working_days"}
+    form = category_form(
+        sewer,
+        **{
+            "time_limits-TOTAL_FORMS": "2",
+            **{f"time_limits-{i}-{k}": v for i in (0, 1) for k, v in row.items()},
+        },
+    )
+    answer = client.post(f"/admin/appeals/category/{sewer.pk}/change/", form)
+    assert answer.status_code == 200
+    page = answer.content.decode()
+    assert "请修改分类 和 紧急程度的重复数据" in page and "priority的重复数据" not in page
+    assert not TimeLimit.objects.filter(category=sewer, priority="complex").exists()
