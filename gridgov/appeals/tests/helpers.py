@@ -39,6 +39,17 @@ def other_superuser() -> User:
 _spots = itertools.count()
 
 
+def staff_client(user: User) -> Any:
+    """A test client signed in as ``user``, who may open the back office."""
+    from django.test import Client
+
+    user.is_staff = True
+    user.save()
+    client = Client()
+    client.force_login(user)
+    return client
+
+
 def spot() -> tuple[float, float]:
     """A point inside grid_a, ≥ 160 m from the previous 35 (keeps duplicate checks empty)."""
     i = next(_spots) % 36

@@ -2,18 +2,8 @@
 
 from __future__ import annotations
 
-from django.test import Client
-
 from gridgov.appeals.tests.conftest import POINT_B
-from gridgov.appeals.tests.helpers import new_appeal
-
-
-def staff_client(user) -> Client:
-    user.is_staff = True
-    user.save()
-    client = Client()
-    client.force_login(user)
-    return client
+from gridgov.appeals.tests.helpers import new_appeal, staff_client
 
 
 def test_district_admin_edits_categories_and_sees_appeals_read_only(personas, cats):

@@ -22,26 +22,12 @@ from gridgov.appeals.forms import category_choices
 from gridgov.appeals.models import Category, RateSettings, TimeLimit
 from gridgov.appeals.services import _LIFT_FIELDS, _UTILITY_FIELDS
 from gridgov.appeals.tests.conftest import POINT_A
-from gridgov.appeals.tests.helpers import new_appeal
+from gridgov.appeals.tests.helpers import new_appeal, staff_client
 from gridgov.core.errors import ValidationFailed
 from gridgov.open311.services import apikey_create
+from gridgov.open311.tests.conftest import POTHOLE_FIELDS
 
-GOOD = {
-    "code": "lane",
-    "datatype": "singlevaluelist",
-    "required": False,
-    "description": "车道",
-    "order": 2,
-    "values": [{"key": "left", "name": "左侧"}, {"key": "right", "name": "右侧"}],
-}
-
-
-def staff_client(user) -> Client:
-    user.is_staff = True
-    user.save()
-    client = Client()
-    client.force_login(user)
-    return client
+GOOD = POTHOLE_FIELDS[1]  # a list type, well formed
 
 
 def category_form(category: Category, **changes) -> dict:
