@@ -34,8 +34,10 @@ MAX_VALUES = 100
 MAX_CODE = 64
 MAX_DESCRIPTION = 255
 MAX_ORDER = 9999
-# A code is sent as ``attribute[<code>]`` in a form body: no brackets, spaces or commas.
-CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+# A plain code: an attribute's is sent as ``attribute[<code>]`` in a form body, a
+# category's is an Open311 path segment and list item: no brackets, slashes, spaces or commas.
+PLAIN_CODE = r"[A-Za-z0-9][A-Za-z0-9_.-]*"
+CODE = re.compile(PLAIN_CODE)
 
 
 def _problem(item: Any) -> str | None:

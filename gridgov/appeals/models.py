@@ -19,6 +19,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from gridgov.appeals.attributes import PLAIN_CODE, clean_extra_fields
 from gridgov.core.notice import Notice
 from gridgov.core.pii import mask_contact, mask_text
 from gridgov.territory.models import Department, Grid, Region
@@ -163,7 +164,7 @@ class Category(models.Model):
         max_length=32,
         validators=[
             RegexValidator(
-                r"\A[A-Za-z0-9][A-Za-z0-9_.-]*\Z",
+                rf"\A{PLAIN_CODE}\Z",
                 _("编码只能由字母、数字、点、下划线和连字符组成，以字母或数字开头"),
             )
         ],
@@ -207,8 +208,6 @@ class Category(models.Model):
         return self.name
 
     def clean(self) -> None:
-        from gridgov.appeals.attributes import clean_extra_fields
-
         try:
             self.extra_fields = clean_extra_fields(self.extra_fields)
         except ValidationError as exc:

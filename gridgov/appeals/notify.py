@@ -119,7 +119,7 @@ def notify_users(
                 created_at=timezone.now(),
                 channel=OutboxChannel.EMAIL,
                 recipient=user.email,
-                payload={"subject": " ".join((subject + rendered[:40]).split()), "text": rendered},
+                payload={"subject": subject + rendered[:40], "text": rendered},
                 dedupe_key=f"{key}:email" if key else None,
             )
             if msg is not None:
@@ -216,8 +216,8 @@ def deliver(message_id: int, *, now: dt.datetime | None = None) -> bool:
         try:
             if msg.channel == OutboxChannel.EMAIL:
                 send_mail(
-                    # One line: a subject with a line break is refused (BadHeaderError); rows
-                    # stored before the subject was made one line are sent too.
+                    # One line: a subject with a line break (from the text's first 40
+                    # characters) is refused by the mail library (BadHeaderError).
                     " ".join(str(msg.payload.get("subject", "")).split()),
                     msg.payload.get("text", ""),
                     None,

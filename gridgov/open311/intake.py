@@ -19,6 +19,7 @@ from typing import Any
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
+from gridgov.appeals.attributes import well_formed
 from gridgov.appeals.models import Appeal, Category, Channel
 from gridgov.core.errors import ValidationFailed
 from gridgov.open311 import selectors
@@ -35,7 +36,7 @@ MAX_IDEMPOTENCY_KEY = 100
 def check_attributes(category: Category, attributes: dict[str, list[str]]) -> list[str]:
     """Validate attributes against the service definition; returns readable lines
     ("名称: 值") to keep with the appeal. Errors: ValidationFailed naming attribute[code]."""
-    fields = {str(f["code"]): f for f in selectors.service_fields(category.extra_fields)}
+    fields = {str(f["code"]): f for f in well_formed(category.extra_fields)}
     for code in attributes:
         if code not in fields:
             raise ValidationFailed(

@@ -94,17 +94,12 @@ def service_get(*, district_code: str, code: str) -> Category | None:
     return service_category_by_code(district_code=district_code, code=code)
 
 
-def service_fields(fields: Any) -> list[dict[str, Any]]:
-    """A category's configured extra fields, well-formed ones only, in their order."""
-    return well_formed(fields)
-
-
 def service_as_open311(category: Category) -> dict[str, Any]:
     return {
         "service_code": category.code,
         "service_name": category.name,
         "description": category.description,
-        "metadata": bool(service_fields(category.extra_fields)),
+        "metadata": bool(well_formed(category.extra_fields)),
         "type": "realtime",
         "keywords": category.parent.name if category.parent_id else "",
         "group": category.parent.name if category.parent_id else category.name,
@@ -113,7 +108,7 @@ def service_as_open311(category: Category) -> dict[str, Any]:
 
 def service_definition(category: Category) -> dict[str, Any]:
     attributes = []
-    for index, field in enumerate(service_fields(category.extra_fields), start=1):
+    for index, field in enumerate(well_formed(category.extra_fields), start=1):
         listed = field["datatype"] in ("singlevaluelist", "multivaluelist")
         attributes.append(
             {
