@@ -196,12 +196,20 @@ def test_staff_withdraw_form_on_the_detail_page_requires_the_reason(personas, ph
 # ---------------------------------------------------------------- 3. extensions
 
 
-def test_a_handler_cannot_approve_their_own_extension(personas, cats, territory):
-    worker = personas.worker_a
+def _extension_asked(worker, cats, territory, *, working_days: int) -> Appeal:
+    """A case the community worker accepted and asked more working days for."""
     appeal = s.appeal_register(actor=worker, appeal=new_appeal(worker, cats.sanitation))
     s.appeal_dispatch(actor=worker, appeal=appeal, region=territory.comm_a)
     s.appeal_accept(actor=worker, appeal=appeal)
-    s.appeal_extend_request(actor=worker, appeal=appeal, working_days=3, reason="需协调物业")
+    s.appeal_extend_request(
+        actor=worker, appeal=appeal, working_days=working_days, reason="需协调物业"
+    )
+    return appeal
+
+
+def test_a_handler_cannot_approve_their_own_extension(personas, cats, territory):
+    worker = personas.worker_a
+    appeal = _extension_asked(worker, cats, territory, working_days=3)
     deadline = Appeal.objects.get(pk=appeal.pk).deadline
 
     with pytest.raises(PermissionDenied):
@@ -219,11 +227,7 @@ def test_a_handler_cannot_approve_their_own_extension(personas, cats, territory)
 def test_days_granted_on_an_overdue_case_count_from_the_decision(personas, cats, territory):
     from gridgov.core import workdays
 
-    worker = personas.worker_a
-    appeal = s.appeal_register(actor=worker, appeal=new_appeal(worker, cats.sanitation))
-    s.appeal_dispatch(actor=worker, appeal=appeal, region=territory.comm_a)
-    s.appeal_accept(actor=worker, appeal=appeal)
-    s.appeal_extend_request(actor=worker, appeal=appeal, working_days=2, reason="需协调物业")
+    appeal = _extension_asked(personas.worker_a, cats, territory, working_days=2)
     past = timezone.now() - dt.timedelta(days=5)
     Appeal.objects.filter(pk=appeal.pk).update(deadline=past, overdue_at=past)
     s.appeal_extend_decide(actor=personas.street_official, appeal=appeal, approve=True)
