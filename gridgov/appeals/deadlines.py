@@ -10,9 +10,19 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.db.models import F, Q
 from django.utils import timezone
 
-from gridgov.appeals.models import AMBER_SHARE, Category, Priority, TimeLimit, TimeUnit
+from gridgov.appeals.models import (
+    AMBER_SHARE,
+    CLOCK_STATUSES,
+    FINAL_STATUSES,
+    Category,
+    Priority,
+    Status,
+    TimeLimit,
+    TimeUnit,
+)
 from gridgov.core import workdays
 
 DEFAULT_LIMITS: dict[str, tuple[int, str]] = {
@@ -22,6 +32,8 @@ DEFAULT_LIMITS: dict[str, tuple[int, str]] = {
 }
 
 REMIND_SHARE = 0.8  # remind the handler when 20 % (or one day) is left
+# Finished without a result: no colour (a merged case's colour is its main case's).
+NO_COLOUR_STATUSES = FINAL_STATUSES - {Status.CLOSED}
 
 
 def time_limit_for(category: Category, priority: str) -> tuple[int, str]:
@@ -56,30 +68,34 @@ def compute_deadline(*, category: Category, priority: str, start: dt.datetime) -
 
 
 def elapsed_share(appeal: Any, now: dt.datetime) -> float | None:
-    """Share of the allowed time used (wall clock between intake and deadline)."""
+    """Share of the allowed time used (wall clock between the clock's start and deadline)."""
     if appeal.deadline is None:
         return None
-    total = (appeal.deadline - appeal.created_at).total_seconds()
+    start = appeal.clock_start
+    total = (appeal.deadline - start).total_seconds()
     if total <= 0:
         return 1.0 if now >= appeal.deadline else 0.0
-    return (now - appeal.created_at).total_seconds() / total
+    return (now - start).total_seconds() / total
+
+
+def clock_stopped_at(appeal: Any) -> dt.datetime | None:
+    """When the deadline clock stopped: the handling (处置) of a handled, verified or closed
+    case (its closure, if it has no handling on record); None while it runs."""
+    if appeal.status in CLOCK_STATUSES:
+        return None
+    return appeal.handled_at or appeal.closed_at
 
 
 def deadline_colour(appeal: Any, now: dt.datetime | None = None) -> str:
     """'green', 'amber' (80 % of the limit used) or 'red' (overdue); '' without a deadline.
 
-    A finished case keeps the colour it finished with (closed late stays red).
+    The clock stops when the handler records the result: a handled case keeps the colour
+    it was handled with (handled late stays red, through verification and closure). A
+    rejected, withdrawn or merged case has none.
     """
-    if appeal.deadline is None:
+    if appeal.deadline is None or appeal.status in NO_COLOUR_STATUSES:
         return ""
-    now = now or timezone.now()
-    from gridgov.appeals.models import FINAL_STATUSES, Status
-
-    if appeal.status in FINAL_STATUSES:
-        if appeal.status == Status.CLOSED and appeal.closed_at:
-            now = appeal.closed_at
-        else:
-            return ""
+    now = clock_stopped_at(appeal) or now or timezone.now()
     if now > appeal.deadline:
         return "red"
     share = elapsed_share(appeal, now)
@@ -93,7 +109,26 @@ def reminder_due_at(appeal: Any) -> dt.datetime | None:
     (so a 2-hour urgent case is reminded after 96 minutes, not before it starts)."""
     if appeal.deadline is None:
         return None
-    total = appeal.deadline - appeal.created_at
-    at_share = appeal.created_at + total * REMIND_SHARE
+    start = appeal.clock_start
+    at_share = start + (appeal.deadline - start) * REMIND_SHARE
     one_day = appeal.deadline - dt.timedelta(days=1)
     return max(at_share, one_day)
+
+
+def colour_q(colour: str, now: dt.datetime) -> Q:
+    """Open cases of a deadline colour, as ``deadline_colour`` gives it: a running clock
+    compared with ``now``, a stopped one (handled, awaiting verification or closure) with
+    its handling time. Each half is a range on indexed columns."""
+    running = Q(status__in=sorted(CLOCK_STATUSES), deadline__isnull=False)
+    stopped = Q(
+        status__in=[Status.HANDLED, Status.VERIFIED],
+        deadline__isnull=False,
+        handled_at__isnull=False,
+    )
+    if colour == "red":
+        return (running & Q(deadline__lt=now)) | (stopped & Q(handled_at__gt=F("deadline")))
+    if colour == "amber":
+        return (running & Q(amber_at__lte=now, deadline__gte=now)) | (
+            stopped & Q(handled_at__gte=F("amber_at"), handled_at__lte=F("deadline"))
+        )
+    return (running & Q(amber_at__gt=now)) | (stopped & Q(handled_at__lt=F("amber_at")))

@@ -7,6 +7,7 @@ Every transition writes one append-only :class:`AppealEvent`.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import secrets
 
@@ -52,6 +53,10 @@ OPEN_STATUSES = frozenset(set(Status) - FINAL_STATUSES)
 WORKING_STATUSES = frozenset(
     {Status.REGISTERED, Status.DISPATCHED, Status.ACCEPTED, Status.RETURNED}
 )
+# States in which the deadline clock runs: from intake until the handler records the result
+# (处置). A handled case waits for the resident's verdict, not for its handler; 返工 starts a
+# new clock (``Appeal.clock_started_at``).
+CLOCK_STATUSES = WORKING_STATUSES | {Status.RECEIVED}
 
 
 class Action(models.TextChoices):
@@ -102,7 +107,10 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str | None]] = {
     ),
     Action.EXTEND_REQUEST: (frozenset({S.DISPATCHED, S.ACCEPTED}), None),
     Action.EXTEND_DECIDE: (frozenset({S.DISPATCHED, S.ACCEPTED}), None),
-    Action.SUPERVISE: (frozenset({S.REGISTERED, S.DISPATCHED, S.ACCEPTED, S.RETURNED}), None),
+    Action.SUPERVISE: (
+        frozenset({S.RECEIVED, S.REGISTERED, S.DISPATCHED, S.ACCEPTED, S.RETURNED}),
+        None,
+    ),
     Action.ESCALATE: (frozenset({S.REGISTERED, S.DISPATCHED, S.ACCEPTED}), S.DISPATCHED),
     Action.WHISTLE: (frozenset({S.REGISTERED, S.DISPATCHED, S.ACCEPTED}), S.DISPATCHED),
     Action.MERGE: (
@@ -450,6 +458,11 @@ class Appeal(models.Model):
         verbose_name=_("受理人"),
     )
     deadline = models.DateTimeField(_("办理时限"), null=True, blank=True)
+    # When the current deadline's clock started: NULL for the first round (intake time,
+    # ``created_at``); the moment of the last 返工 after one (see ``clock_start``).
+    clock_started_at = models.DateTimeField(
+        _("本轮计时起点"), null=True, blank=True, editable=False
+    )
     # When the deadline colour turns amber (80 % of the time used): kept in step with the
     # deadline by save(), so "amber" is one indexed range filter.
     amber_at = models.DateTimeField(_("黄灯时间"), null=True, blank=True, editable=False)
@@ -568,11 +581,8 @@ class Appeal(models.Model):
             if fields is not None:
                 fields.add("dup_cell")
         if fields is None or "deadline" in fields:
-            self.amber_at = (
-                self.created_at + (self.deadline - self.created_at) * AMBER_SHARE
-                if self.deadline
-                else None
-            )
+            start = self.clock_start
+            self.amber_at = start + (self.deadline - start) * AMBER_SHARE if self.deadline else None
             if fields is not None:
                 fields.add("amber_at")
         return fields
@@ -580,6 +590,11 @@ class Appeal(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+    @property
+    def clock_start(self) -> dt.datetime:
+        """Where the current deadline's time is counted from: intake, or the last 返工."""
+        return self.clock_started_at or self.created_at
 
 
 class AppealEvent(models.Model):
@@ -728,6 +743,11 @@ class ExtensionRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.appeal_id} +{self.working_days}"
+
+    @property
+    def lapsed(self) -> bool:
+        """Closed without a decision: the case left the requester's unit first."""
+        return self.approved is False and self.decided_by_id is None
 
 
 class NotificationKind(models.TextChoices):

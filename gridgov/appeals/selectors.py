@@ -33,12 +33,16 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from gridgov.accounts import capabilities as caps
-from gridgov.appeals.deadlines import deadline_colour  # noqa: F401  (re-exported for pages)
+from gridgov.appeals.deadlines import (  # noqa: F401  (deadline_colour re-exported for pages)
+    colour_q,
+    deadline_colour,
+)
 from gridgov.appeals.duplicates import (  # noqa: F401  (re-exported)
     appeal_duplicate_candidates,
     duplicates_of,
 )
 from gridgov.appeals.models import (
+    CLOCK_STATUSES,
     OPEN_STATUSES,
     TRACKING_ALPHABET,
     Appeal,
@@ -166,14 +170,7 @@ def narrowed(
     if colour:
         if colour not in COLOURS:
             raise ValidationFailed(_("时限颜色无效"), field="colour")
-        now = now or timezone.now()
-        qs = qs.filter(status__in=sorted(OPEN_STATUSES - {Status.MERGED}), deadline__isnull=False)
-        if colour == "red":
-            qs = qs.filter(deadline__lt=now)
-        elif colour == "amber":
-            qs = qs.filter(amber_at__lte=now, deadline__gte=now)
-        else:
-            qs = qs.filter(amber_at__gt=now)
+        qs = qs.filter(colour_q(colour, now or timezone.now()))
     return qs
 
 
@@ -487,11 +484,12 @@ def inbox(*, actor: Any, unread_only: bool = False) -> QuerySet:
 
 
 def supervision_queue(*, actor: Any, now: dt.datetime | None = None) -> QuerySet:
-    """Open cases that are overdue or amber, most urgent deadline first (for 督办)."""
+    """Cases whose deadline clock runs and that are overdue or amber, most urgent deadline
+    first (for 督办): a handled case waits for its verification, not its handler."""
     now = now or timezone.now()
     return (
-        appeal_list(actor=actor, open_only=True)
-        .filter(deadline__isnull=False, amber_at__lte=now)
+        appeal_list(actor=actor)
+        .filter(status__in=sorted(CLOCK_STATUSES), deadline__isnull=False, amber_at__lte=now)
         .order_by("deadline", "pk")
     )
 
@@ -510,8 +508,8 @@ FORMULAS: dict[str, Any] = {
         "满意率 = (满意件数 + 基本满意件数 × %(basic)s) ÷ 已回访件数"
     ),
     "on_time_rate": gettext_lazy(
-        "按期办结率 = 在办理时限（含批准的延期）内结案的件数 ÷ "
-        "（已结案件数 + 已超过办理时限仍未办结的件数）"
+        "按期办结率 = 在办理时限（含批准的延期，返工后重新计时）内处置的已结案件数 ÷ "
+        "（已结案件数 + 未结案但已超过办理时限的件数：仍未处置，或处置已超时）"
     ),
     "closure_rate": gettext_lazy("办结率 = 已结案件数 ÷ 有效件"),
     "rework_rate": gettext_lazy("返工率 = 至少返工一次的件数 ÷ 已处置过的件数"),
@@ -640,11 +638,23 @@ def _rate_counts(now: dt.datetime) -> dict[str, Aggregate]:
         "unsatisfied": Count("pk", filter=valid & Q(rating=Rating.UNSATISFIED)),
         "closed": Count("pk", filter=closed),
         "closed_on_time": Count(
-            "pk", filter=closed & (Q(deadline__isnull=True) | Q(closed_at__lte=F("deadline")))
+            "pk",
+            filter=closed
+            & (
+                Q(deadline__isnull=True)
+                | Q(handled_at__lte=F("deadline"))
+                | Q(handled_at__isnull=True, closed_at__lte=F("deadline"))
+            ),
         ),
         "handled": Count("pk", filter=handled),
         "reworked": Count("pk", filter=handled & Q(reopened_count__gt=0)),
-        "overdue_open": Count("pk", filter=valid & Q(status__in=OPEN_STATUSES, deadline__lt=now)),
+        # Open and already late: the clock still runs past the deadline, or it stopped
+        # (handled) after it.
+        "overdue_open": Count(
+            "pk",
+            filter=Q(status__in=sorted(CLOCK_STATUSES), deadline__lt=now)
+            | Q(status__in=[Status.HANDLED, Status.VERIFIED], handled_at__gt=F("deadline")),
+        ),
         "median_hours": Median(HoursBetween("created_at", "closed_at"), filter=closed),
     }
 

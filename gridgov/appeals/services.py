@@ -32,8 +32,8 @@ from gridgov.appeals import notify
 from gridgov.appeals.deadlines import compute_deadline
 from gridgov.appeals.duplicates import in_region, near_lookup, note_appeal_id, rank, stored_tokens
 from gridgov.appeals.models import (
+    CLOCK_STATUSES,
     FINAL_STATUSES,
-    OPEN_STATUSES,
     TRANSITIONS,
     Action,
     Appeal,
@@ -1193,6 +1193,7 @@ def appeal_return(*, actor: Any, appeal: Appeal | int, reason: str) -> Appeal:
             "level": row.assigned_level,
             "department": row.assigned_department_id,
             "region": row.assigned_region_id,
+            "extension_lapsed": _lapse_pending_extension(row, timezone.now()),
         }
         dispatchers = dispatchers_of(row)
         from_status = row.status
@@ -1454,7 +1455,10 @@ def appeal_close(*, actor: Any, appeal: Appeal | int, note: str = "") -> Appeal:
             action=Action.CLOSE,
             from_status=from_status,
             note=note,
-            data={"on_time": row.deadline is None or now <= row.deadline, **data},
+            data={
+                "on_time": row.deadline is None or (row.handled_at or now) <= row.deadline,
+                **data,
+            },
             at=now,
         )
         _tell_outcome(row)
@@ -1497,7 +1501,11 @@ def appeal_reopen(
     """返工: an unsatisfied resident's case goes back to its handler (counted in
     ``reopened_count``). By staff with APPEAL_VERIFY/APPEAL_DISPATCH, or the reporter (as in
     ``appeal_verify``): within ``REPORTER_REOPEN_DAYS`` of closure (later, the same problem
-    is a new report)."""
+    is a new report).
+
+    The rework is timed afresh: a new deadline from now with the category's time limit for
+    the case's priority (``clock_started_at``), so the handler is reminded, and marked
+    overdue, against the new one."""
     with transaction.atomic():
         row = _lock(appeal, actor, tracking_code=tracking_code)
         _check_transition(row, Action.REOPEN)
@@ -1521,10 +1529,18 @@ def appeal_reopen(
             _refuse_reporter(actor, row, tracking_code, reporter_phone)
         reason = _require_text(reason, "reason", _("返工理由"))
         from_status = row.status
-        data = {"rating": row.rating, "resolved": row.resolved}
+        now = timezone.now()
+        data = {
+            "rating": row.rating,
+            "resolved": row.resolved,
+            "old_deadline": row.deadline.isoformat() if row.deadline else None,
+        }
         row.status = Status.ACCEPTED
         row.reopened_count += 1
         row.rating, row.resolved, row.rating_comment, row.closed_at = "", None, "", None
+        row.clock_started_at, row.overdue_at = now, None
+        row.deadline = compute_deadline(category=row.category, priority=row.priority, start=now)
+        data["deadline"] = row.deadline.isoformat()
         row.save(
             update_fields=[
                 "status",
@@ -1533,11 +1549,20 @@ def appeal_reopen(
                 "resolved",
                 "rating_comment",
                 "closed_at",
+                "clock_started_at",
+                "deadline",
+                "overdue_at",
                 "updated_at",
             ]
         )
         _record(
-            row, actor=actor, action=Action.REOPEN, from_status=from_status, note=reason, data=data
+            row,
+            actor=actor,
+            action=Action.REOPEN,
+            from_status=from_status,
+            note=reason,
+            data=data,
+            at=now,
         )
         notify.notify_users(
             users=handlers_of(row),
@@ -1667,6 +1692,18 @@ def appeal_withdraw(
                 dedupe=f"withdraw:{row.pk}",
             )
     return row
+
+
+def _lapse_pending_extension(row: Appeal, now: dt.datetime) -> int | None:
+    """A pending 延期申请 lapses when the case leaves its requester's unit (退单, 上报, a
+    new lead by 吹哨): it asked for more time for work that is no longer theirs. Returns the
+    request's id (for the step's history row), or None."""
+    request = ExtensionRequest.objects.filter(appeal=row, approved=None).first()
+    if request is None:
+        return None
+    request.approved, request.decided_at, request.decided_by = False, now, None
+    request.save(update_fields=["approved", "decided_at", "decided_by"])
+    return request.pk
 
 
 def appeal_extend_request(
@@ -1876,6 +1913,7 @@ def appeal_escalate(*, actor: Any, appeal: Appeal | int, reason: str) -> Appeal:
                 "to_level": new_level,
                 "region": new_region.pk,
                 "region_name": new_region.name,
+                "extension_lapsed": _lapse_pending_extension(row, timezone.now()),
             },
         )
         notify.notify_users(
@@ -1947,6 +1985,9 @@ def appeal_whistle(
             ]
         )
         from_status = row.status
+        # A department already leading keeps the lead (and its pending extension request).
+        new_lead = row.assigned_level != Level.DEPARTMENT or row.assigned_department_id is None
+        lapsed = _lapse_pending_extension(row, now) if new_lead else None
         row.status = Status.DISPATCHED
         row.assigned_level = Level.DEPARTMENT
         row.assigned_department = (
@@ -1972,6 +2013,7 @@ def appeal_whistle(
                 "departments": [d.pk for d in new],
                 "department_names": [d.name for d in new],
                 "report_deadline": report_deadline.isoformat(),
+                "extension_lapsed": lapsed,
             },
             at=now,
         )
@@ -2126,14 +2168,12 @@ def notification_mark_read(*, actor: Any, ids: Iterable[int] | None = None) -> i
 
 
 def appeals_mark_overdue(*, now: dt.datetime | None = None, limit: int = 1000) -> int:
-    """Mark open cases past their deadline (one ``overdue`` event each, once) and tell the
-    supervisors. Idempotent: a case already marked is skipped, so each run marks the next
+    """Mark cases past their deadline whose clock still runs (not yet handled: see
+    ``CLOCK_STATUSES``; one ``overdue`` event each, once) and tell the supervisors. Idempotent: a case already marked is skipped, so each run marks the next
     ``limit`` (longest overdue first) and a larger backlog drains over the following runs."""
     now = now or timezone.now()
     ids = list(
-        Appeal.objects.filter(
-            status__in=sorted(OPEN_STATUSES - {Status.MERGED}), deadline__lt=now, overdue_at=None
-        )
+        Appeal.objects.filter(status__in=sorted(CLOCK_STATUSES), deadline__lt=now, overdue_at=None)
         .order_by("deadline", "pk")
         .values_list("pk", flat=True)[:limit]
     )
@@ -2141,7 +2181,12 @@ def appeals_mark_overdue(*, now: dt.datetime | None = None, limit: int = 1000) -
     for pk in ids:
         with transaction.atomic():
             row = Appeal.objects.select_for_update().filter(pk=pk, overdue_at=None).first()
-            if row is None or row.deadline is None or row.deadline >= now:
+            if (
+                row is None
+                or row.status not in CLOCK_STATUSES
+                or row.deadline is None
+                or row.deadline >= now
+            ):
                 continue
             row.overdue_at = now
             row.save(update_fields=["overdue_at", "updated_at"])

@@ -12,7 +12,7 @@ from django.utils import timezone
 from gridgov.appeals import selectors as sel
 from gridgov.appeals import services as s
 from gridgov.appeals.models import (
-    OPEN_STATUSES,
+    CLOCK_STATUSES,
     Appeal,
     Category,
     Channel,
@@ -155,7 +155,7 @@ def test_on_time_rate_counts_open_cases_past_their_deadline(client, personas, ca
     total = result["total"]
     assert (total.closed, total.closed_on_time, total.overdue_open) == (4, 3, 2)
     assert total.on_time_rate == 0.5
-    assert "已超过办理时限仍未办结的件数" in result["formulas"]["on_time_rate"]
+    assert "未结案但已超过办理时限的件数" in result["formulas"]["on_time_rate"]
     # The API's total says the same, with the overdue count the rate now depends on.
     _, token = token_create(user=p.street_official, name="test")
     with frozen(now):
@@ -223,9 +223,17 @@ def reference_counts(rows, group_by, now, response_hours):
             c["unsatisfied"] += a.rating == Rating.UNSATISFIED
         if a.status == Status.CLOSED and a.closed_at is not None:
             c["closed"] += 1
-            c["closed_on_time"] += a.deadline is None or a.closed_at <= a.deadline
+            # On time: handled (处置) within the limit; the clock stops there.
+            c["closed_on_time"] += a.deadline is None or (a.handled_at or a.closed_at) <= a.deadline
             c["hours"].append((a.closed_at - a.created_at).total_seconds() / 3600)
-        elif a.deadline is not None and a.deadline < now and a.status in OPEN_STATUSES:
+        elif a.deadline is not None and (
+            (a.status in CLOCK_STATUSES and a.deadline < now)
+            or (
+                a.status in (Status.HANDLED, Status.VERIFIED)
+                and a.handled_at is not None
+                and a.handled_at > a.deadline
+            )
+        ):
             c["overdue_open"] += 1
         if a.handled_at is not None:
             c["handled"] += 1
