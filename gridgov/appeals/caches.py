@@ -10,9 +10,9 @@ region bumps it at once and again on commit (so a process that reloaded in betwe
 not keep the old rows). A queryset ``.update()`` sends no signal: code that does one on
 these tables must call :func:`invalidate` (on commit).
 
-Without a shared cache (no Redis: each process has its own local-memory cache, so a bump
-in one process is not seen by the others) entries also expire after
-``GRIDGOV_LOCAL_CACHE_SECONDS`` (default 5), as API keys do.
+Without a shared cache (no Redis) the version also moves by itself every
+``GRIDGOV_LOCAL_CACHE_SECONDS`` (default 5; see :mod:`gridgov.core.versions`), so a change
+made in another process is seen within that time.
 
 Callers get a shallow copy of the cached instance, so setting attributes on it cannot
 leak into the next request.
@@ -22,13 +22,8 @@ from __future__ import annotations
 
 import copy
 import threading
-import time
 from typing import Any
 
-from django.conf import settings
-from django.core.cache import caches
-from django.core.cache.backends.dummy import DummyCache
-from django.core.cache.backends.locmem import LocMemCache
 from django.db import transaction
 from django.db.models import Subquery
 from django.db.models.signals import post_delete, post_save
@@ -40,14 +35,14 @@ VERSION = SharedVersion("gridgov:category-cache-version")
 MAX_ENTRIES = 2000
 
 _lock = threading.Lock()
-_state: dict[str, Any] = {"version": None, "entries": {}, "expires": 0.0}
+_state: dict[str, Any] = {"version": None, "entries": {}}
 
 
 def invalidate() -> None:
     """Mark every process's category entries stale."""
     VERSION.bump()
     with _lock:
-        _state["version"], _state["entries"], _state["expires"] = None, {}, 0.0
+        _state["version"], _state["entries"] = None, {}
 
 
 def _changed(**_: object) -> None:
@@ -62,13 +57,9 @@ for _model in (Category, TimeLimit, "territory.Region"):
 
 def _entries() -> dict[Any, Category | None]:
     version = VERSION.current()
-    now = time.monotonic()
-    if _state["version"] != version or now > _state["expires"]:
-        local = isinstance(caches["default"], LocMemCache | DummyCache)
-        ttl = float(getattr(settings, "GRIDGOV_LOCAL_CACHE_SECONDS", 5)) if local else None
+    if _state["version"] != version:
         with _lock:
             _state["version"], _state["entries"] = version, {}
-            _state["expires"] = now + ttl if ttl is not None else float("inf")
     return _state["entries"]
 
 

@@ -41,8 +41,44 @@ def test_own_bump_is_seen_at_once(settings, clock):
     assert version.current() == 2
 
 
+def test_unshared_number_moves_by_itself_after_the_local_expiry(settings, clock, monkeypatch):
+    """Without Redis no other process's bump arrives: the number moves on its own."""
+    cache.clear()
+    settings.GRIDGOV_VERSION_CHECK_SECONDS = 1
+    settings.GRIDGOV_LOCAL_CACHE_SECONDS = 5
+    version = versions.SharedVersion("test:v")
+    assert version.current() == 1
+    clock[0] += 4.9
+    assert version.current() == 1
+    clock[0] += 0.2
+    assert version.current() == 2
+    clock[0] += 4.9  # counted from when it last moved
+    assert version.current() == 2
+    # With a shared cache (Redis) it moves only when a process bumps it.
+    monkeypatch.setattr(versions, "_shared", lambda: True)
+    clock[0] += 60
+    assert version.current() == 2
+
+
 @pytest.mark.django_db
-def test_a_holiday_saved_by_another_process_is_used_once_the_version_moves():
+def test_without_redis_a_holiday_saved_by_another_process_is_seen_within_seconds(settings, clock):
+    settings.GRIDGOV_VERSION_CHECK_SECONDS = 1
+    settings.GRIDGOV_LOCAL_CACHE_SECONDS = 5
+    cache.clear()
+    workdays.invalidate()
+    day = dt.date(2031, 3, 3)  # a Monday
+    assert workdays.is_working_day(day)
+    # Another process adds the row; its bump is in its own local-memory cache, not ours.
+    Holiday.objects.bulk_create([Holiday(date=day, is_working_day=False, name="调休")])
+    clock[0] += 1.5
+    assert workdays.is_working_day(day)
+    clock[0] += 4
+    assert not workdays.is_working_day(day)
+
+
+@pytest.mark.django_db
+def test_a_holiday_saved_by_another_process_is_used_once_the_version_moves(settings):
+    settings.GRIDGOV_LOCAL_CACHE_SECONDS = 3600  # only the shared number moves it here
     cache.clear()
     workdays.invalidate()
     day = dt.date(2031, 3, 3)  # a Monday
