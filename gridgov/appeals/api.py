@@ -34,6 +34,7 @@ from gridgov.appeals.deadlines import deadline_colour
 from gridgov.appeals.models import Action, Appeal, AppealEvent, Category, Channel, Status
 from gridgov.core.db import valid_pk
 from gridgov.core.errors import DomainError, NotFound, ValidationFailed
+from gridgov.core.idempotency import idempotency_key
 from gridgov.core.pagination import keyset_page
 from gridgov.core.pii import mask_name, mask_phone, mask_text
 from gridgov.core.ratelimit import enforce_rate
@@ -516,12 +517,8 @@ def _signed_in(request: HttpRequest) -> Any:
 
 
 def _idempotency(request: HttpRequest, prefix: str) -> str | None:
-    key = request.headers.get("Idempotency-Key", "").strip()
-    if not key:
-        return None
-    if len(key) > 100:
-        raise ValidationFailed(_("Idempotency-Key 过长"), field="Idempotency-Key")
-    return f"{prefix}:{key}"
+    key = idempotency_key(request)
+    return f"{prefix}:{key}" if key else None
 
 
 # ---------------------------------------------------------------- staff endpoints

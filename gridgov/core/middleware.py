@@ -11,6 +11,16 @@ from django.utils.translation import gettext_lazy as _
 from gridgov.core.errors import DomainError, ValidationFailed
 
 
+def nul_parameter(request: HttpRequest) -> str | None:
+    """The name of the query parameter holding a NUL character (%00), ``query`` when the
+    query string holds one elsewhere; None when it holds none."""
+    query = request.META.get("QUERY_STRING", "")
+    if "%00" not in query and "\x00" not in query:
+        return None
+    name = next((k for k, vs in request.GET.lists() if "\x00" in k + "".join(vs)), "query")
+    return name.replace("\x00", "")
+
+
 class DomainErrorMiddleware:
     """Maps a DomainError raised in a page view to its HTTP status with a readable page.
 
@@ -22,12 +32,16 @@ class DomainErrorMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
+    # Paths whose views answer errors in a shape of their own (Open311's error list): they
+    # refuse a NUL themselves (``nul_parameter``).
+    OWN_ERROR_SHAPE = ("/open311/",)
+
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        query = request.META.get("QUERY_STRING", "")
-        if "%00" in query or "\x00" in query:
-            name = next((k for k, vs in request.GET.lists() if "\x00" in k + "".join(vs)), "query")
-            error = ValidationFailed(self.NUL_IN_QUERY, field=name.replace("\x00", ""))
-            return self.process_exception(request, error)
+        if not request.path.startswith(self.OWN_ERROR_SHAPE):
+            name = nul_parameter(request)
+            if name is not None:
+                error = ValidationFailed(self.NUL_IN_QUERY, field=name)
+                return self.process_exception(request, error)
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> Any:

@@ -14,6 +14,7 @@ place by hand.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from django.utils.dateparse import parse_datetime
@@ -30,12 +31,13 @@ from gridgov.territory.models import Grid, Region
 MAX_ATTRIBUTE_TEXT = 4000
 MAX_ATTRIBUTE_STRING = 255
 # As the JSON API: longer keys are refused, never cut (two cut keys would be one request).
-MAX_IDEMPOTENCY_KEY = 100
 
 
 def check_attributes(category: Category, attributes: dict[str, list[str]]) -> list[str]:
     """Validate attributes against the service definition; returns readable lines
     ("名称: 值") to keep with the appeal. Errors: ValidationFailed naming attribute[code]."""
+    from gridgov.appeals.services import _no_nul
+
     fields = {str(f["code"]): f for f in well_formed(category.extra_fields)}
     for code in attributes:
         if code not in fields:
@@ -54,14 +56,16 @@ def check_attributes(category: Category, attributes: dict[str, list[str]]) -> li
         datatype = field["datatype"]
         if datatype != "multivaluelist" and len(values) > 1:
             raise ValidationFailed(_("%(name)s 只能有一个值") % {"name": name}, field=name)
+        for v in values:
+            _no_nul(v, name)
         value = values[0]
         if datatype == "number":
             try:
-                float(value)
+                finite = math.isfinite(float(value))
             except ValueError:
-                raise ValidationFailed(
-                    _("%(name)s 须为数字") % {"name": name}, field=name
-                ) from None
+                finite = False
+            if not finite:
+                raise ValidationFailed(_("%(name)s 须为数字") % {"name": name}, field=name)
         elif datatype == "datetime":
             try:
                 ok = parse_datetime(value.replace(" ", "+")) is not None
@@ -165,7 +169,7 @@ def open311_intake(
     """Validate one Open311 POST and register it as an appeal (channel "api").
 
     Errors: ValidationFailed naming the parameter (service_code, lat/long, attribute[…],
-    description, phone, email, media_url, idempotency_key); whatever ``appeal_intake``
+    description, phone, email, media_url); whatever ``appeal_intake``
     raises.
 
     ``email`` is checked but not kept: the appeal's text is published (the Open311 list), and
@@ -173,8 +177,6 @@ def open311_intake(
     """
     from gridgov.appeals.services import _no_nul, appeal_intake, is_blank
 
-    if client_key and len(client_key) > MAX_IDEMPOTENCY_KEY:
-        raise ValidationFailed(_("Idempotency-Key 过长"), field="idempotency_key")
     _no_nul(email, "email")
     _no_nul(media_url, "media_url")
     if not service_code:

@@ -20,7 +20,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from gridgov.core.errors import DomainError
+from gridgov.core.errors import DomainError, ValidationFailed
+from gridgov.core.idempotency import idempotency_key
+from gridgov.core.middleware import DomainErrorMiddleware, nul_parameter
 from gridgov.core.ratelimit import TooManyRequests, check_rate
 from gridgov.open311 import selectors
 from gridgov.open311.formats import render, render_errors
@@ -75,6 +77,9 @@ def open311_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
 
     def wrapped(request: HttpRequest, *args: Any, fmt: str, **kwargs: Any) -> HttpResponse:
         try:
+            nul = nul_parameter(request)
+            if nul is not None:
+                raise ValidationFailed(DomainErrorMiddleware.NUL_IN_QUERY, field=nul or "query")
             response = view(request, *args, fmt=fmt, **kwargs)
         except DomainError as exc:
             err = _error_for(exc)
@@ -132,7 +137,7 @@ def _scope_path(key: ApiKey | None) -> str | None:
 
 
 @open311_view
-@require_http_methods(["GET"])
+@require_http_methods(["GET", "HEAD"])
 def discovery(request: HttpRequest, *, fmt: str) -> HttpResponse:
     _api_key(request)
     base = request.build_absolute_uri("/open311/v2/")
@@ -154,7 +159,7 @@ def discovery(request: HttpRequest, *, fmt: str) -> HttpResponse:
 
 
 @open311_view
-@require_http_methods(["GET"])
+@require_http_methods(["GET", "HEAD"])
 def service_list(request: HttpRequest, *, fmt: str) -> HttpResponse:
     district = _district(request)
     _api_key(request)
@@ -163,7 +168,7 @@ def service_list(request: HttpRequest, *, fmt: str) -> HttpResponse:
 
 
 @open311_view
-@require_http_methods(["GET"])
+@require_http_methods(["GET", "HEAD"])
 def service_definition(request: HttpRequest, code: str, *, fmt: str) -> HttpResponse:
     district = _district(request)
     _api_key(request)
@@ -177,7 +182,7 @@ def service_definition(request: HttpRequest, code: str, *, fmt: str) -> HttpResp
 
 
 @open311_view
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def requests(request: HttpRequest, *, fmt: str) -> HttpResponse:
     if request.method == "POST":
         return _post_request(request, fmt)
@@ -190,7 +195,7 @@ def requests(request: HttpRequest, *, fmt: str) -> HttpResponse:
 
 
 @open311_view
-@require_http_methods(["GET"])
+@require_http_methods(["GET", "HEAD"])
 def request_detail(request: HttpRequest, code: str, *, fmt: str) -> HttpResponse:
     district = _district(request)
     key = _api_key(request)
@@ -201,7 +206,7 @@ def request_detail(request: HttpRequest, code: str, *, fmt: str) -> HttpResponse
 
 
 @open311_view
-@require_http_methods(["GET"])
+@require_http_methods(["GET", "HEAD"])
 def token_detail(request: HttpRequest, token: str, *, fmt: str) -> HttpResponse:
     district = _district(request)
     key = _api_key(request)
@@ -247,7 +252,7 @@ def _post_request(request: HttpRequest, fmt: str) -> HttpResponse:
     longitude = _float(params, "long", -180, 180)
     if (latitude is None) != (longitude is None):
         raise Open311Error(400, _("lat 和 long 须同时提供"))
-    description = params.get("description", "")
+    description = params.get("description", "").strip()
     if len(description) > MAX_DESCRIPTION:
         raise Open311Error(400, _("description 不能超过 %(n)s 个字符") % {"n": MAX_DESCRIPTION})
     started = timezone.now()
@@ -268,7 +273,7 @@ def _post_request(request: HttpRequest, fmt: str) -> HttpResponse:
         email=params.get("email", "").strip(),
         media_url=params.get("media_url", "").strip(),
         photo=request.FILES.get("media"),
-        client_key=request.headers.get("Idempotency-Key", "").strip() or None,
+        client_key=idempotency_key(request),
     )
     status = 200 if getattr(appeal, "replayed", appeal.created_at < started) else 201
     return render(

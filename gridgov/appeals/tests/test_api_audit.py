@@ -246,6 +246,15 @@ def test_a_public_key_resent_with_other_invalid_input_gets_the_error_not_the_cas
     assert Appeal.objects.count() == 1
 
 
+def test_a_key_not_in_printable_ascii_is_refused_naming_the_header(client, cats):
+    # "键" as a server reads it off the wire: its UTF-8 bytes taken as Latin-1. Kept, it
+    # would never match the key the client looks its report up by.
+    headers = {"HTTP_IDEMPOTENCY_KEY": "键".encode().decode("latin-1")}
+    answer = _post(client, "/public/", {**PUBLIC, "category_id": cats.sewer.pk}, headers)
+    assert _error(answer) == (400, "Idempotency-Key")
+    assert not Appeal.objects.exists()
+
+
 def test_a_resent_report_with_details_replays_once_it_no_longer_passes(personas, cats):
     kwargs = dict(
         actor=None,

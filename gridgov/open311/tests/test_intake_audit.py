@@ -1,5 +1,6 @@
-"""HTTP audit, Open311 POST: long idempotency keys are refused (never cut, so two cannot become
-one), and the reporter's e-mail is not published in the request's description."""
+"""HTTP audit, Open311 POST: long or non-ASCII idempotency keys are refused (never cut, so two
+cannot become one), the reporter's e-mail is not published in the request's description, a
+bad attribute value is named as that attribute, and reads answer HEAD."""
 
 from __future__ import annotations
 
@@ -96,3 +97,61 @@ def test_a_description_of_invisible_characters_counts_as_none(client, o311):
     assert response.status_code == 201
     appeal = Appeal.objects.get(pk=body(response)[0]["service_request_id"])
     assert appeal.description == appeal.category.name
+
+
+# "键" as a server reads it off the wire: the header's UTF-8 bytes taken as Latin-1.
+GARBLED = "键".encode().decode("latin-1")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("value", ["键", GARBLED, "a\tb"])
+def test_an_idempotency_key_not_in_printable_ascii_is_refused_naming_it(client, o311, value):
+    for fmt, check in (("json", assert_errors_json), ("xml", assert_errors_xml)):
+        response = post(
+            client,
+            fmt,
+            key=o311.clear,
+            headers={"Idempotency-Key": value},
+            service_code="road.light",
+            description="路灯不亮",
+            **IN_A,
+        )
+        assert "Idempotency-Key" in check(response, 400)
+    assert not Appeal.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_control_character_in_an_attribute_is_named_as_that_attribute(client, o311):
+    o311.light.extra_fields = [
+        {"code": "pole", "datatype": "string", "required": False, "description": "灯杆编号"}
+    ]
+    o311.light.save()
+    response = post(
+        client,
+        key=o311.clear,
+        service_code="road.light",
+        description="路灯不亮",
+        **{"attribute[pole]": "A\x0712"},
+        **IN_A,
+    )
+    assert "attribute[pole]" in assert_errors_json(response, 400)
+    assert not Appeal.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_full_length_description_with_spaces_around_it_is_taken(client, o311):
+    text = "长" * 2000
+    response = post(
+        client, key=o311.clear, service_code="road.light", description=f"  {text}\n", **IN_A
+    )
+    assert response.status_code == 201, response.content
+    assert Appeal.objects.get().description.startswith(text)
+
+
+@pytest.mark.django_db
+def test_reads_answer_head_with_the_get_headers_and_no_body(client, o311):
+    for path in ("services.json", "requests.xml", "discovery.json"):
+        get = client.get(f"{BASE}/{path}")
+        head = client.head(f"{BASE}/{path}")
+        assert (head.status_code, head["Content-Type"]) == (200, get["Content-Type"])
+        assert head.content == b""

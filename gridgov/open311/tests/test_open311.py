@@ -301,6 +301,8 @@ def test_anonymous_post_when_allowed_is_rate_limited_with_429(client, o311, monk
         ({"service_code": "road.light", "description": "长" * 2001, **IN_A}, "description"),
         ({"service_code": "road.pothole", **IN_A}, "attribute[size]"),  # required attribute
         ({"service_code": "road.pothole", "attribute[size]": "大", **IN_A}, "attribute[size]"),
+        ({"service_code": "road.pothole", "attribute[size]": "nan", **IN_A}, "attribute[size]"),
+        ({"service_code": "road.pothole", "attribute[size]": "-inf", **IN_A}, "attribute[size]"),
         (
             {
                 "service_code": "road.pothole",
@@ -577,6 +579,9 @@ def test_dates_default_to_90_days_and_ids_override_every_filter(client, o311):
         ({"page_size": "1001"}, "page_size"),
         ({"page": "0"}, "page"),
         ({"page_size": "ten"}, "page_size"),
+        # A NUL character (%00) in any parameter, named in the spec's error list.
+        ({"service_code": "road\x00light"}, "service_code"),
+        ({"status": "\x00"}, "status"),
         # Dates at the ends of the calendar (the 90-day window or UTC would overflow).
         ({"start_date": "9999-12-31T00:00:00Z"}, "start_date"),
         ({"end_date": "0001-01-01T00:00:00Z"}, "end_date"),
@@ -653,7 +658,7 @@ def test_wrong_method_and_format_are_not_served(client, o311):
     assert_errors_json(client.delete(f"{BASE}/requests.json"), 405)
     refused = client.post(f"{BASE}/services.xml")
     assert_errors_xml(refused, 405)
-    assert refused["Allow"] == "GET"
+    assert refused["Allow"] == "GET, HEAD"
     assert client.get(f"{BASE}/services.csv").status_code == 404
 
 
