@@ -902,8 +902,8 @@ def appeal_register(
     """
     with transaction.atomic():
         row = _lock(appeal, actor)
-        _check_transition(row, Action.REGISTER)
         _require(actor, caps.APPEAL_TRIAGE, caps.APPEAL_DISPATCH)
+        _check_transition(row, Action.REGISTER)
         changes: dict[str, Any] = {}
         if category is not None and category.pk != row.category_id:
             if category.district_id != row.district_id or not category.accepts_cases:
@@ -1432,8 +1432,8 @@ def appeal_close(*, actor: Any, appeal: Appeal | int, note: str = "") -> Appeal:
     ``closed_unsatisfied`` and the rates still count the case unsatisfied."""
     with transaction.atomic():
         row = _lock(appeal, actor)
-        _check_transition(row, Action.CLOSE)
         _require(actor, caps.APPEAL_VERIFY, caps.APPEAL_DISPATCH)
+        _check_transition(row, Action.CLOSE)
         if not in_scope(actor, row.region_path):
             raise PermissionDenied(_("只有属地工作人员可以结案"))
         data: dict[str, Any] = {}
@@ -1583,8 +1583,8 @@ def appeal_reject(*, actor: Any, appeal: Appeal | int, reason: str) -> Appeal:
     reason (inbox and/or SMS, each with their own tracking code)."""
     with transaction.atomic():
         row = _lock(appeal, actor)
-        _check_transition(row, Action.REJECT)
         _require(actor, caps.APPEAL_TRIAGE, caps.APPEAL_DISPATCH)
+        _check_transition(row, Action.REJECT)
         reason = _require_text(reason, "reason", _("不予受理理由"))
         from_status = row.status
         row.status, row.closed_at = Status.REJECTED, timezone.now()
@@ -1757,8 +1757,8 @@ def appeal_extend_decide(
     other than the requester and the current handler (``assigned_user``): 403."""
     with transaction.atomic():
         row = _lock(appeal, actor)
-        _check_transition(row, Action.EXTEND_DECIDE)
         _require(actor, caps.APPEAL_DISPATCH, caps.APPEAL_SUPERVISE)
+        _check_transition(row, Action.EXTEND_DECIDE)
         if not in_scope(actor, row.region_path):
             raise PermissionDenied(_("只有属地调度或督办人员可以审批延期"))
         request = (
@@ -1823,8 +1823,8 @@ def appeal_supervise(*, actor: Any, appeal: Appeal | int, note: str) -> Appeal:
     """督办: a supervision order on a slow or overdue case; the handler is told."""
     with transaction.atomic():
         row = _lock(appeal, actor)
-        _check_transition(row, Action.SUPERVISE)
         _require(actor, caps.APPEAL_SUPERVISE)
+        _check_transition(row, Action.SUPERVISE)
         note = _require_text(note, "note", _("督办意见"))
         row.supervision_count += 1
         row.save(update_fields=["supervision_count", "updated_at"])
@@ -1941,8 +1941,8 @@ def appeal_whistle(
     periodic job flags it. Needs APPEAL_DISPATCH and a community/street (or wider) scope."""
     with transaction.atomic():
         row = _lock(appeal, actor)
-        _check_transition(row, Action.WHISTLE)
         _require(actor, caps.APPEAL_DISPATCH)
+        _check_transition(row, Action.WHISTLE)
         scope = getattr(actor, "scope_region", None)
         if not actor.is_superuser and (
             scope is None

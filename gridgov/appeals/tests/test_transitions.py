@@ -7,7 +7,7 @@ import pytest
 from gridgov.appeals import services as s
 from gridgov.appeals.models import TRANSITIONS, Action, AppealEvent, Status
 from gridgov.appeals.tests.helpers import appeal_in, step, superuser
-from gridgov.core.errors import Conflict
+from gridgov.core.errors import Conflict, PermissionDenied
 from gridgov.core.models import AuditLog
 
 ACTIONS = [str(a) for a in TRANSITIONS]
@@ -44,3 +44,27 @@ def test_every_state_action_pair(action, territory, cats):
             assert appeal.status == state, (state, action)
             assert AppealEvent.objects.filter(appeal=appeal).count() == before, (state, action)
             assert audits.count() == audits_before, (state, action)
+
+
+# Actions that need a capability whatever the case: whoever lacks it learns that (403),
+# not the case's state (409).
+CAPABILITY_ACTIONS = [
+    Action.REGISTER,
+    Action.CLOSE,
+    Action.REJECT,
+    Action.EXTEND_DECIDE,
+    Action.SUPERVISE,
+    Action.WHISTLE,
+]
+
+
+@pytest.mark.parametrize("action", [str(a) for a in CAPABILITY_ACTIONS])
+def test_without_the_capability_the_answer_is_403_in_any_state(action, territory, cats, personas):
+    allowed, _target = TRANSITIONS[action]
+    refused_state = next(st for st in (Status.CLOSED, Status.HANDLED) if st not in allowed)
+    appeal = appeal_in(refused_state, superuser(), territory, cats.sanitation)
+    # The resident who reported it sees the case but holds no staff capability.
+    appeal.reporter_user = personas.resident
+    appeal.save(update_fields=["reporter_user"])
+    with pytest.raises(PermissionDenied):
+        step(action, appeal, personas.resident, territory, cats.sanitation)
