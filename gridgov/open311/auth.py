@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
+from ninja.errors import AuthenticationError
 from ninja.security import APIKeyHeader
 
 
@@ -18,9 +19,11 @@ class ApiKeyAuth(APIKeyHeader):
     def authenticate(self, request: HttpRequest, key: str | None) -> Any | None:
         from gridgov.open311.services import apikey_authenticate
 
+        if not key:
+            return None
         row = apikey_authenticate(key)
         if row is None:
-            return None
+            raise AuthenticationError  # a key that is sent must be valid (accounts.api_auth)
         request.user = row.user
         request.api_key = row  # type: ignore[attr-defined]
         return row.user

@@ -103,6 +103,30 @@ def test_api_key_authenticates_the_json_api_as_its_scoped_service_user(client, t
 
 
 @pytest.mark.django_db
+def test_a_wrong_credential_is_refused_beside_a_right_one(client, territory, personas):
+    """A token or key that is sent must be valid: the request does not quietly act as
+    whoever another credential names."""
+    from gridgov.accounts.tokens import token_create
+
+    key = run("create", "--name", "乙", "--region", territory.comm_b.code)[0].strip()
+    _, token = token_create(user=personas.worker_a, name="t")
+    me = "/api/v1/accounts/me"
+    assert client.get(me, headers={"X-API-Key": key}).status_code == 200
+    assert client.get(me, headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    for headers in (
+        {"X-API-Key": key, "Authorization": "Bearer gg_wrong"},
+        {"X-API-Key": "o311_wrong", "Authorization": f"Bearer {token}"},
+    ):
+        refused = client.get(me, headers=headers)
+        assert refused.status_code == 401, headers
+        assert refused.json()["error"]["code"] == "unauthorized"
+    # Signed in on the site: a wrong token sent along is refused too.
+    client.force_login(personas.worker_a)
+    assert client.get(me).status_code == 200
+    assert client.get(me, headers={"Authorization": "Bearer gg_wrong"}).status_code == 401
+
+
+@pytest.mark.django_db
 def test_api_errors_share_one_shape(client):
     missing = client.get("/api/v1/no-such-thing")
     assert missing.status_code == 404
