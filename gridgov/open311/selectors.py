@@ -3,7 +3,8 @@ mapped to GeoReport v2 fields."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import re
+from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -38,6 +39,7 @@ from gridgov.core.scope import subtree_params, subtree_sql
 MAX_ROWS = 1000  # the spec's cap on one response
 MAX_WINDOW = timedelta(days=90)  # the spec's widest date range
 W3_YEARS = (1900, 2999)  # the dates a filter may name
+DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def iso(value: datetime | None, tz: Any = None) -> str | None:
@@ -48,13 +50,23 @@ def iso(value: datetime | None, tz: Any = None) -> str | None:
     return value.astimezone(tz or timezone.get_current_timezone()).isoformat(timespec="seconds")
 
 
-def parse_w3_datetime(raw: str, *, field: str) -> datetime:
-    """A w3 date-time with zone; '+' decoded as a space in a query string is restored."""
+def parse_w3_datetime(raw: str, *, field: str, end_of_day: bool = False) -> datetime:
+    """A w3 date-time with zone; '+' decoded as a space in a query string is restored.
+
+    The W3C profile's date alone (``2026-11-01``) names that day on the district's clock:
+    its start, or with ``end_of_day`` its last moment (so an end date includes its day)."""
     value = raw.strip()
     if " " in value and "T" in value:
         value = value.replace(" ", "+")
     try:
-        parsed = parse_datetime(value)
+        if DATE_ONLY.fullmatch(value):
+            parsed = datetime.combine(
+                date.fromisoformat(value),
+                time.max if end_of_day else time.min,
+                tzinfo=timezone.get_default_timezone(),
+            )
+        else:
+            parsed = parse_datetime(value)
     except ValueError:
         parsed = None
     if parsed is None:
@@ -178,9 +190,11 @@ def _page_sql(
     if ids:
         where.append(f"id IN ({', '.join(['%s'] * ids)})")
     if codes:
+        # A group's code stands for its services (the sub-categories requests are filed under).
+        listed = ", ".join(["%s"] * codes)
         where.append(
-            f"category_id IN (SELECT id FROM appeals_category WHERE code IN "
-            f"({', '.join(['%s'] * codes)}))"
+            "category_id IN (SELECT sc.id FROM appeals_category sc LEFT JOIN appeals_category "
+            f"sg ON sg.id = sc.parent_id WHERE sc.code IN ({listed}) OR sg.code IN ({listed}))"
         )
     if statuses:
         wanted = ", ".join(["%s"] * statuses)
@@ -244,7 +258,7 @@ def _rows(
     params += [Status.REJECTED, Action.REJECT, district_code]
     if scope_path:
         params += subtree_params(scope_path, vendor)
-    params += [*ids, *codes]
+    params += [*ids, *codes, *codes]
     if statuses:
         params += [*statuses, Status.MERGED, *statuses]
     if window is not None:
@@ -313,7 +327,7 @@ def request_list(
     if params.get("start_date"):
         start = parse_w3_datetime(params["start_date"], field="start_date")
     if params.get("end_date"):
-        end = parse_w3_datetime(params["end_date"], field="end_date")
+        end = parse_w3_datetime(params["end_date"], field="end_date", end_of_day=True)
     if start is None and end is None:
         end = now or timezone.now()
         start = end - MAX_WINDOW

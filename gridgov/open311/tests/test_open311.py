@@ -585,6 +585,8 @@ def test_dates_default_to_90_days_and_ids_override_every_filter(client, o311):
         # Dates at the ends of the calendar (the 90-day window or UTC would overflow).
         ({"start_date": "9999-12-31T00:00:00Z"}, "start_date"),
         ({"end_date": "0001-01-01T00:00:00Z"}, "end_date"),
+        ({"start_date": "0001-01-01"}, "start_date"),  # a date alone, out of range
+        ({"start_date": "2026-02-30"}, "start_date"),  # no such day
         (
             {"start_date": "0001-01-01T00:00:00+08:00", "end_date": "0001-01-05T00:00:00+08:00"},
             "start_date",
@@ -594,6 +596,30 @@ def test_dates_default_to_90_days_and_ids_override_every_filter(client, o311):
 def test_bad_filters_get_400_naming_the_parameter(client, o311, params, field):
     assert field in assert_errors_json(client.get(f"{BASE}/requests.json", params), 400)
     assert field in assert_errors_xml(client.get(f"{BASE}/requests.xml", params), 400)
+
+
+@pytest.mark.django_db
+def test_a_date_alone_names_that_local_day_from_its_start_to_its_end(client, o311):
+    codes = [new_request(client, o311) for _ in range(4)]
+    moments = [
+        dt.datetime(2026, 10, 31, 23, 59),  # the evening before, local time
+        dt.datetime(2026, 11, 1, 0, 0),
+        dt.datetime(2026, 11, 1, 23, 59),
+        dt.datetime(2026, 11, 2, 0, 0),
+    ]
+    for code, moment in zip(codes, moments, strict=True):
+        Appeal.objects.filter(pk=code).update(created_at=timezone.make_aware(moment))
+    params = {"start_date": "2026-11-01", "end_date": "2026-11-01"}
+    found = [r["service_request_id"] for r in body(client.get(f"{BASE}/requests.json", params))]
+    assert found == [codes[2], codes[1]]
+
+
+@pytest.mark.django_db
+def test_a_group_code_lists_the_requests_of_its_services(client, o311):
+    light = new_request(client, o311)
+    found = body(client.get(f"{BASE}/requests.json", {"service_code": "road"}))
+    assert [r["service_request_id"] for r in found] == [light]
+    assert body(client.get(f"{BASE}/requests.json", {"service_code": "road.pothole"})) == []
 
 
 @pytest.mark.django_db
