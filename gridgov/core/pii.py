@@ -74,8 +74,8 @@ _HAS_FULL_WIDTH = re.compile("[\uff0b\uff0d\uff10-\uff19\uff38\uff58\u3000]").se
 #   set apart by a space, a hyphen or dash (with spaces or not) or a dot; also after +86 or
 #   0086 without the code's 0, and never right after a letter (SF0371…: an order number).
 #   An extension after it (-123, 转123) is left as written: it is nothing without the
-#   number. A local number without its area code is not taken: eight digits alone are as
-#   likely a date or an order number.
+#   number. A local number without its area code is taken only after a phone label
+#   (``_LABELLED_LOCAL``): eight digits alone are as likely a date or an order number.
 # None may sit inside a longer run of digits (an ID number not next to a letter either, a
 # landline not after a decimal point), so house numbers, dates, times, amounts, 6-digit
 # codes and tracking codes (which have no 0) are left alone.
@@ -121,6 +121,15 @@ _NUMBER = re.compile(
     """,
     re.VERBOSE | re.ASCII,
 )
+# A local landline number without its area code, right after a label saying it is one
+# ("电话：2345 6789", "座机为23456789", "Tel 2345-6789"): 7 or 8 digits from 2-9.
+_PHONE_LABELS = ("电话", "座机", "固话", "联系方式", "tel", "phone")
+_HAS_PHONE_LABEL = re.compile("|".join(_PHONE_LABELS), re.IGNORECASE).search
+_LABELLED_LOCAL = re.compile(
+    r"(?:" + "|".join(_PHONE_LABELS) + r")(?:号码|号)?[ ]*(?:是|为)?[ ]*[:：]?[ ]*"
+    r"(?P<local>[2-9][0-9]{2,3}[ -]?[0-9]{4})(?![0-9])",
+    re.IGNORECASE | re.ASCII,
+)
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}", re.ASCII)
 
 # Every form above holds three digits and then (after at most one separator) three more,
@@ -157,14 +166,23 @@ def mask_text(text: str) -> str:
     if not has_number and "@" not in text:
         return text
     if has_number:
-        if not _HAS_FULL_WIDTH(text):
-            text = _NUMBER.sub(_mask_number, text)
-        else:  # same length: mask the original at the spans found in the ASCII form
-            parts, end = [], 0
-            for match in _NUMBER.finditer(text.translate(_FULL_WIDTH)):
-                parts += [text[end : match.start()], _mask_number(match)]
-                end = match.end()
-            text = "".join(parts) + text[end:]
+        # Spans are found in the ASCII form (full-width digits mapped one to one, so the
+        # spans are the original's) and the original is masked there.
+        found = text.translate(_FULL_WIDTH) if _HAS_FULL_WIDTH(text) else text
+        spans = [(m.start(), m.end(), _mask_number(m)) for m in _NUMBER.finditer(found)]
+        if _HAS_PHONE_LABEL(found):
+            for m in _LABELLED_LOCAL.finditer(found):
+                local = _digits(m.group("local"))
+                spans.append(
+                    (m.start("local"), m.end("local"), "*" * (len(local) - 4) + local[-4:])
+                )
+            spans.sort()
+        parts, end = [], 0
+        for start, stop, masked in spans:
+            if start >= end:  # a span inside one already masked is left to it
+                parts += [text[end:start], masked]
+                end = stop
+        text = "".join(parts) + text[end:]
     if "@" in text:
         text = _EMAIL.sub(lambda m: mask_contact(m.group(0)), text)
     return text

@@ -1,7 +1,7 @@
 """Landline numbers typed into free text are masked like mobile numbers: the area code and the
 last four digits are kept (0371-****6789), whichever of the usual forms they were written in;
 numbers that only look like one (dates, times, amounts, house numbers, postal and tracking
-codes, a local number without its area code) are left alone."""
+codes, a local number with neither its area code nor a phone label) are left alone."""
 
 from __future__ import annotations
 
@@ -65,7 +65,7 @@ def test_mask_text_masks_mobile_dialled_with_trunk_zero():
         "2019-2026年",
         "坐标 34.755, 114.03712345678",
         "订单号012345678901",
-        "电话23456789",  # a local number without its area code: too ambiguous
+        "编号23456789",  # a local number without its area code nor a phone label
         "查询码2345678923",  # a tracking code of digits only (the alphabet has no 0)
         "0371-1234567",  # a local number never starts with 0 or 1
         "020-2345678",  # 010 and 02x have 8-digit local numbers
@@ -83,3 +83,26 @@ def test_mask_text_leaves_tracking_codes_alone():
 
     codes = " ".join(new_tracking_code() for _ in range(200))
     assert mask_text(codes + LANDLINE) == codes + LANDLINE_MASKED
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("居民电话23456789，请联系", "居民电话****6789，请联系"),
+        ("座机为 2345-6789", "座机为 ****6789"),
+        ("固话：234 5678", "固话：***5678"),
+        ("联系方式２３４５６７８９", "联系方式****6789"),
+        ("Tel 2345 6789 转 12", "Tel ****6789 转 12"),
+        ("电话号码是 2345678", "电话号码是 ***5678"),
+    ],
+)
+def test_a_local_number_after_a_phone_label_is_masked(text, shown):
+    assert mask_text(text) == shown
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["电话费23456789元", "订单号 23456789", "电话：2345678901", "电话：12345678"],
+)
+def test_a_label_does_not_make_other_numbers_a_phone(text):
+    assert mask_text(text) == text
