@@ -2178,6 +2178,8 @@ def appeals_mark_overdue(*, now: dt.datetime | None = None, limit: int = 1000) -
         .values_list("pk", flat=True)[:limit]
     )
     count = 0
+    # Supervisors are told once per run, whatever the number of cases (see _tell_supervisors).
+    supervised: dict[int, tuple[User, list[Appeal]]] = {}
     for pk in ids:
         with transaction.atomic():
             row = Appeal.objects.select_for_update().filter(pk=pk, overdue_at=None).first()
@@ -2198,22 +2200,65 @@ def appeals_mark_overdue(*, now: dt.datetime | None = None, limit: int = 1000) -
                 at=now,
                 data={"deadline": row.deadline.isoformat()},
             )
-            # Supervisors are asked to supervise, the handlers to deal with it; one
-            # message each (the dedupe key is per user: a supervisor who also handles it
-            # gets the first).
-            for users, message in (
-                (supervisors_of(row), gettext_noop("诉求 %(tracking_code)s 已超期，请督办")),
-                (handlers_of(row), gettext_noop("诉求 %(tracking_code)s 已超期，请尽快办理")),
-            ):
-                notify.notify_users(
-                    users=users,
-                    appeal=row,
-                    kind=NotificationKind.OVERDUE,
-                    text=Notice(message, {"tracking_code": row.tracking_code}),
-                    dedupe=f"overdue:{row.pk}:{row.deadline.isoformat()}",
-                )
+            # The handlers are asked to deal with it, one message per case.
+            notify.notify_users(
+                users=handlers_of(row),
+                appeal=row,
+                kind=NotificationKind.OVERDUE,
+                text=Notice(
+                    gettext_noop("诉求 %(tracking_code)s 已超期，请尽快办理"),
+                    {"tracking_code": row.tracking_code},
+                ),
+                dedupe=_overdue_key(row),
+            )
+            for user in supervisors_of(row):
+                supervised.setdefault(user.pk, (user, []))[1].append(row)
             count += 1
+    _tell_supervisors(supervised.values(), now)
     return count
+
+
+def _overdue_key(row: Appeal) -> str:
+    return f"overdue:{row.pk}:{row.deadline.isoformat() if row.deadline else ''}"
+
+
+# Tracking codes named in a supervisor's overdue digest; the supervision page lists them all.
+DIGEST_CODES = 5
+
+
+def _tell_supervisors(supervised: Iterable[tuple[User, list[Appeal]]], now: dt.datetime) -> None:
+    """Ask each supervisor to supervise the cases a run marked overdue in their reach: one
+    message for one case (with its link), one digest for several (the count and the first
+    codes; the inbox links it to the supervision page), so a backlog after a holiday is one
+    message and one e-mail, not hundreds. A supervisor who also handles a case was told
+    as its handler (the per-case key is per user: the first message stands)."""
+    for user, rows in supervised:
+        if len(rows) == 1:
+            row = rows[0]
+            notify.notify_users(
+                users=[user],
+                appeal=row,
+                kind=NotificationKind.OVERDUE,
+                text=Notice(
+                    gettext_noop("诉求 %(tracking_code)s 已超期，请督办"),
+                    {"tracking_code": row.tracking_code},
+                ),
+                dedupe=_overdue_key(row),
+            )
+            continue
+        codes = "、".join(r.tracking_code for r in rows[:DIGEST_CODES])
+        notify.notify_users(
+            users=[user],
+            appeal=None,
+            kind=NotificationKind.OVERDUE,
+            text=Notice(
+                gettext_noop("%(count)s 件诉求已超期，请督办：%(codes)s")
+                if len(rows) <= DIGEST_CODES
+                else gettext_noop("%(count)s 件诉求已超期，请督办：%(codes)s 等"),
+                {"count": len(rows), "codes": codes},
+            ),
+            dedupe=f"overdue-digest:{now.isoformat()}:{rows[0].pk}",
+        )
 
 
 def _active(users: list[User]) -> list[User]:

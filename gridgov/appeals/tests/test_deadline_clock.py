@@ -170,3 +170,34 @@ def test_a_pending_extension_lapses_when_the_case_is_escalated(personas, accepte
     assert ExtensionRequest.objects.get(appeal=accepted).lapsed
     event = AppealEvent.objects.get(appeal=accepted, action=Action.ESCALATE)
     assert event.data["extension_lapsed"] is not None
+
+
+def test_supervisors_get_one_digest_for_many_overdue_cases(personas, cats):
+    from gridgov.appeals.models import Notification, OutboxMessage
+
+    personas.operator.email = "operator@example.cn"
+    personas.operator.save(update_fields=["email"])
+    with frozen(START):
+        appeals = [new_appeal(personas.worker_a, cats.sanitation, point=spot()) for _ in range(7)]
+    with frozen(local(2026, 3, 12, 10, 0)):
+        assert s.appeals_tick()["overdue"] == 7
+    told = Notification.objects.filter(user=personas.operator, kind="overdue")
+    assert told.count() == 1
+    digest = told.get()
+    assert digest.appeal is None
+    assert digest.text.startswith("7 件诉求已超期，请督办：") and digest.text.endswith(" 等")
+    assert sum(a.tracking_code in digest.text for a in appeals) == 5
+    assert OutboxMessage.objects.filter(recipient="operator@example.cn").count() == 1
+    page = staff_client(personas.operator).get("/appeals/inbox/")
+    assert 'href="/appeals/supervision/"' in page.content.decode()
+
+
+def test_one_overdue_case_is_named_to_the_supervisor_with_its_link(personas, cats):
+    from gridgov.appeals.models import Notification
+
+    with frozen(START):
+        appeal = new_appeal(personas.worker_a, cats.sanitation, point=spot())
+    with frozen(local(2026, 3, 12, 10, 0)):
+        s.appeals_tick()
+    told = Notification.objects.get(user=personas.operator, kind="overdue")
+    assert told.appeal == appeal and told.text.endswith("已超期，请督办")
