@@ -18,23 +18,6 @@ from gridgov.open311.tests.test_open311 import (
 
 
 @pytest.mark.django_db
-def test_idempotency_key_over_100_characters_is_refused_naming_it(client, o311):
-    long_key = "k" * 101
-    for fmt, check in (("json", assert_errors_json), ("xml", assert_errors_xml)):
-        response = post(
-            client,
-            fmt,
-            key=o311.clear,
-            headers={"Idempotency-Key": long_key},
-            service_code="road.light",
-            description="路灯不亮",
-            **IN_A,
-        )
-        assert "Idempotency-Key" in check(response, 400)
-    assert not Appeal.objects.exists()
-
-
-@pytest.mark.django_db
 def test_keys_of_100_characters_are_kept_whole(client, o311):
     # Keys that differ only in their last character are two requests; the same key replays.
     answers = [
@@ -104,8 +87,8 @@ GARBLED = "键".encode().decode("latin-1")
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("value", ["键", GARBLED, "a\tb"])
-def test_an_idempotency_key_not_in_printable_ascii_is_refused_naming_it(client, o311, value):
+@pytest.mark.parametrize("value", ["k" * 101, "键", GARBLED, "a\tb"])
+def test_a_key_too_long_or_not_printable_ascii_is_refused_naming_it(client, o311, value):
     for fmt, check in (("json", assert_errors_json), ("xml", assert_errors_xml)):
         response = post(
             client,
