@@ -187,6 +187,10 @@ class Planner:
         self.limits: dict[tuple[int, str], tuple[int, str]] = {}
         self.login_waiting = False
         self.opened = 0
+        self.made_address_only = False
+        # The open kinds whose first case went to the demo's logins' grid (the supervision
+        # page of the street-official login shows an amber and an overdue case).
+        self.shown_to_logins: set[str] = set()
         self._load(district)
 
     # --- the district as the generator left it -----------------------------------------------
@@ -425,7 +429,9 @@ class Planner:
         }
         placed_later = False
         if spot is None and channel not in (Channel.GRID_PATROL, Channel.API) and not outdoor:
-            if rng.random() < 0.06:  # an address, no point on the map
+            # An address, no point on the map: now and then, and surely once (a small build).
+            if rng.random() < 0.06 or not self.made_address_only:
+                self.made_address_only = True
                 intake.update(latitude=None, longitude=None)
                 if channel == Channel.SELF_SERVICE:
                     placed_later = True  # the operator places it when registering
@@ -546,6 +552,9 @@ class Planner:
             reason = rng.choice(texts.WITHDRAW_REASONS)
             if case.reporter_acts:
                 case.add(t, "withdraw", case.intake_actor, by_code=True, reason=reason)
+            elif t >= case.deadline:
+                # Staff may not withdraw a case past its deadline: the reporter does, by code.
+                case.add(t, "withdraw", None, by_code=True, reason=reason)
             else:
                 case.add(t, "withdraw", desk, reason=f"反映人来电撤回：{reason}")
             return
@@ -771,13 +780,18 @@ class Planner:
         self.login_waiting = self.login_waiting or waiting
         # Every third lies in the grid of the demo's grid-worker login, so that the demo's
         # logins find work waiting for them.
-        within = self.login_grid if self.opened % 3 == 0 else None
+        first = name in ("amber", "overdue") and name not in self.shown_to_logins
+        self.shown_to_logins.add(name)
+        within = self.login_grid if self.opened % 3 == 0 or first else None
         self.opened += 1
         case = self._case(spec.story, resident_login=waiting, within=within)
         amount, unit = self._limit(case.category, case.priority)
         start = self.end - dt.timedelta(hours=1)
+        # Ages up to 2.5 times the limit's length (at most 40 days): a 2-hour limit is found
+        # in its window as surely as a 15-working-day one, whatever hour the history ends.
+        longest = min(2.5 * (add_limit(self.end, amount, unit) - self.end), dt.timedelta(days=40))
         for _ in range(400):
-            age = dt.timedelta(minutes=rng.uniform(5, 40 * 24 * 60))
+            age = dt.timedelta(minutes=rng.uniform(5, longest / dt.timedelta(minutes=1)))
             candidate = (self.end - age).replace(microsecond=0)
             share = age / (add_limit(candidate, amount, unit) - candidate)
             if spec.used[0] <= share <= spec.used[1]:
