@@ -900,14 +900,21 @@ class _Builder:
         return result
 
 
-def generate(*, seed: int = 1, scale: float = 1.0, today: dt.date | None = None) -> DemoResult:
+def generate(
+    *,
+    seed: int = 1,
+    scale: float = 1.0,
+    today: dt.date | None = None,
+    end: dt.datetime | None = None,
+) -> DemoResult:
     """Build the demo district in one transaction; returns the district, counts and logins.
 
     ``scale`` multiplies houses, residents and shops. Afterwards: holidays from the year the
     appeals' history starts in, and the next ones chinese-calendar knows; the default
     appeal categories; about ``400 × scale`` appeals (50 to 2,000) of the ``HISTORY_DAYS``
     before now (16:00 of ``today`` when that is an earlier day), worked through the appeal
-    services (``demo.appeals``); the point → grid index marked stale.
+    services (``demo.appeals``); the point → grid index marked stale. ``end`` sets the
+    moment the history ends instead (tests pin it: the build must work whatever the hour).
     """
     from django.utils import timezone
 
@@ -924,7 +931,9 @@ def generate(*, seed: int = 1, scale: float = 1.0, today: dt.date | None = None)
         result.counts["holidays"] = seed_holidays(known_holiday_years(first_year))
         result.counts["appeal_categories"] = len(seed_default_categories(district=result.district))
         result.counts.update(
-            build_appeals(district=result.district, seed=seed, scale=scale, end=history_end(today))
+            build_appeals(
+                district=result.district, seed=seed, scale=scale, end=end or history_end(today)
+            )
         )
     # bulk_create sends no signals: mark the point → grid index stale now and, when an outer
     # transaction is still open, again once it commits.

@@ -337,3 +337,20 @@ def test_command_rejects_bad_scale(db):
     with pytest.raises(CommandError):
         call_command("demo", "--scale", "0")
     assert not Region.objects.exists()
+
+
+def test_a_build_ending_at_midnight_has_its_overdue_case_and_every_colour():
+    # Ending at 00:00 a history once drew its overdue case as a 2-hour urgent one and found
+    # no age for it (so it was green), and planned a staff withdrawal past a deadline.
+    end = timezone.make_aware(dt.datetime(2026, 11, 25, 0, 0))
+    with pytest.raises(_Rollback), transaction.atomic():
+        generate(seed=1, scale=SCALE, end=end)
+        now = end + dt.timedelta(minutes=30)
+        open_cases = Appeal.objects.exclude(status__in=FINAL_STATUSES)
+        assert {deadline_colour(a, now) for a in open_cases} >= {"green", "amber", "red"}
+        street = User.objects.get(username="street_official")
+        assert {deadline_colour(a, now) for a in supervision_queue(actor=street, now=now)} == {
+            "amber",
+            "red",
+        }
+        raise _Rollback
