@@ -648,13 +648,9 @@ def _rate_counts(now: dt.datetime) -> dict[str, Aggregate]:
         ),
         "handled": Count("pk", filter=handled),
         "reworked": Count("pk", filter=handled & Q(reopened_count__gt=0)),
-        # Open and already late: the clock still runs past the deadline, or it stopped
-        # (handled) after it.
-        "overdue_open": Count(
-            "pk",
-            filter=Q(status__in=sorted(CLOCK_STATUSES), deadline__lt=now)
-            | Q(status__in=[Status.HANDLED, Status.VERIFIED], handled_at__gt=F("deadline")),
-        ),
+        # Open and already late (red): the clock still runs past the deadline, or it
+        # stopped (handled) after it.
+        "overdue_open": Count("pk", filter=colour_q("red", now)),
         "median_hours": Median(HoursBetween("created_at", "closed_at"), filter=closed),
     }
 

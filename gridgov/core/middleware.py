@@ -18,7 +18,7 @@ def nul_parameter(request: HttpRequest) -> str | None:
     if "%00" not in query and "\x00" not in query:
         return None
     name = next((k for k, vs in request.GET.lists() if "\x00" in k + "".join(vs)), "query")
-    return name.replace("\x00", "")
+    return name.replace("\x00", "") or "query"
 
 
 class DomainErrorMiddleware:

@@ -79,7 +79,7 @@ def open311_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
         try:
             nul = nul_parameter(request)
             if nul is not None:
-                raise ValidationFailed(DomainErrorMiddleware.NUL_IN_QUERY, field=nul or "query")
+                raise ValidationFailed(DomainErrorMiddleware.NUL_IN_QUERY, field=nul)
             response = view(request, *args, fmt=fmt, **kwargs)
         except DomainError as exc:
             err = _error_for(exc)
